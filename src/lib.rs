@@ -1,0 +1,21 @@
+//! fedsync keeps the Microsoft Entra ID enterprise application for AWS in step with the IAM
+//! roles of every account of an AWS Organization.
+//!
+//! Layout (functional core, imperative shell; see DESIGN.md):
+//! - [`model`]: ids, ARNs, app roles, the service principal manifest, the inventory snapshot.
+//! - [`naming`]: naming conventions for app roles and groups, group mail nicknames.
+//! - [`trust`]: which SAML providers a role's trust policy lets in.
+//! - [`metadata`]: Entra federation metadata: entity id and signing certificates.
+//! - [`plan`]: desired vs current app roles → a [`plan::Plan`], its guardrails and renderings.
+//!
+//! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
+//! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes.
+
+pub mod cli;
+pub mod exit;
+pub mod metadata;
+pub mod model;
+pub mod naming;
+pub mod plan;
+pub mod printer;
+pub mod trust;

@@ -1,0 +1,53 @@
+//! model: the values fedsync reasons about — ids, ARNs, app roles, the service principal
+//! manifest and the inventory snapshot.
+//!
+//! Every id or ARN is a newtype whose one constructor validates; `Display` prints it back in
+//! canonical form. Pure: no I/O, no clock, no async.
+
+mod account;
+mod app_role;
+mod arn;
+mod inventory;
+mod manifest;
+
+use std::fmt;
+
+pub use account::{AccountId, Partition};
+pub use app_role::{
+    AppRole, AppRoleId, AwsRoleValue, GRAPH_MAX_VALUE_LEN, ValueProblem, check_graph_value,
+};
+pub use arn::{MAX_PROVIDER_NAME, MAX_ROLE_NAME, RoleArn, SamlProviderArn};
+pub use inventory::{
+    AccountInventory, AccountOutcome, FailureStage, FederatedRole, Inventory, InventoryError,
+};
+pub use manifest::{ManifestError, ServicePrincipal};
+
+/// A value that does not parse: what it should have been, the input, and why not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    what: &'static str,
+    input: String,
+    problem: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, input: &str, problem: impl Into<String>) -> Self {
+        ParseError {
+            what,
+            input: input.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} {:?}: {}",
+            self.what, self.input, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
