@@ -12,6 +12,7 @@
 //! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes.
 
 pub mod cli;
+pub mod commands;
 pub mod exit;
 pub mod metadata;
 pub mod model;

@@ -104,14 +104,11 @@ pub enum InventoryError {
     #[error("account {account} lists {arn}, which belongs to another account")]
     ForeignArn { account: AccountId, arn: String },
     #[error("role {role} lists provider {provider}, which is not among its account's providers")]
-    UnknownProvider {
-        role: RoleArn,
-        provider: SamlProviderArn,
-    },
+    UnknownProvider { role: String, provider: String },
     #[error("role {role} lists no provider")]
-    NoProvider { role: RoleArn },
+    NoProvider { role: String },
     #[error("account {account} lists role {role} more than once")]
-    DuplicateRole { account: AccountId, role: RoleArn },
+    DuplicateRole { account: AccountId, role: String },
 }
 
 impl Inventory {
@@ -167,18 +164,18 @@ impl Inventory {
                 if !role_arns.insert(&role.arn) {
                     return Err(InventoryError::DuplicateRole {
                         account: account.id.clone(),
-                        role: role.arn.clone(),
+                        role: role.arn.to_string(),
                     });
                 }
                 if role.providers.is_empty() {
                     return Err(InventoryError::NoProvider {
-                        role: role.arn.clone(),
+                        role: role.arn.to_string(),
                     });
                 }
                 if let Some(p) = role.providers.iter().find(|p| !providers.contains(p)) {
                     return Err(InventoryError::UnknownProvider {
-                        role: role.arn.clone(),
-                        provider: p.clone(),
+                        role: role.arn.to_string(),
+                        provider: p.to_string(),
                     });
                 }
             }

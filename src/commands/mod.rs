@@ -1,0 +1,23 @@
+//! commands: one function per subcommand; each turns parsed flags into an [`ExitStatus`].
+//!
+//! Commands read their inputs, call the pure core and print through [`crate::printer`].
+
+mod plan;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{ExitStatus, Failure};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
+    match cli.command {
+        Command::Plan(args) => plan::run(&args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fedsync", &mut out);
+            crate::printer::stdout(&String::from_utf8_lossy(&out))?;
+            Ok(ExitStatus::Success)
+        }
+    }
+}

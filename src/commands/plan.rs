@@ -1,0 +1,74 @@
+//! plan: `fedsync plan --inventory FILE --manifest FILE` — plans offline from two files.
+//!
+//! Reads and validates both files before planning; a bad file ends with exit 2 naming it.
+//! Writes nothing but the plan on stdout.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
+
+use crate::cli::{OutputFormat, PlanArgs};
+use crate::exit::{ExitStatus, Failure};
+use crate::model::{Inventory, ServicePrincipal};
+use crate::plan::guardrail::{self, Guardrails};
+use crate::plan::{self, PlanSettings, render};
+
+pub fn run(args: &PlanArgs) -> Result<ExitStatus, Failure> {
+    let inventory_text = read_input(&args.inventory, "inventory")?;
+    let manifest_text = read_input(&args.manifest, "manifest")?;
+    let inventory = Inventory::from_json(&inventory_text)
+        .with_context(|| format!("inventory {} is not valid", args.inventory.display()))
+        .map_err(Failure::invalid)?;
+    let sp = ServicePrincipal::from_json(&manifest_text)
+        .with_context(|| format!("manifest {} is not valid", args.manifest.display()))
+        .map_err(Failure::invalid)?;
+
+    let settings = PlanSettings {
+        naming: args.plan.naming_convention.clone(),
+        group_naming: args.plan.group_naming_convention.clone(),
+        create_groups: args.plan.create_groups,
+        ..PlanSettings::default()
+    };
+    let guardrails = Guardrails {
+        max_removals: args.plan.max_removals,
+        allow_removals: args.plan.allow_removals,
+        max_app_roles: args.plan.max_app_roles,
+    };
+    let plan = plan::plan(&inventory, &sp.app_roles, &settings)
+        .context("cannot plan from these inputs")
+        .map_err(Failure::invalid)?;
+    let refusals = guardrail::check(&plan, &guardrails);
+
+    let rendered = match args.output {
+        OutputFormat::Text => render::to_text(&plan, &refusals),
+        OutputFormat::Json => format!("{:#}\n", render::to_json(&plan, &refusals)),
+    };
+    crate::printer::stdout(&rendered)?;
+
+    if !refusals.is_empty() {
+        let reasons: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+        return Err(Failure::refused(anyhow!(
+            "plan refused: {}",
+            reasons.join("; ")
+        )));
+    }
+    Ok(if plan.failed_accounts.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Partial
+    })
+}
+
+/// Reads a file, or standard input for `-`.
+fn read_input(path: &Path, what: &str) -> Result<String, Failure> {
+    let result = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    result
+        .with_context(|| format!("cannot read {what} {}", path.display()))
+        .map_err(Failure::invalid)
+}

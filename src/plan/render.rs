@@ -1,0 +1,177 @@
+//! render: a [`Plan`] as text for people (like a Terraform plan) and as JSON for programs.
+//!
+//! The JSON is a contract, schema `fedsync.plan/v1`:
+//!
+//! ```text
+//! { "schema": "fedsync.plan/v1",
+//!   "summary":  { "add", "update", "enable", "disable", "remove", "unchanged", "unmanaged",
+//!                 "skipped", "failed_accounts": <counts> },
+//!   "changes":  [ { "action": "add|update|enable|disable|remove", "id", "value", "display_name",
+//!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|disabled-earlier",
+//!                   "fields": [ { "field", "before", "after" } ] } ],      // fields: update/enable only
+//!   "skipped":  [ { "role", "value", "reason" } ],
+//!   "failed_accounts": [ { "account", "name", "stage", "reason", "held_roles" } ],
+//!   "groups":   [ { "display_name", "mail_nickname", "app_role_id", "value" } ],
+//!   "skipped_groups": [ { "display_name", "value", "reason" } ],
+//!   "refusals": [ { "kind": "too-many-removals|over-entry-cap", "message", ...counts } ],
+//!   "target":   [ <appRole as Graph takes it> ] }
+//! ```
+//! Fields are only ever added to this schema; a removal or rename bumps the version.
+//!
+//! Pure: builds strings and values, never prints.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::guardrail::Refusal;
+use super::{Action, Plan};
+
+/// The schema name of [`to_json`]'s output.
+pub const SCHEMA: &str = "fedsync.plan/v1";
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Add => "+",
+        Action::Update | Action::Enable => "~",
+        Action::Disable => "-",
+        Action::Remove => "x",
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Add => "add",
+        Action::Update => "update",
+        Action::Enable => "enable",
+        Action::Disable => "disable",
+        Action::Remove => "remove",
+    }
+}
+
+/// The plan for a terminal: one block per change, then what was left alone and why.
+pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str("No changes: the app roles are in step with AWS.\n");
+    } else {
+        out.push_str("fedsync will change the AWS app's roles as follows (+ add, ~ update or enable, - disable, x remove):\n\n");
+    }
+    for change in &plan.changes {
+        let name = change
+            .display_name
+            .as_deref()
+            .unwrap_or("(no display name)");
+        let _ = writeln!(
+            out,
+            "  {} {:<7} {name}",
+            symbol(change.action),
+            verb(change.action)
+        );
+        let _ = writeln!(out, "            value: {}", change.value);
+        for field in &change.fields {
+            let _ = writeln!(
+                out,
+                "            {}: {} -> {}",
+                field.field,
+                quoted(field.before.as_deref()),
+                quoted(field.after.as_deref())
+            );
+        }
+        let mut why = change.reason.describe().to_owned();
+        if change.action == Action::Disable {
+            why.push_str("; its assignments will be removed");
+        }
+        let _ = writeln!(out, "            why:   {why}");
+    }
+    if !plan.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "Plan: {} to add, {} to update, {} to enable, {} to disable, {} to remove; {} unchanged, {} not managed by fedsync.",
+        plan.count(Action::Add),
+        plan.count(Action::Update),
+        plan.count(Action::Enable),
+        plan.count(Action::Disable),
+        plan.count(Action::Remove),
+        plan.unchanged,
+        plan.unmanaged,
+    );
+    if !plan.skipped.is_empty() {
+        out.push_str("\nSkipped (not synced, never truncated):\n");
+        for s in &plan.skipped {
+            let _ = writeln!(out, "  ! {}: {}", s.role, s.reason);
+        }
+    }
+    if !plan.failed_accounts.is_empty() {
+        out.push_str("\nAccounts not read (their roles are left as they are):\n");
+        for a in &plan.failed_accounts {
+            let _ = writeln!(
+                out,
+                "  ! {} ({}): {}: {} ({} app role{} kept as {})",
+                a.account,
+                a.name,
+                a.stage,
+                a.reason,
+                a.held_roles,
+                if a.held_roles == 1 { "" } else { "s" },
+                if a.held_roles == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
+            );
+        }
+    }
+    if !plan.skipped_groups.is_empty() {
+        out.push_str("\nGroups that cannot be created:\n");
+        for g in &plan.skipped_groups {
+            let _ = writeln!(out, "  ! {}: {}", g.value, g.reason);
+        }
+    }
+    if !refusals.is_empty() {
+        out.push_str("\nRefused (nothing will be written):\n");
+        for r in refusals {
+            let _ = writeln!(out, "  ! {r}");
+        }
+    }
+    out
+}
+
+fn quoted(v: Option<&str>) -> String {
+    v.map_or_else(|| "(none)".to_owned(), |s| format!("{s:?}"))
+}
+
+/// The plan as JSON, schema [`SCHEMA`].
+pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
+    let refusals: Vec<Value> = refusals
+        .iter()
+        .map(|r| {
+            let mut v = json!(r);
+            v["message"] = Value::String(r.to_string());
+            v
+        })
+        .collect();
+    json!({
+        "schema": SCHEMA,
+        "summary": {
+            "add": plan.count(Action::Add),
+            "update": plan.count(Action::Update),
+            "enable": plan.count(Action::Enable),
+            "disable": plan.count(Action::Disable),
+            "remove": plan.count(Action::Remove),
+            "unchanged": plan.unchanged,
+            "unmanaged": plan.unmanaged,
+            "skipped": plan.skipped.len(),
+            "failed_accounts": plan.failed_accounts.len(),
+        },
+        "changes": plan.changes,
+        "skipped": plan.skipped,
+        "failed_accounts": plan.failed_accounts,
+        "groups": plan.groups,
+        "skipped_groups": plan.skipped_groups,
+        "refusals": refusals,
+        "target": plan.target,
+    })
+}
