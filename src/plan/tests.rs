@@ -1,1 +1,649 @@
+//! Tests of the planning rules, one or more per rule of the module doc, and property tests over
+//! generated inventories and manifests.
 
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::guardrail::{self, Guardrails, MaxRemovals, Refusal};
+use super::*;
+use crate::model::{AccountInventory, AccountOutcome, FailureStage, FederatedRole, Inventory};
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+
+fn role_arn(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+fn idp(account: &str) -> String {
+    format!("arn:aws:iam::{account}:saml-provider/AzureAD")
+}
+fn value(account: &str, name: &str) -> String {
+    format!("{},{}", role_arn(account, name), idp(account))
+}
+
+fn read(account: &str, roles: &[&str]) -> AccountInventory {
+    AccountInventory {
+        id: account.parse().unwrap(),
+        name: format!("acct-{account}"),
+        outcome: AccountOutcome::Read {
+            providers: vec![idp(account).parse().unwrap()],
+            roles: roles
+                .iter()
+                .map(|r| FederatedRole {
+                    arn: role_arn(account, r).parse().unwrap(),
+                    providers: vec![idp(account).parse().unwrap()],
+                })
+                .collect(),
+        },
+    }
+}
+
+fn failed(account: &str) -> AccountInventory {
+    AccountInventory {
+        id: account.parse().unwrap(),
+        name: format!("acct-{account}"),
+        outcome: AccountOutcome::Failed {
+            stage: FailureStage::AssumeRole,
+            reason: "AccessDenied".into(),
+        },
+    }
+}
+
+fn app_role(id: u128, value: Option<&str>, display_name: &str, enabled: bool) -> AppRole {
+    serde_json::from_value(json!({
+        "allowedMemberTypes": ["User"],
+        "description": value.map(|v| describe(&v.parse().unwrap())),
+        "displayName": display_name,
+        "id": uuid::Uuid::from_u128(id).to_string(),
+        "isEnabled": enabled,
+        "origin": "ServicePrincipal",
+        "value": value,
+    }))
+    .unwrap()
+}
+
+fn msiam_access() -> AppRole {
+    serde_json::from_value(json!({
+        "allowedMemberTypes": ["User"], "description": "msiam_access", "displayName": "msiam_access",
+        "id": "7dfd756e-8c27-4472-b2b7-38c17fc5de5e", "isEnabled": true, "origin": "Application",
+        "value": null, "isPreAuthorizationRequired": false
+    }))
+    .unwrap()
+}
+
+fn plan_of(accounts: Vec<AccountInventory>, current: &[AppRole]) -> Plan {
+    plan(&Inventory::new(accounts), current, &PlanSettings::default()).unwrap()
+}
+
+fn by_value<'a>(plan: &'a Plan, v: &str) -> &'a AppRole {
+    plan.target.iter().find(|r| r.value() == Some(v)).unwrap()
+}
+
+#[test]
+fn a_new_role_is_added_enabled_with_a_uuid_v5_id_and_the_naming_convention() {
+    let p = plan_of(vec![read(A, &["Admin"])], &[msiam_access()]);
+    assert_eq!(p.count(Action::Add), 1);
+    let added = by_value(&p, &value(A, "Admin"));
+    assert_eq!(added.id, AppRoleId::for_value(&value(A, "Admin")));
+    assert_eq!(added.display_name(), Some("AWS 111111111111 - Admin"));
+    assert!(added.is_enabled);
+    assert_eq!(added.origin, None);
+    assert_eq!(p.changes[0].reason, Reason::NewRole);
+}
+
+#[test]
+fn unmanaged_roles_reach_the_target_exactly_as_they_came() {
+    let custom = app_role(9, None, "Custom", true);
+    let mut other_tool = app_role(8, None, "Billing", false);
+    other_tool.value = Some(Some("billing.viewer".into()));
+    let current = [msiam_access(), custom.clone(), other_tool.clone()];
+    let p = plan_of(vec![read(A, &[])], &current);
+    assert_eq!(p.unmanaged, 3);
+    assert!(p.is_empty());
+    for (before, after) in current.iter().zip(&p.target) {
+        assert_eq!(
+            serde_json::to_value(before).unwrap(),
+            serde_json::to_value(after).unwrap()
+        );
+    }
+}
+
+#[test]
+fn an_existing_role_keeps_its_id_and_is_renamed_when_the_convention_changes() {
+    let v = value(A, "Admin");
+    let current = [app_role(1, Some(&v), "AWS 111111111111 - Admin", true)];
+    let same = plan_of(vec![read(A, &["Admin"])], &current);
+    assert!(same.is_empty(), "{:?}", same.changes);
+    assert_eq!(same.unchanged, 1);
+
+    let settings = PlanSettings {
+        naming: "{account_name}/{role_name}".parse().unwrap(),
+        ..PlanSettings::default()
+    };
+    let renamed = plan(
+        &Inventory::new(vec![read(A, &["Admin"])]),
+        &current,
+        &settings,
+    )
+    .unwrap();
+    assert_eq!(renamed.count(Action::Update), 1);
+    let change = &renamed.changes[0];
+    assert_eq!(change.reason, Reason::NamingChanged);
+    assert_eq!(change.fields[0].field, "displayName");
+    assert_eq!(
+        change.fields[0].after.as_deref(),
+        Some("acct-111111111111/Admin")
+    );
+    let role = by_value(&renamed, &v);
+    assert_eq!(
+        role.id, current[0].id,
+        "assignments hang on the id: it must survive"
+    );
+    assert_eq!(role.origin, current[0].origin);
+}
+
+#[test]
+fn a_disabled_role_that_is_back_in_aws_is_enabled_again() {
+    let v = value(A, "Admin");
+    let p = plan_of(
+        vec![read(A, &["Admin"])],
+        &[app_role(1, Some(&v), "AWS 111111111111 - Admin", false)],
+    );
+    assert_eq!(p.count(Action::Enable), 1);
+    assert_eq!(p.changes[0].reason, Reason::BackInAws);
+    assert!(by_value(&p, &v).is_enabled);
+    assert_eq!(
+        by_value(&p, &v).id.to_string(),
+        uuid::Uuid::from_u128(1).to_string()
+    );
+}
+
+#[test]
+fn a_role_gone_from_aws_is_disabled_first_then_removed_by_the_next_run() {
+    let v = value(A, "Gone");
+    let current = [
+        msiam_access(),
+        app_role(1, Some(&v), "AWS 111111111111 - Gone", true),
+    ];
+    let first = plan_of(vec![read(A, &[])], &current);
+    assert_eq!(first.count(Action::Disable), 1);
+    assert_eq!(first.changes[0].reason, Reason::GoneFromAws);
+    assert!(!by_value(&first, &v).is_enabled);
+    assert_eq!(first.first_patch, None, "disabling needs one PATCH");
+
+    let second = plan_of(vec![read(A, &[])], &first.target);
+    assert_eq!(second.count(Action::Remove), 1);
+    assert_eq!(second.changes[0].reason, Reason::DisabledEarlier);
+    assert!(second.target.iter().all(|r| r.value() != Some(v.as_str())));
+    let first_patch = second
+        .first_patch
+        .as_ref()
+        .expect("removal needs a first PATCH");
+    assert!(
+        first_patch
+            .iter()
+            .any(|r| r.value() == Some(v.as_str()) && !r.is_enabled)
+    );
+    assert_eq!(second.peak_entries(), 2);
+
+    let third = plan_of(vec![read(A, &[])], &second.target);
+    assert!(third.is_empty());
+}
+
+#[test]
+fn roles_of_an_account_that_left_the_inventory_are_disabled_with_that_reason() {
+    let v = value(B, "Admin");
+    let p = plan_of(vec![read(A, &[])], &[app_role(1, Some(&v), "x", true)]);
+    assert_eq!(p.changes[0].action, Action::Disable);
+    assert_eq!(p.changes[0].reason, Reason::AccountGone);
+}
+
+#[test]
+fn roles_of_a_failed_account_are_never_touched() {
+    let enabled = app_role(1, Some(&value(B, "Admin")), "stale name", true);
+    let disabled = app_role(2, Some(&value(B, "Old")), "AWS 222222222222 - Old", false);
+    let current = [enabled.clone(), disabled.clone()];
+    let p = plan_of(vec![read(A, &[]), failed(B)], &current);
+    assert!(p.is_empty(), "{:?}", p.changes);
+    assert_eq!(p.target, current);
+    assert_eq!(p.failed_accounts.len(), 1);
+    assert_eq!(p.failed_accounts[0].held_roles, 2);
+}
+
+#[test]
+fn a_value_graph_would_refuse_is_skipped_and_listed_never_truncated() {
+    let long_name = "R".repeat(64);
+    let p = plan_of(vec![read(A, &["Admin", &long_name])], &[]);
+    assert_eq!(p.count(Action::Add), 1);
+    assert_eq!(p.skipped.len(), 1);
+    assert_eq!(p.skipped[0].role, role_arn(A, &long_name));
+    assert!(
+        p.skipped[0].reason.contains("over Graph's limit of 120"),
+        "{}",
+        p.skipped[0].reason
+    );
+    assert!(
+        p.target
+            .iter()
+            .all(|r| r.value().is_none_or(|v| v.len() <= 120))
+    );
+
+    // The same role, already present (say from a laxer limit), is left alone rather than disabled.
+    let long_value = value(A, &long_name);
+    let current = [app_role(1, Some(&long_value), "x", true)];
+    let p = plan_of(vec![read(A, &[&long_name])], &current);
+    assert!(p.is_empty());
+    assert_eq!(p.target, current);
+}
+
+#[test]
+fn of_two_trusted_providers_the_existing_pair_wins_else_the_first() {
+    let other = format!("arn:aws:iam::{A}:saml-provider/Entra");
+    let account = AccountInventory {
+        id: A.parse().unwrap(),
+        name: "a".into(),
+        outcome: AccountOutcome::Read {
+            providers: vec![idp(A).parse().unwrap(), other.parse().unwrap()],
+            roles: vec![FederatedRole {
+                arn: role_arn(A, "Admin").parse().unwrap(),
+                providers: vec![other.parse().unwrap(), idp(A).parse().unwrap()],
+            }],
+        },
+    };
+    let fresh = plan_of(vec![account.clone()], &[]);
+    assert_eq!(fresh.target.len(), 1, "one app role per IAM role");
+    assert_eq!(
+        fresh.target[0].value(),
+        Some(value(A, "Admin").as_str()),
+        "AzureAD sorts first"
+    );
+
+    let existing_value = format!("{},{other}", role_arn(A, "Admin"));
+    let current = [app_role(
+        1,
+        Some(&existing_value),
+        "AWS 111111111111 - Admin",
+        true,
+    )];
+    let kept = plan_of(vec![account], &current);
+    assert!(kept.is_empty(), "{:?}", kept.changes);
+}
+
+#[test]
+fn a_foreign_role_taking_our_derived_id_is_an_error() {
+    let v = value(A, "Admin");
+    let mut squatter = app_role(0, None, "squatter", true);
+    squatter.id = AppRoleId::for_value(&v);
+    squatter.value = Some(Some("something.else".into()));
+    let err = plan(
+        &Inventory::new(vec![read(A, &["Admin"])]),
+        &[squatter],
+        &PlanSettings::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PlanError::IdTaken { .. }));
+    assert!(err.to_string().contains("something.else"), "{err}");
+}
+
+#[test]
+fn groups_follow_the_role_names_or_their_own_convention() {
+    let p = plan_of(vec![read(A, &["Admin", "Dev"])], &[]);
+    let names: Vec<_> = p.groups.iter().map(|g| g.display_name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["AWS 111111111111 - Admin", "AWS 111111111111 - Dev"]
+    );
+    assert_eq!(
+        p.groups[0].app_role_id,
+        AppRoleId::for_value(&value(A, "Admin"))
+    );
+    assert!(
+        p.groups
+            .iter()
+            .all(|g| g.mail_nickname.len() <= 64 && !g.mail_nickname.contains(' '))
+    );
+
+    let settings = PlanSettings {
+        group_naming: Some("grp-{0}-{role_name}".parse().unwrap()),
+        ..PlanSettings::default()
+    };
+    let p = plan(&Inventory::new(vec![read(A, &["Admin"])]), &[], &settings).unwrap();
+    assert_eq!(p.groups[0].display_name, "grp-111111111111-Admin");
+
+    let off = PlanSettings {
+        create_groups: false,
+        ..PlanSettings::default()
+    };
+    assert!(
+        plan(&Inventory::new(vec![read(A, &["Admin"])]), &[], &off)
+            .unwrap()
+            .groups
+            .is_empty()
+    );
+}
+
+#[test]
+fn two_roles_that_would_share_a_group_name_stop_the_plan() {
+    let mut a = read(A, &["Admin"]);
+    let mut b = read(B, &["Admin"]);
+    a.name = "Same".into();
+    b.name = "same".into();
+    let settings = PlanSettings {
+        naming: "{account_name} {role_name}".parse().unwrap(),
+        ..PlanSettings::default()
+    };
+    let err = plan(&Inventory::new(vec![a, b]), &[], &settings).unwrap_err();
+    assert!(matches!(err, PlanError::GroupNameCollision { .. }), "{err}");
+}
+
+#[test]
+fn a_group_name_over_256_characters_is_listed_not_truncated() {
+    let settings = PlanSettings {
+        group_naming: Some(format!("{}{{0}}{{1}}", "g".repeat(250)).parse().unwrap()),
+        ..PlanSettings::default()
+    };
+    let p = plan(&Inventory::new(vec![read(A, &["Admin"])]), &[], &settings).unwrap();
+    assert!(p.groups.is_empty());
+    assert_eq!(p.skipped_groups.len(), 1);
+    assert_eq!(
+        p.count(Action::Add),
+        1,
+        "the app role itself is still planned"
+    );
+}
+
+fn enabled_roles(account: &str, n: usize) -> Vec<AppRole> {
+    (0..n)
+        .map(|i| {
+            app_role(
+                i as u128 + 1,
+                Some(&value(account, &format!("R{i}"))),
+                "n",
+                true,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn removals_over_max_removals_are_refused_unless_allowed() {
+    let current = enabled_roles(A, 20);
+    // 10% of 20 = 2: two disables pass, three are refused.
+    let keep: Vec<String> = (2..20).map(|i| format!("R{i}")).collect();
+    let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+    let two = plan_of(vec![read(A, &keep)], &current);
+    assert_eq!(two.count(Action::Disable), 2);
+    assert!(guardrail::check(&two, &Guardrails::default()).is_empty());
+
+    let three = plan_of(vec![read(A, &keep[1..])], &current);
+    let refusals = guardrail::check(&three, &Guardrails::default());
+    assert_eq!(
+        refusals,
+        [Refusal::TooManyRemovals {
+            disabling: 3,
+            enabled: 20,
+            limit: 2,
+            max_removals: MaxRemovals::Percent(10)
+        }]
+    );
+    assert!(refusals[0].to_string().contains("--allow-removals"));
+    let allowed = Guardrails {
+        allow_removals: true,
+        ..Guardrails::default()
+    };
+    assert!(guardrail::check(&three, &allowed).is_empty());
+    let by_count = Guardrails {
+        max_removals: MaxRemovals::Count(3),
+        ..Guardrails::default()
+    };
+    assert!(guardrail::check(&three, &by_count).is_empty());
+}
+
+#[test]
+fn removing_already_disabled_roles_is_not_limited() {
+    let current: Vec<AppRole> = enabled_roles(A, 5)
+        .into_iter()
+        .map(|mut r| {
+            r.is_enabled = false;
+            r
+        })
+        .collect();
+    let p = plan_of(vec![read(A, &[])], &current);
+    assert_eq!(p.count(Action::Remove), 5);
+    assert!(guardrail::check(&p, &Guardrails::default()).is_empty());
+}
+
+#[test]
+fn max_removals_parses_counts_and_percentages_and_rounds_up() {
+    assert_eq!("5".parse(), Ok(MaxRemovals::Count(5)));
+    assert_eq!("10%".parse(), Ok(MaxRemovals::Percent(10)));
+    assert!("101%".parse::<MaxRemovals>().is_err());
+    assert!("ten".parse::<MaxRemovals>().unwrap_err().contains("ten"));
+    assert_eq!(MaxRemovals::Percent(10).limit(5), 1);
+    assert_eq!(MaxRemovals::Percent(10).limit(0), 0);
+    assert_eq!(MaxRemovals::Percent(0).limit(100), 0);
+}
+
+#[test]
+fn a_plan_over_the_entry_cap_is_refused_with_the_counts() {
+    let names: Vec<String> = (0..5).map(|i| format!("R{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let p = plan_of(vec![read(A, &names)], &[msiam_access()]);
+    let cap = Guardrails {
+        max_app_roles: 5,
+        ..Guardrails::default()
+    };
+    let refusals = guardrail::check(&p, &cap);
+    assert_eq!(
+        refusals,
+        [Refusal::OverEntryCap {
+            peak: 6,
+            current: 1,
+            adding: 5,
+            cap: 5
+        }]
+    );
+    assert!(refusals[0].to_string().contains("needs 6 app roles"));
+    assert!(
+        guardrail::check(
+            &p,
+            &Guardrails {
+                max_app_roles: 6,
+                ..cap
+            }
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn the_entry_cap_counts_roles_still_waiting_for_removal() {
+    let mut current = enabled_roles(A, 2);
+    current[0].is_enabled = false; // R0 will be removed, after the first PATCH adds New
+    let p = plan_of(vec![read(A, &["R1", "New"])], &current);
+    assert_eq!(p.target.len(), 2);
+    assert_eq!(p.peak_entries(), 3);
+    let refusals = guardrail::check(
+        &p,
+        &Guardrails {
+            max_app_roles: 2,
+            ..Guardrails::default()
+        },
+    );
+    assert!(matches!(
+        refusals[..],
+        [Refusal::OverEntryCap { peak: 3, .. }]
+    ));
+}
+
+#[test]
+fn json_rendering_follows_the_documented_schema() {
+    let p = plan_of(vec![read(A, &["Admin"]), failed(B)], &[msiam_access()]);
+    let v = render::to_json(&p, &[]);
+    assert_eq!(v["schema"], "fedsync.plan/v1");
+    assert_eq!(v["summary"]["add"], 1);
+    assert_eq!(v["summary"]["unmanaged"], 1);
+    assert_eq!(v["summary"]["failed_accounts"], 1);
+    assert_eq!(v["changes"][0]["action"], "add");
+    assert_eq!(v["changes"][0]["reason"], "new-role");
+    assert_eq!(v["changes"][0]["value"], value(A, "Admin"));
+    assert_eq!(v["failed_accounts"][0]["stage"], "assume-role");
+    assert_eq!(v["groups"][0]["display_name"], "AWS 111111111111 - Admin");
+    assert_eq!(v["target"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["target"][0],
+        serde_json::to_value(msiam_access()).unwrap()
+    );
+}
+
+// ---- properties ----------------------------------------------------------------------------
+
+const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+const ROLES: [&str; 4] = ["Admin", "Dev", "ReadOnly", "team/Ops"];
+
+/// An account: read with a subset of ROLES, or failed.
+fn account_strategy(account: &'static str) -> impl Strategy<Value = AccountInventory> {
+    (
+        any::<bool>(),
+        proptest::sample::subsequence(ROLES.to_vec(), 0..=ROLES.len()),
+    )
+        .prop_map(move |(ok, roles)| {
+            if ok {
+                read(account, &roles)
+            } else {
+                failed(account)
+            }
+        })
+}
+
+fn inventory_strategy() -> impl Strategy<Value = Inventory> {
+    (
+        proptest::sample::subsequence(ACCOUNTS.to_vec(), 0..=ACCOUNTS.len()),
+        account_strategy(ACCOUNTS[0]),
+        account_strategy(ACCOUNTS[1]),
+        account_strategy(ACCOUNTS[2]),
+    )
+        .prop_map(|(present, a, b, c)| {
+            Inventory::new(
+                [a, b, c]
+                    .into_iter()
+                    .filter(|acc| present.contains(&acc.id.as_str()))
+                    .collect(),
+            )
+        })
+}
+
+/// Current app roles: some managed (any account, any role, enabled or not, any name), some not.
+fn current_strategy() -> impl Strategy<Value = Vec<AppRole>> {
+    let managed = proptest::collection::vec(
+        (
+            0..ACCOUNTS.len(),
+            0..ROLES.len(),
+            any::<bool>(),
+            "[a-z ]{0,8}",
+        ),
+        0..8,
+    );
+    (managed, any::<bool>(), any::<bool>()).prop_map(|(managed, with_msiam, with_custom)| {
+        let mut roles = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, (a, r, enabled, name)) in managed.into_iter().enumerate() {
+            let v = value(ACCOUNTS[a], ROLES[r]);
+            if seen.insert(v.clone()) {
+                roles.push(app_role(1000 + i as u128, Some(&v), &name, enabled));
+            }
+        }
+        if with_msiam {
+            roles.insert(0, msiam_access());
+        }
+        if with_custom {
+            let mut custom = app_role(7, None, "Custom", false);
+            custom.value = Some(Some("custom.role".into()));
+            roles.push(custom);
+        }
+        roles
+    })
+}
+
+fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
+    let mut out = items.to_vec();
+    let n = out.len();
+    for i in (1..n).rev() {
+        let j = (seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(i as u64)
+            >> 33) as usize
+            % (i + 1);
+        out.swap(i, j);
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn planning_against_the_plans_own_target_changes_nothing(
+        inventory in inventory_strategy(), current in current_strategy()
+    ) {
+        let first = plan(&inventory, &current, &PlanSettings::default()).unwrap();
+        // A second run may still drop what the first one disabled; after that, nothing moves.
+        let second = plan(&inventory, &first.target, &PlanSettings::default()).unwrap();
+        prop_assert!(second.changes.iter().all(|c| c.action == Action::Remove), "{:?}", second.changes);
+        let third = plan(&inventory, &second.target, &PlanSettings::default()).unwrap();
+        prop_assert!(third.is_empty(), "{:?}", third.changes);
+        prop_assert_eq!(third.target, second.target);
+    }
+
+    #[test]
+    fn no_unmanaged_role_is_ever_changed(inventory in inventory_strategy(), current in current_strategy()) {
+        let p = plan(&inventory, &current, &PlanSettings::default()).unwrap();
+        let unmanaged: Vec<_> = current.iter().filter(|r| r.aws_value().is_none()).collect();
+        let kept: Vec<_> = p.target.iter().filter(|r| r.aws_value().is_none()).collect();
+        prop_assert_eq!(unmanaged, kept);
+    }
+
+    #[test]
+    fn no_role_of_a_failed_account_is_ever_changed(inventory in inventory_strategy(), current in current_strategy()) {
+        let p = plan(&inventory, &current, &PlanSettings::default()).unwrap();
+        let failed: Vec<&AccountId> = inventory.accounts.iter()
+            .filter(|a| matches!(a.outcome, AccountOutcome::Failed { .. }))
+            .map(|a| &a.id)
+            .collect();
+        let of_failed = |r: &&AppRole| r.aws_value().is_some_and(|v| failed.contains(&v.role().account()));
+        let before: Vec<_> = current.iter().filter(of_failed).collect();
+        let after: Vec<_> = p.target.iter().filter(of_failed).collect();
+        prop_assert_eq!(before, after);
+        let touches_failed = p.changes.iter().any(|c| {
+            let v: AwsRoleValue = c.value.parse().unwrap();
+            failed.contains(&v.role().account())
+        });
+        prop_assert!(!touches_failed);
+    }
+
+    #[test]
+    fn ids_are_stable_across_runs_and_input_order(
+        inventory in inventory_strategy(), current in current_strategy(), seed in any::<u64>()
+    ) {
+        let p1 = plan(&inventory, &current, &PlanSettings::default()).unwrap();
+        let mut reordered = inventory.clone();
+        reordered.accounts = shuffled(&inventory.accounts, seed);
+        for account in &mut reordered.accounts {
+            if let AccountOutcome::Read { roles, .. } = &mut account.outcome {
+                *roles = shuffled(roles, seed ^ 0x5555);
+            }
+        }
+        let p2 = plan(&reordered, &shuffled(&current, seed ^ 0xaaaa), &PlanSettings::default()).unwrap();
+        prop_assert_eq!(&p1.changes, &p2.changes);
+        let ids = |p: &Plan| {
+            let mut v: Vec<(String, AppRoleId, bool)> = p.target.iter()
+                .map(|r| (r.value().unwrap_or_default().to_owned(), r.id, r.is_enabled))
+                .collect();
+            v.sort();
+            v
+        };
+        prop_assert_eq!(ids(&p1), ids(&p2));
+        // A role added by the plan gets the id a fresh plan of that value would give it.
+        for c in p1.changes.iter().filter(|c| c.action == Action::Add) {
+            prop_assert_eq!(c.id, AppRoleId::for_value(&c.value));
+        }
+    }
+}
