@@ -1,0 +1,298 @@
+//! `fedsync plan --inventory FILE --manifest FILE`: the offline plan, its exit codes and its
+//! errors for bad files and settings.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::support::{example, fedsync, stderr, stdout, transcript};
+
+fn plan_examples() -> assert_cmd::Command {
+    let mut cmd = fedsync();
+    cmd.arg("plan")
+        .arg("--inventory")
+        .arg(example("inventory.json"))
+        .arg("--manifest")
+        .arg(example("service-principal.json"));
+    cmd
+}
+
+#[test]
+fn the_example_plan_reads_like_a_terraform_plan() {
+    let out = fedsync()
+        .args([
+            "plan",
+            "--inventory",
+            "examples/inventory.json",
+            "--manifest",
+            "examples/service-principal.json",
+        ])
+        .output()
+        .unwrap();
+    // Exit 4: the example inventory has an account that could not be read.
+    insta::assert_snapshot!(transcript(&out));
+}
+
+#[test]
+fn json_output_is_the_documented_schema() {
+    let out = plan_examples().args(["--output", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["schema"], "fedsync.plan/v1");
+    assert_eq!(plan["summary"]["add"], 2);
+    assert_eq!(plan["summary"]["disable"], 1);
+    assert_eq!(plan["summary"]["remove"], 1);
+    assert_eq!(plan["failed_accounts"][0]["account"], "333333333333");
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(example("service-principal.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        plan["target"][0], manifest["appRoles"][0],
+        "msiam_access comes through unchanged"
+    );
+}
+
+/// Writes the plan's target into the manifest, as applying it would.
+fn applied(manifest: &Value, plan: &Value) -> Value {
+    let mut next = manifest.clone();
+    next["appRoles"] = plan["target"].clone();
+    next
+}
+
+#[test]
+fn rerunning_on_the_applied_target_converges_to_no_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sp.json");
+    let mut manifest: Value =
+        serde_json::from_str(&fs::read_to_string(example("service-principal.json")).unwrap())
+            .unwrap();
+    let mut summaries = Vec::new();
+    for _ in 0..3 {
+        fs::write(&path, manifest.to_string()).unwrap();
+        let out = fedsync()
+            .arg("plan")
+            .arg("--inventory")
+            .arg(example("inventory.json"))
+            .arg("--manifest")
+            .arg(&path)
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        summaries.push(plan["summary"].clone());
+        manifest = applied(&manifest, &plan);
+    }
+    // Run 2 drops the role run 1 disabled; run 3 has nothing left to do.
+    assert_eq!(summaries[1]["remove"], 1);
+    assert_eq!(summaries[1]["add"], 0);
+    for key in ["add", "update", "enable", "disable", "remove"] {
+        assert_eq!(summaries[2][key], 0, "{key} in {}", summaries[2]);
+    }
+}
+
+#[test]
+fn the_inventory_can_come_from_standard_input() {
+    let out = fedsync()
+        .args([
+            "plan",
+            "--inventory",
+            "-",
+            "--manifest",
+            "examples/service-principal.json",
+        ])
+        .pipe_stdin(example("inventory.json"))
+        .unwrap()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stdout(&out).contains("2 to add"));
+}
+
+#[test]
+fn a_missing_file_exits_2_naming_it() {
+    let out = fedsync()
+        .args([
+            "plan",
+            "--inventory",
+            "nope.json",
+            "--manifest",
+            "examples/service-principal.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "nothing is printed on stdout");
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot read inventory nope.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_inventory_exits_2_naming_the_file_and_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("inv.json");
+    let text = fs::read_to_string(example("inventory.json"))
+        .unwrap()
+        .replacen("222222222222", "22222", 1);
+    fs::write(&bad, text).unwrap();
+    let out = fedsync()
+        .arg("plan")
+        .arg("--inventory")
+        .arg(&bad)
+        .args(["--manifest", "examples/service-principal.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("inventory {} is not valid", bad.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("accounts[1]") && err.contains("\"22222\"") && err.contains("12 digits"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_manifest_that_is_not_a_service_principal_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("sp.json");
+    fs::write(&bad, r#"{"id": "x", "appRoles": [{"id": "not-a-guid"}]}"#).unwrap();
+    let out = fedsync()
+        .args([
+            "plan",
+            "--inventory",
+            "examples/inventory.json",
+            "--manifest",
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("manifest") && err.contains("appRoles[0]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_naming_convention_that_cannot_tell_roles_apart_exits_2_from_flag_or_environment() {
+    let flag = plan_examples()
+        .args(["--naming-convention", "AWS {0}"])
+        .output()
+        .unwrap();
+    assert_eq!(flag.status.code(), Some(2));
+    assert!(
+        stderr(&flag).contains("--naming-convention"),
+        "{}",
+        stderr(&flag)
+    );
+    assert!(
+        stderr(&flag).contains("no role placeholder"),
+        "{}",
+        stderr(&flag)
+    );
+
+    let env = plan_examples()
+        .env("FEDSYNC_NAMING_CONVENTION", "AWS {role}")
+        .output()
+        .unwrap();
+    assert_eq!(env.status.code(), Some(2));
+    assert!(
+        stderr(&env).contains("unknown placeholder {role}"),
+        "{}",
+        stderr(&env)
+    );
+    assert!(stdout(&env).is_empty());
+}
+
+#[test]
+fn the_naming_convention_flag_beats_the_environment() {
+    let out = plan_examples()
+        .env("FEDSYNC_NAMING_CONVENTION", "AWS {role}")
+        .args([
+            "--naming-convention",
+            "{account_name}:{role_name}",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"production:Analyst\""));
+}
+
+#[test]
+fn too_many_removals_exit_3_and_allow_removals_lifts_it() {
+    let refused = plan_examples()
+        .args(["--max-removals", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(3));
+    let err = stderr(&refused);
+    assert!(
+        err.contains("plan refused") && err.contains("max-removals 0"),
+        "{err}"
+    );
+    assert!(stdout(&refused).contains("Refused (nothing will be written)"));
+
+    let allowed = plan_examples()
+        .args(["--max-removals", "0", "--allow-removals"])
+        .output()
+        .unwrap();
+    assert_eq!(allowed.status.code(), Some(4));
+}
+
+#[test]
+fn a_bad_max_removals_value_exits_2() {
+    let out = plan_examples()
+        .env("FEDSYNC_MAX_REMOVALS", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("lots"), "{}", stderr(&out));
+}
+
+#[test]
+fn over_the_entry_cap_exits_3_with_the_counts() {
+    let out = plan_examples()
+        .args(["--max-app-roles", "7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("needs 9 app roles (7 now, 2 to add), over max-app-roles 7"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_inventory_without_failures_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.json");
+    let mut v: Value =
+        serde_json::from_str(&fs::read_to_string(example("inventory.json")).unwrap()).unwrap();
+    v["accounts"].as_array_mut().unwrap().truncate(2);
+    fs::write(&inv, v.to_string()).unwrap();
+    let out = fedsync()
+        .arg("plan")
+        .arg("--inventory")
+        .arg(&inv)
+        .args([
+            "--manifest",
+            "examples/service-principal.json",
+            "--max-removals",
+            "100%",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The legacy account is gone from the inventory now, so its role is disabled.
+    assert!(stdout(&out).contains("the account is no longer in the inventory"));
+}

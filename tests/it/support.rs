@@ -1,0 +1,46 @@
+//! support: running the `fedsync` binary and formatting what it did for snapshots.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// The repository's `examples/` folder.
+pub fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+/// `fedsync` with a clean environment: no `FEDSYNC_*` variable leaks in from the caller.
+pub fn fedsync() -> Command {
+    let mut cmd = Command::cargo_bin("fedsync").expect("the fedsync binary is built");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FEDSYNC_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// Exit code, stdout and stderr together, for `insta::assert_snapshot!`.
+pub fn transcript(output: &Output) -> String {
+    format!(
+        "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        output
+            .status
+            .code()
+            .map_or("signal".to_owned(), |c| c.to_string()),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
