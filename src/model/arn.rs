@@ -315,4 +315,27 @@ mod tests {
         );
         assert!(long.parse::<SamlProviderArn>().is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,120}") {
+            let _ = text.parse::<RoleArn>();
+            let _ = text.parse::<SamlProviderArn>();
+        }
+
+        #[test]
+        fn valid_role_arns_round_trip(
+            partition in proptest::sample::select(Partition::ALL.to_vec()),
+            account in "[0-9]{12}",
+            path in proptest::collection::vec("[A-Za-z0-9_+=,.@-]{1,8}", 0..3),
+            name in "[A-Za-z0-9_+=,.@-]{1,64}",
+        ) {
+            let path: String = path.iter().map(|p| format!("{p}/")).collect();
+            let text = format!("arn:{partition}:iam::{account}:role/{path}{name}");
+            let arn: RoleArn = text.parse().unwrap();
+            proptest::prop_assert_eq!(arn.to_string(), text);
+            proptest::prop_assert_eq!(arn.name(), name.as_str());
+            proptest::prop_assert_eq!(arn.path(), format!("/{path}"));
+        }
+    }
 }

@@ -239,4 +239,21 @@ mod tests {
             "{e}"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_is_an_error_or_an_inventory_never_a_panic(text in ".{0,200}") {
+            let _ = Inventory::from_json(&text);
+        }
+
+        #[test]
+        fn mutated_snapshots_are_an_error_or_an_inventory_never_a_panic(
+            at in 0..GOOD.len(), len in 0..8usize, with in "[ -~]{0,4}"
+        ) {
+            let mut text = GOOD.as_bytes().to_vec();
+            let end = (at + len).min(text.len());
+            text.splice(at..end, with.bytes());
+            let _ = Inventory::from_json(&String::from_utf8_lossy(&text));
+        }
+    }
 }

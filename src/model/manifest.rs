@@ -148,4 +148,45 @@ mod tests {
             Err(ManifestError::DuplicateValue { index: 1, .. })
         ));
     }
+
+    /// Any JSON value, nested a few levels, with keys the parser looks for among random ones.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[ -~]{0,12}".prop_map(Value::String),
+            Just(Value::String("7dfd756e-8c27-4472-b2b7-38c17fc5de5e".into())),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let key = prop_oneof![
+                Just("id".to_owned()),
+                Just("appRoles".to_owned()),
+                Just("value".to_owned()),
+                Just("isEnabled".to_owned()),
+                Just("allowedMemberTypes".to_owned()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_is_an_error_or_a_manifest_never_a_panic(text in ".{0,200}") {
+            let _ = ServicePrincipal::from_json(&text);
+        }
+
+        #[test]
+        fn arbitrary_json_is_an_error_or_a_manifest_that_round_trips(value in json_value()) {
+            if let Ok(sp) = ServicePrincipal::from_json(&value.to_string()) {
+                proptest::prop_assert_eq!(serde_json::to_value(&sp).unwrap(), value);
+            }
+        }
+    }
 }
