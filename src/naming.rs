@@ -128,6 +128,17 @@ impl NamingConvention {
 
     /// Fills in the placeholders. The result may be longer than Graph allows (see
     /// [`MAX_GROUP_DISPLAY_NAME`]); checking that is the caller's job.
+    ///
+    /// ```
+    /// use fedsync::naming::{NamingConvention, NamingInput};
+    /// let account = "123456789012".parse().unwrap();
+    /// let role = "arn:aws:iam::123456789012:role/team/Admin".parse().unwrap();
+    /// let input = NamingInput { account_id: &account, account_name: "prod", role: &role };
+    /// let default = NamingConvention::default();
+    /// assert_eq!(default.render(&input), "AWS 123456789012 - Admin");
+    /// let named: NamingConvention = "{account_name}{role_path}{role_name} {{{0}}}".parse().unwrap();
+    /// assert_eq!(named.render(&input), "prod/team/Admin {123456789012}");
+    /// ```
     pub fn render(&self, input: &NamingInput<'_>) -> String {
         let mut out = String::with_capacity(self.source.len() + 64);
         for segment in &self.segments {

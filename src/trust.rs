@@ -131,6 +131,21 @@ pub enum TrustError {
 /// The SAML providers `document` (an `AssumeRolePolicyDocument`, raw or percent-encoded) lets
 /// call `sts:AssumeRoleWithSAML`: those an `Allow` statement names under `Principal.Federated`,
 /// minus those a `Deny` statement covers. Empty when the role is not SAML-federated.
+///
+/// ```
+/// let policy = r#"{"Version": "2012-10-17", "Statement": {
+///     "Effect": "Allow",
+///     "Principal": {"Federated": "arn:aws:iam::123456789012:saml-provider/AzureAD"},
+///     "Action": "sts:AssumeRoleWithSAML",
+///     "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}}"#;
+/// let providers = fedsync::trust::saml_providers(policy).unwrap();
+/// assert_eq!(providers.len(), 1);
+/// assert_eq!(providers.first().unwrap().name(), "AzureAD");
+///
+/// // Real IAM returns the document percent-encoded: the answer is the same.
+/// let encoded = "%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Federated%22%3A%22arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2FAzureAD%22%7D%2C%22Action%22%3A%22sts%3AAssumeRoleWithSAML%22%7D%7D";
+/// assert_eq!(fedsync::trust::saml_providers(encoded).unwrap(), providers);
+/// ```
 pub fn saml_providers(document: &str) -> Result<BTreeSet<SamlProviderArn>, TrustError> {
     let policy = parse(document)?;
     let Value::Object(policy) = policy else {

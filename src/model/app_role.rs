@@ -77,6 +77,15 @@ impl AwsRoleValue {
     }
 }
 
+/// ```
+/// use fedsync::model::AwsRoleValue;
+/// let text = "arn:aws:iam::123456789012:role/team/Admin,arn:aws:iam::123456789012:saml-provider/AzureAD";
+/// let value: AwsRoleValue = text.parse().unwrap();
+/// assert_eq!(value.role().path(), "/team/");
+/// assert_eq!(value.provider().name(), "AzureAD");
+/// assert_eq!(value.to_string(), text);
+/// assert!("msiam_access".parse::<AwsRoleValue>().is_err());
+/// ```
 impl FromStr for AwsRoleValue {
     type Err = ParseError;
 
