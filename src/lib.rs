@@ -19,4 +19,6 @@ pub mod model;
 pub mod naming;
 pub mod plan;
 pub mod printer;
+#[cfg(test)]
+mod test_support;
 pub mod trust;

@@ -948,43 +948,30 @@ mod tests {
 
     /// JSON-ish values biased towards the words a trust policy uses.
     fn json_ish() -> impl Strategy<Value = Value> {
-        let word = prop_oneof![
-            Just("Allow".to_owned()),
-            Just("Deny".to_owned()),
-            Just("*".to_owned()),
-            Just("sts:*".to_owned()),
-            Just("sts:AssumeRoleWithSAML".to_owned()),
-            Just(AZURE.to_owned()),
-            Just("arn:aws:iam::1:saml-provider/x".to_owned()),
-            Just("cognito-identity.amazonaws.com".to_owned()),
-            ".*",
-        ];
-        let key = prop_oneof![
-            Just("Statement".to_owned()),
-            Just("Effect".to_owned()),
-            Just("Action".to_owned()),
-            Just("NotAction".to_owned()),
-            Just("Principal".to_owned()),
-            Just("NotPrincipal".to_owned()),
-            Just("Federated".to_owned()),
-            Just("AWS".to_owned()),
-            Just("Condition".to_owned()),
-            Just("Sid".to_owned()),
-            "[A-Za-z]{0,8}",
-        ];
-        let leaf = prop_oneof![
-            4 => word.prop_map(Value::String),
-            1 => any::<i64>().prop_map(Value::from),
-            1 => any::<bool>().prop_map(Value::Bool),
-            1 => Just(Value::Null),
-        ];
-        leaf.prop_recursive(5, 64, 6, move |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec((key.clone(), inner), 0..6)
-                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
-            ]
-        })
+        crate::test_support::json_biased(
+            &[
+                "Statement",
+                "Effect",
+                "Action",
+                "NotAction",
+                "Principal",
+                "NotPrincipal",
+                "Federated",
+                "AWS",
+                "Condition",
+                "Sid",
+            ],
+            &[
+                "Allow",
+                "Deny",
+                "*",
+                "sts:*",
+                "sts:AssumeRoleWithSAML",
+                AZURE,
+                "arn:aws:iam::1:saml-provider/x",
+                "cognito-identity.amazonaws.com",
+            ],
+        )
     }
 
     fn string_or_list(

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, RoleArn, SamlProviderArn};
+use super::{AccountId, JsonError, RoleArn, SamlProviderArn};
 
 /// The snapshot format version this build reads and writes.
 pub const INVENTORY_VERSION: u32 = 1;
@@ -91,12 +91,8 @@ pub struct FederatedRole {
 /// Why an inventory snapshot cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("not an inventory snapshot: at {path}: {source}")]
-    Json {
-        path: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("not an inventory snapshot: {0}")]
+    Json(#[source] JsonError),
     #[error("version {found} is not supported; this fedsync reads version {INVENTORY_VERSION}")]
     Version { found: u32 },
     #[error("account {account} appears more than once")]
@@ -121,12 +117,7 @@ impl Inventory {
 
     /// Parses and checks a snapshot.
     pub fn from_json(text: &str) -> Result<Inventory, InventoryError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let inventory: Inventory =
-            serde_path_to_error::deserialize(de).map_err(|e| InventoryError::Json {
-                path: e.path().to_string(),
-                source: e.into_inner(),
-            })?;
+        let inventory: Inventory = super::from_json(text).map_err(InventoryError::Json)?;
         inventory.check()?;
         Ok(inventory)
     }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::AppRole;
+use super::{AppRole, JsonError};
 
 /// The service principal JSON: its object id, its app roles, and everything else as it came.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,12 +24,8 @@ pub struct ServicePrincipal {
 /// Why a service principal document cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("not a service principal: at {path}: {source}")]
-    Json {
-        path: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("not a service principal: {0}")]
+    Json(#[source] JsonError),
     #[error("appRoles[{index}] repeats the id {id} of an earlier role")]
     DuplicateId { index: usize, id: String },
     #[error("appRoles[{index}] repeats the value {value:?} of an earlier role")]
@@ -39,12 +35,7 @@ pub enum ManifestError {
 impl ServicePrincipal {
     /// Parses and checks a service principal document.
     pub fn from_json(text: &str) -> Result<ServicePrincipal, ManifestError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let sp: ServicePrincipal =
-            serde_path_to_error::deserialize(de).map_err(|e| ManifestError::Json {
-                path: e.path().to_string(),
-                source: e.into_inner(),
-            })?;
+        let sp: ServicePrincipal = super::from_json(text).map_err(ManifestError::Json)?;
         sp.check()?;
         Ok(sp)
     }
@@ -149,31 +140,23 @@ mod tests {
         ));
     }
 
-    /// Any JSON value, nested a few levels, with keys the parser looks for among random ones.
+    /// JSON shaped a little like a service principal.
     fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            "[ -~]{0,12}".prop_map(Value::String),
-            Just(Value::String("7dfd756e-8c27-4472-b2b7-38c17fc5de5e".into())),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            let key = prop_oneof![
-                Just("id".to_owned()),
-                Just("appRoles".to_owned()),
-                Just("value".to_owned()),
-                Just("isEnabled".to_owned()),
-                Just("allowedMemberTypes".to_owned()),
-                "[a-z]{1,6}",
-            ];
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::btree_map(key, inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        crate::test_support::json_biased(
+            &[
+                "id",
+                "appRoles",
+                "value",
+                "isEnabled",
+                "allowedMemberTypes",
+                "displayName",
+            ],
+            &[
+                "7dfd756e-8c27-4472-b2b7-38c17fc5de5e",
+                "User",
+                "msiam_access",
+            ],
+        )
     }
 
     proptest::proptest! {

@@ -51,3 +51,21 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// A JSON document that does not fit its type, with the path to the place that broke.
+#[derive(Debug, thiserror::Error)]
+#[error("at {path}: {source}")]
+pub struct JsonError {
+    pub path: String,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// Deserialises `text`, naming the path (`appRoles[2].id`) of the first value that does not fit.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, JsonError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| JsonError {
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })
+}

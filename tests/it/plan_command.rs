@@ -2,31 +2,30 @@
 //! errors for bad files and settings.
 
 use std::fs;
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::{example, fedsync, stderr, stdout, transcript};
 
-fn plan_examples() -> assert_cmd::Command {
+/// `fedsync plan` on these two files.
+fn plan(inventory: impl AsRef<Path>, manifest: impl AsRef<Path>) -> assert_cmd::Command {
     let mut cmd = fedsync();
     cmd.arg("plan")
         .arg("--inventory")
-        .arg(example("inventory.json"))
+        .arg(inventory.as_ref())
         .arg("--manifest")
-        .arg(example("service-principal.json"));
+        .arg(manifest.as_ref());
     cmd
+}
+
+fn plan_examples() -> assert_cmd::Command {
+    plan(example("inventory.json"), example("service-principal.json"))
 }
 
 #[test]
 fn the_example_plan_reads_like_a_terraform_plan() {
-    let out = fedsync()
-        .args([
-            "plan",
-            "--inventory",
-            "examples/inventory.json",
-            "--manifest",
-            "examples/service-principal.json",
-        ])
+    let out = plan("examples/inventory.json", "examples/service-principal.json")
         .output()
         .unwrap();
     // Exit 4: the example inventory has an account that could not be read.
@@ -69,12 +68,7 @@ fn rerunning_on_the_applied_target_converges_to_no_changes() {
     let mut summaries = Vec::new();
     for _ in 0..3 {
         fs::write(&path, manifest.to_string()).unwrap();
-        let out = fedsync()
-            .arg("plan")
-            .arg("--inventory")
-            .arg(example("inventory.json"))
-            .arg("--manifest")
-            .arg(&path)
+        let out = plan(example("inventory.json"), &path)
             .args(["--output", "json"])
             .output()
             .unwrap();
@@ -92,14 +86,7 @@ fn rerunning_on_the_applied_target_converges_to_no_changes() {
 
 #[test]
 fn the_inventory_can_come_from_standard_input() {
-    let out = fedsync()
-        .args([
-            "plan",
-            "--inventory",
-            "-",
-            "--manifest",
-            "examples/service-principal.json",
-        ])
+    let out = plan("-", "examples/service-principal.json")
         .pipe_stdin(example("inventory.json"))
         .unwrap()
         .output()
@@ -110,14 +97,7 @@ fn the_inventory_can_come_from_standard_input() {
 
 #[test]
 fn a_missing_file_exits_2_naming_it() {
-    let out = fedsync()
-        .args([
-            "plan",
-            "--inventory",
-            "nope.json",
-            "--manifest",
-            "examples/service-principal.json",
-        ])
+    let out = plan("nope.json", "examples/service-principal.json")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -137,11 +117,7 @@ fn a_malformed_inventory_exits_2_naming_the_file_and_the_place() {
         .unwrap()
         .replacen("222222222222", "22222", 1);
     fs::write(&bad, text).unwrap();
-    let out = fedsync()
-        .arg("plan")
-        .arg("--inventory")
-        .arg(&bad)
-        .args(["--manifest", "examples/service-principal.json"])
+    let out = plan(&bad, example("service-principal.json"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -162,16 +138,7 @@ fn a_manifest_that_is_not_a_service_principal_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("sp.json");
     fs::write(&bad, r#"{"id": "x", "appRoles": [{"id": "not-a-guid"}]}"#).unwrap();
-    let out = fedsync()
-        .args([
-            "plan",
-            "--inventory",
-            "examples/inventory.json",
-            "--manifest",
-        ])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = plan("examples/inventory.json", &bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -280,16 +247,8 @@ fn an_inventory_without_failures_exits_0() {
         serde_json::from_str(&fs::read_to_string(example("inventory.json")).unwrap()).unwrap();
     v["accounts"].as_array_mut().unwrap().truncate(2);
     fs::write(&inv, v.to_string()).unwrap();
-    let out = fedsync()
-        .arg("plan")
-        .arg("--inventory")
-        .arg(&inv)
-        .args([
-            "--manifest",
-            "examples/service-principal.json",
-            "--max-removals",
-            "100%",
-        ])
+    let out = plan(&inv, "examples/service-principal.json")
+        .args(["--max-removals", "100%"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
