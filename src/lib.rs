@@ -11,9 +11,11 @@
 //! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
 //! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod exit;
+pub mod logging;
 pub mod metadata;
 pub mod model;
 pub mod naming;

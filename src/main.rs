@@ -8,6 +8,10 @@ use fedsync::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    fedsync::logging::init(
+        cli.log_format
+            .unwrap_or_else(fedsync::logging::default_format),
+    );
     match fedsync::commands::run(cli) {
         Ok(status) => status.into(),
         Err(failure) => {

@@ -2,6 +2,7 @@
 //!
 //! Commands read their inputs, call the pure core and print through [`crate::printer`].
 
+mod inventory;
 mod plan;
 
 use clap::CommandFactory;
@@ -12,6 +13,7 @@ use crate::exit::{ExitStatus, Failure};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
+        Command::Inventory(args) => inventory::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
@@ -20,4 +22,15 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// Runs async work on a runtime made for this command.
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::from(anyhow::Error::new(e).context("cannot start the async runtime"))
+        })?;
+    Ok(runtime.block_on(future))
 }

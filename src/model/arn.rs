@@ -45,6 +45,41 @@ impl RoleArn {
     }
 }
 
+/// A bare IAM role name such as `fedsync-reader`: `[\w+=,.@-]{1,64}`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The ARN of the role of this name, at the root path, in `account`.
+    pub fn arn_in(&self, partition: Partition, account: &AccountId) -> RoleArn {
+        RoleArn {
+            partition,
+            account: account.clone(),
+            path: "/".to_owned(),
+            name: self.0.clone(),
+        }
+    }
+}
+
+impl FromStr for RoleName {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        check_name("role name", s, s, MAX_ROLE_NAME)?;
+        Ok(RoleName(s.to_owned()))
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// `arn:<partition>:iam::<account>:saml-provider/<name>`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -233,6 +268,7 @@ macro_rules! string_conversions {
 }
 string_conversions!(RoleArn);
 string_conversions!(SamlProviderArn);
+string_conversions!(RoleName);
 
 #[cfg(test)]
 mod tests {
@@ -287,6 +323,19 @@ mod tests {
         }
         let long = format!("arn:aws:iam::123456789012:role/{}", "a".repeat(65));
         assert!(long.parse::<RoleArn>().is_err());
+    }
+
+    #[test]
+    fn role_names_are_checked_and_placed_in_an_account() {
+        let name: RoleName = "AWS_IAM_AAD_UpdateTask_CrossAccountRole".parse().unwrap();
+        let account: AccountId = "123456789012".parse().unwrap();
+        assert_eq!(
+            name.arn_in(Partition::AwsUsGov, &account).to_string(),
+            "arn:aws-us-gov:iam::123456789012:role/AWS_IAM_AAD_UpdateTask_CrossAccountRole"
+        );
+        assert!("a/b".parse::<RoleName>().is_err());
+        assert!("".parse::<RoleName>().is_err());
+        assert!("x".repeat(65).parse::<RoleName>().is_err());
     }
 
     #[test]

@@ -50,13 +50,13 @@ impl ServicePrincipal {
                     id: role.id.to_string(),
                 });
             }
-            if let Some(value) = role.value() {
-                if !values.insert(value) {
-                    return Err(ManifestError::DuplicateValue {
-                        index,
-                        value: value.to_owned(),
-                    });
-                }
+            if let Some(value) = role.value()
+                && !values.insert(value)
+            {
+                return Err(ManifestError::DuplicateValue {
+                    index,
+                    value: value.to_owned(),
+                });
             }
         }
         Ok(())

@@ -16,7 +16,7 @@ pub use account::{AccountId, Partition};
 pub use app_role::{
     AppRole, AppRoleId, AwsRoleValue, GRAPH_MAX_VALUE_LEN, ValueProblem, check_graph_value,
 };
-pub use arn::{MAX_PROVIDER_NAME, MAX_ROLE_NAME, RoleArn, SamlProviderArn};
+pub use arn::{MAX_PROVIDER_NAME, MAX_ROLE_NAME, RoleArn, RoleName, SamlProviderArn};
 pub use inventory::{
     AccountInventory, AccountOutcome, FailureStage, FederatedRole, Inventory, InventoryError,
 };

@@ -4,4 +4,5 @@
 mod support;
 
 mod completions;
+mod inventory;
 mod plan_command;

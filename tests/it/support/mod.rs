@@ -1,4 +1,9 @@
-//! support: running the `fedsync` binary and formatting what it did for snapshots.
+//! support: running the `fedsync` binary and formatting what it did for snapshots; the AWS
+//! emulator (`moto`), a fault-injecting proxy in front of it (`proxy`), and seeding (`org`).
+
+pub mod moto;
+pub mod org;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,0 +1,53 @@
+//! error: an AWS SDK error as one readable line — the service's error code and message, or what
+//! went wrong on the way (timeout, connection) — never the SDK's Debug dump, which can be long
+//! and repeats request details.
+
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+
+/// `Code: message` for a service error, else a short description of the failure.
+pub fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                (None, _) => format!("HTTP {}: {}", service.raw().status().as_u16(), chain(e)),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out (the call took longer than its timeout)".to_owned(),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            "timed out connecting".to_owned()
+        }
+        SdkError::DispatchFailure(_) => format!("could not send the request: {}", chain(err)),
+        SdkError::ResponseError(_) => format!("unreadable response: {}", chain(err)),
+        _ => chain(err),
+    }
+}
+
+/// The code of a service error, when the service answered with one.
+pub fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+/// An error and its causes on one line, `a: b: c`.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
