@@ -252,6 +252,48 @@ async fn list_roles_is_paged_to_the_end_and_skipped_without_a_provider() {
     assert_eq!(proxy.seen("GetSAMLProvider").len(), 5);
 }
 
+/// Real IAM returns `AssumeRolePolicyDocument` percent-encoded inside the XML; moto returns it
+/// raw. This rewrites moto's answer into IAM's form.
+fn encode_trust_policies(xml: &str) -> String {
+    const OPEN: &str = "<AssumeRolePolicyDocument>";
+    const CLOSE: &str = "</AssumeRolePolicyDocument>";
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(OPEN) {
+        let (before, after) = rest.split_at(start + OPEN.len());
+        let end = after.find(CLOSE).expect("a closed element");
+        let raw = after[..end]
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+        out.push_str(before);
+        out.push_str(
+            &percent_encoding::utf8_percent_encode(&raw, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trust_policies_in_real_iams_url_encoded_form_give_the_same_inventory() {
+    let moto = Moto::start();
+    let seeded = seed(&moto.url).await;
+    let proxy = Proxy::start(&moto.url);
+    proxy.add(Rule {
+        action: "ListRoles",
+        body_contains: None,
+        times: None,
+        fault: Fault::Rewrite(encode_trust_policies),
+    });
+    let inventory = read(&proxy.url, &settings(), &quick()).await;
+    assert!(!proxy.seen("ListRoles").is_empty());
+    assert_eq!(found(&inventory), seeded.expected);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_that_denies_assume_role_fails_alone_and_the_run_exits_4() {
     let moto = Moto::start();

@@ -22,6 +22,8 @@ pub enum Fault {
     Respond { status: u16, body: String },
     /// Wait, then forward.
     Delay(Duration),
+    /// Forward, then pass moto's response body through this function.
+    Rewrite(fn(&str) -> String),
 }
 
 /// Applies `fault` to requests for `action` whose body contains `body_contains`, `times` times
@@ -195,7 +197,7 @@ async fn handle(
             return Ok(response);
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        None => {}
+        Some(Fault::Rewrite(_)) | None => {}
     }
 
     let uri = format!(
