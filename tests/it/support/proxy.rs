@@ -186,6 +186,7 @@ async fn handle(
                 rule.fault.clone()
             })
     };
+    let mut rewrite = None;
     match fault {
         Some(Fault::Respond { status, body }) => {
             let mut response = Response::new(Full::new(Bytes::from(body.clone())));
@@ -197,7 +198,8 @@ async fn handle(
             return Ok(response);
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        Some(Fault::Rewrite(_)) | None => {}
+        Some(Fault::Rewrite(f)) => rewrite = Some(f),
+        None => {}
     }
 
     let uri = format!(
@@ -222,11 +224,15 @@ async fn handle(
             return Ok(response);
         }
     };
-    let (parts, body) = response.into_parts();
-    let body = body
+    let (mut parts, body) = response.into_parts();
+    let mut body = body
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    if let Some(rewrite) = rewrite {
+        body = Bytes::from(rewrite(&String::from_utf8_lossy(&body)));
+        parts.headers.remove("content-length");
+    }
     Ok(Response::from_parts(parts, Full::new(body)))
 }
