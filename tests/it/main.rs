@@ -1,8 +1,10 @@
 //! Integration tests: the `fedsync` binary as a user runs it. One test binary; each module
-//! covers one command, `support` holds what they share.
+//! covers one command, `support` holds what they share. `graph_emulator` tests the Graph
+//! emulator example and exports the harness that runs it in-process.
 
 mod support;
 
 mod completions;
+mod graph_emulator;
 mod inventory;
 mod plan_command;

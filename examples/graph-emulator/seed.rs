@@ -1,0 +1,326 @@
+//! seed: the JSON document the emulator starts from, and returns to on `POST /_emulator/reset`.
+//!
+//! ```json
+//! {
+//!   "tenant_id": "<tenant GUID or name>",
+//!   "clients": [{
+//!     "client_id": "<app id>", "client_secret": "…"?, "certificate_pem": "-----BEGIN CERTIFICATE-----…"?,
+//!     "service_principal_id": "<object id of the client's own service principal>",
+//!     "display_name": "fedsync"?
+//!   }],
+//!   "service_principal": {"id": "<GUID>", "appId": "…", "displayName": "…",
+//!                         "appRoles": [ msiam_access, … ], …any other property, kept as is},
+//!   "groups": [{"id"?, "displayName", "mailNickname", "mailEnabled"?, "securityEnabled"?,
+//!               "description"?, "createdDateTime"?, "owners"?: ["<object id>"]}]?,
+//!   "assignments": [{"id"?, "principalId": "<group id>", "appRoleId": "<role id>",
+//!                    "createdDateTime"?}]?,
+//!   "page_size": 3?, "token_lifetime_secs": 3600?, "faults": [ rule, … ]?
+//! }
+//! ```
+//!
+//! Loading checks the seed against the same rules the emulator enforces on requests (a seed that
+//! Graph could not hold is refused, naming the place) and returns a [`Seed`] ready to serve.
+//! `Debug` never shows a client secret.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::auth::{Certificate, Client, Secret};
+use super::faults::{FaultRule, rules_from_json};
+use super::rules::{GROUP_CREATE_PROPERTIES, check_new_group, check_seed_roles};
+use super::state::{Assignment, GROUP_PROPERTIES, Group, new_guid, timestamp};
+
+/// Largest `page_size` (Graph's own maximum `$top`).
+pub const MAX_PAGE_SIZE: usize = 999;
+/// Longest `token_lifetime_secs`: one day.
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
+/// A checked seed.
+#[derive(Clone, Debug)]
+pub struct Seed {
+    pub tenant_id: String,
+    pub clients: Vec<Client>,
+    pub service_principal: Map<String, Value>,
+    pub groups: Vec<Group>,
+    pub assignments: Vec<Assignment>,
+    pub page_size: usize,
+    pub token_lifetime: Duration,
+    pub faults: Vec<FaultRule>,
+}
+
+/// Why a seed cannot be used: the place (`clients[0].certificate_pem`) and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid seed: {0}")]
+pub struct SeedError(String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeed {
+    tenant_id: String,
+    clients: Vec<RawClient>,
+    service_principal: Map<String, Value>,
+    #[serde(default)]
+    groups: Vec<Map<String, Value>>,
+    #[serde(default)]
+    assignments: Vec<RawAssignment>,
+    #[serde(default = "default_page_size")]
+    page_size: usize,
+    #[serde(default = "default_token_lifetime")]
+    token_lifetime_secs: u64,
+    #[serde(default)]
+    faults: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    client_id: String,
+    client_secret: Option<String>,
+    certificate_pem: Option<String>,
+    service_principal_id: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawAssignment {
+    id: Option<String>,
+    principal_id: String,
+    app_role_id: String,
+    created_date_time: Option<String>,
+}
+
+fn default_page_size() -> usize {
+    3
+}
+
+fn default_token_lifetime() -> u64 {
+    3600
+}
+
+fn err(message: impl Into<String>) -> SeedError {
+    SeedError(message.into())
+}
+
+fn guid(what: &str, s: &str) -> Result<Uuid, SeedError> {
+    Uuid::try_parse(s).map_err(|_| err(format!("{what}: {s:?} is not a GUID")))
+}
+
+impl Seed {
+    /// Parses and checks a seed document.
+    pub fn from_json(text: &str) -> Result<Seed, SeedError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let raw: RawSeed = serde_path_to_error::deserialize(de)
+            .map_err(|e| err(format!("at {}: {}", e.path(), e.inner())))?;
+
+        if raw.tenant_id.is_empty() || raw.tenant_id.contains(['/', '?', '#', ' ']) {
+            return Err(err(
+                "tenant_id must be a tenant GUID or name without '/', '?', '#' or spaces",
+            ));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&raw.page_size) {
+            return Err(err(format!("page_size must be 1 to {MAX_PAGE_SIZE}")));
+        }
+        if !(1..=MAX_TOKEN_LIFETIME_SECS).contains(&raw.token_lifetime_secs) {
+            return Err(err(format!(
+                "token_lifetime_secs must be 1 to {MAX_TOKEN_LIFETIME_SECS}"
+            )));
+        }
+
+        let mut sp = raw.service_principal;
+        // A saved GET response carries OData annotations; they are not properties.
+        sp.retain(|k, _| !k.starts_with("@odata."));
+        let sp_id = match sp.get("id") {
+            Some(Value::String(id)) => guid("service_principal.id", id)?,
+            _ => return Err(err("service_principal.id is required (a GUID string)")),
+        };
+        let Some(roles) = sp.get("appRoles").and_then(Value::as_array) else {
+            return Err(err("service_principal.appRoles is required (an array)"));
+        };
+        check_seed_roles(roles).map_err(|v| err(format!("service_principal: {}", v.message)))?;
+        let role_ids: Vec<(Uuid, bool)> = roles
+            .iter()
+            .filter_map(|r| {
+                let id = Uuid::try_parse(r.get("id")?.as_str()?).ok()?;
+                Some((id, r.get("isEnabled")?.as_bool()?))
+            })
+            .collect();
+
+        let clients = load_clients(raw.clients, sp_id)?;
+        let sp_ids: HashSet<Uuid> = clients
+            .iter()
+            .filter_map(|c| Uuid::try_parse(&c.service_principal_id).ok())
+            .chain([sp_id])
+            .collect();
+
+        let created = timestamp();
+        let mut groups: Vec<Group> = Vec::with_capacity(raw.groups.len());
+        for (i, mut g) in raw.groups.into_iter().enumerate() {
+            let at = |m: String| err(format!("groups[{i}]: {m}"));
+            let id = match g.remove("id") {
+                None => new_guid(),
+                Some(Value::String(id)) => {
+                    guid(&format!("groups[{i}].id"), &id)?;
+                    id
+                }
+                Some(_) => return Err(at("id must be a GUID string".into())),
+            };
+            if groups.iter().any(|o| o.id().eq_ignore_ascii_case(&id))
+                || Uuid::try_parse(&id).is_ok_and(|u| sp_ids.contains(&u))
+            {
+                return Err(at(format!("the id {id} is already taken")));
+            }
+            let group_created = match g.remove("createdDateTime") {
+                None => created.clone(),
+                Some(Value::String(s)) => s,
+                Some(_) => return Err(at("createdDateTime must be a string".into())),
+            };
+            let owners: Vec<String> = match g.remove("owners") {
+                None => Vec::new(),
+                Some(v) => serde_json::from_value(v)
+                    .map_err(|_| at("owners must be an array of object ids".into()))?,
+            };
+            for o in &owners {
+                guid(&format!("groups[{i}].owners"), o)?;
+            }
+            g.entry("mailEnabled").or_insert(Value::Bool(false));
+            g.entry("securityEnabled").or_insert(Value::Bool(true));
+            // Read-only properties of a saved Graph response are kept; the rest is checked as
+            // if the group were created now.
+            let mut read_only = Map::new();
+            for key in g.keys().cloned().collect::<Vec<_>>() {
+                if GROUP_CREATE_PROPERTIES.contains(&key.as_str()) {
+                    continue;
+                }
+                if !GROUP_PROPERTIES.contains(&key.as_str()) {
+                    return Err(at(format!("unknown group property '{key}'")));
+                }
+                if let Some(v) = g.remove(&key) {
+                    read_only.insert(key, v);
+                }
+            }
+            let taken = |n: &str| {
+                groups
+                    .iter()
+                    .any(|o| o.mail_nickname().eq_ignore_ascii_case(n))
+            };
+            let checked = check_new_group(&g, &taken, &|_| true).map_err(|v| at(v.message))?;
+            let mut properties = read_only;
+            properties.extend(checked.properties);
+            groups.push(Group::create(properties, owners, id, group_created));
+        }
+
+        let mut assignments: Vec<Assignment> = Vec::with_capacity(raw.assignments.len());
+        for (i, a) in raw.assignments.into_iter().enumerate() {
+            let at = |m: String| err(format!("assignments[{i}]: {m}"));
+            let Some(group) = groups
+                .iter()
+                .find(|g| g.id().eq_ignore_ascii_case(&a.principal_id))
+            else {
+                return Err(at(format!(
+                    "principalId {} is not a group of the seed",
+                    a.principal_id
+                )));
+            };
+            let role = guid(&format!("assignments[{i}].appRoleId"), &a.app_role_id)?;
+            if !role_ids.iter().any(|(id, _)| *id == role) {
+                return Err(at(format!(
+                    "appRoleId {role} is not a role of the service principal"
+                )));
+            }
+            if assignments.iter().any(|o| {
+                o.principal_id.eq_ignore_ascii_case(&a.principal_id)
+                    && o.app_role_id.eq_ignore_ascii_case(&a.app_role_id)
+            }) {
+                return Err(at("the same group and role are assigned twice".into()));
+            }
+            let id = a.id.unwrap_or_else(Assignment::new_id);
+            if id.is_empty() || assignments.iter().any(|o| o.id == id) {
+                return Err(at(format!("the id {id:?} is empty or already taken")));
+            }
+            assignments.push(Assignment {
+                id,
+                principal_id: group.id().to_owned(),
+                principal_display_name: group.display_name().to_owned(),
+                app_role_id: a.app_role_id,
+                created: a.created_date_time.unwrap_or_else(|| created.clone()),
+            });
+        }
+
+        let faults =
+            rules_from_json(&Value::Array(raw.faults)).map_err(|e| err(format!("faults: {e}")))?;
+
+        Ok(Seed {
+            tenant_id: raw.tenant_id,
+            clients,
+            service_principal: sp,
+            groups,
+            assignments,
+            page_size: raw.page_size,
+            token_lifetime: Duration::from_secs(raw.token_lifetime_secs),
+            faults,
+        })
+    }
+}
+
+fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Vec<Client>, SeedError> {
+    if raw.is_empty() {
+        return Err(err(
+            "clients is empty: seed at least the sync app, or nobody can get a token",
+        ));
+    }
+    let mut clients: Vec<Client> = Vec::with_capacity(raw.len());
+    for (i, c) in raw.into_iter().enumerate() {
+        let at = |m: String| err(format!("clients[{i}]: {m}"));
+        if c.client_id.is_empty() {
+            return Err(at("client_id is empty".into()));
+        }
+        if clients
+            .iter()
+            .any(|o| o.client_id.eq_ignore_ascii_case(&c.client_id))
+        {
+            return Err(at(format!("client_id {} appears twice", c.client_id)));
+        }
+        let sp = guid(
+            &format!("clients[{i}].service_principal_id"),
+            &c.service_principal_id,
+        )?;
+        if sp == aws_sp
+            || clients.iter().any(|o| {
+                o.service_principal_id
+                    .eq_ignore_ascii_case(&c.service_principal_id)
+            })
+        {
+            return Err(at(format!(
+                "service_principal_id {sp} is already taken by another service principal"
+            )));
+        }
+        if c.client_secret.is_none() && c.certificate_pem.is_none() {
+            return Err(at(
+                "give a client_secret, a certificate_pem, or both, or the client cannot authenticate"
+                    .into(),
+            ));
+        }
+        if c.client_secret.as_deref() == Some("") {
+            return Err(at("client_secret is empty".into()));
+        }
+        let certificate = match c.certificate_pem.as_deref() {
+            None => None,
+            Some(pem) => {
+                Some(Certificate::from_pem(pem).map_err(|e| at(format!("certificate_pem: {e}")))?)
+            }
+        };
+        clients.push(Client {
+            display_name: c.display_name.unwrap_or_else(|| c.client_id.clone()),
+            client_id: c.client_id,
+            secret: c.client_secret.map(Secret::new),
+            certificate,
+            service_principal_id: c.service_principal_id,
+        });
+    }
+    Ok(clients)
+}
