@@ -167,10 +167,10 @@ async fn pipeline(State(state): State<SharedState>, request: Request, next: Next
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    if kind == Kind::Token {
-        if let Ok(value) = HeaderValue::from_str(&ids.request_id) {
-            headers.insert(HeaderName::from_static("x-ms-request-id"), value);
-        }
+    if kind == Kind::Token
+        && let Ok(value) = HeaderValue::from_str(&ids.request_id)
+    {
+        headers.insert(HeaderName::from_static("x-ms-request-id"), value);
     }
 
     let status = response.status().as_u16();
@@ -225,17 +225,17 @@ async fn admit(
         }
         None => {}
     }
-    if kind == Kind::Graph {
-        if let Err(error) = auth::check_bearer(state, headers) {
-            let mut response = error.into_response();
-            response.headers_mut().insert(
+    if kind == Kind::Graph
+        && let Err(error) = auth::check_bearer(state, headers)
+    {
+        let mut response = error.into_response();
+        response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(
                     "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
                 ),
             );
-            return Some(response);
-        }
+        return Some(response);
     }
     None
 }

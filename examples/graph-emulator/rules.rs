@@ -100,15 +100,15 @@ fn check_collection(
                 ),
             ));
         }
-        if let Some(value) = key.value.as_deref() {
-            if let Some(first) = values.insert(value, index) {
-                return Err(Violation::new(
-                    "DuplicateValue",
-                    format!(
-                        "appRoles[{index}] repeats the value '{value}' of appRoles[{first}]: app role values must be unique."
-                    ),
-                ));
-            }
+        if let Some(value) = key.value.as_deref()
+            && let Some(first) = values.insert(value, index)
+        {
+            return Err(Violation::new(
+                "DuplicateValue",
+                format!(
+                    "appRoles[{index}] repeats the value '{value}' of appRoles[{first}]: app role values must be unique."
+                ),
+            ));
         }
     }
     Ok(keys)
@@ -175,10 +175,10 @@ fn check_role(
         }
     }
     for name in ["description", "displayName", "origin", "value"] {
-        if let Some(v) = role.get(name) {
-            if !(v.is_string() || v.is_null()) {
-                return Err(invalid(name, "expected a string or null"));
-            }
+        if let Some(v) = role.get(name)
+            && !(v.is_string() || v.is_null())
+        {
+            return Err(invalid(name, "expected a string or null"));
         }
     }
     let value = role.get("value").and_then(Value::as_str).map(str::to_owned);
@@ -403,26 +403,25 @@ pub fn check_new_group(
             }
         }
     }
-    if let Some(types) = body.get("groupTypes") {
-        if types.as_array().is_none_or(|t| !t.is_empty()) {
-            return Err(invalid(
-                "groupTypes",
-                "a security group has no group types; send [] or omit it",
-            ));
-        }
+    if let Some(types) = body.get("groupTypes")
+        && types.as_array().is_none_or(|t| !t.is_empty())
+    {
+        return Err(invalid(
+            "groupTypes",
+            "a security group has no group types; send [] or omit it",
+        ));
     }
-    if let Some(visibility) = body.get("visibility") {
-        if !(visibility.is_null()
+    if let Some(visibility) = body.get("visibility")
+        && !(visibility.is_null()
             || matches!(
                 visibility.as_str(),
                 Some("Private" | "Public" | "HiddenMembership")
             ))
-        {
-            return Err(invalid(
-                "visibility",
-                "expected Private, Public or HiddenMembership",
-            ));
-        }
+    {
+        return Err(invalid(
+            "visibility",
+            "expected Private, Public or HiddenMembership",
+        ));
     }
 
     let owners = match body.get("owners@odata.bind") {
