@@ -14,7 +14,9 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod error_text;
 pub mod exit;
+pub mod graph;
 pub mod logging;
 pub mod metadata;
 pub mod model;

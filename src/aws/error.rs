@@ -5,6 +5,8 @@
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
+pub use crate::error_text::chain;
+
 /// `Code: message` for a service error, else a short description of the failure.
 pub fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
 where
@@ -35,19 +37,4 @@ pub fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<
         SdkError::ServiceError(service) => service.err().code(),
         _ => None,
     }
-}
-
-/// An error and its causes on one line, `a: b: c`.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

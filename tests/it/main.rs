@@ -5,6 +5,7 @@
 mod support;
 
 mod completions;
+mod graph_client;
 mod graph_emulator;
 mod inventory;
 mod plan_command;

@@ -1,0 +1,509 @@
+//! client: the Graph calls fedsync makes — the AWS app's service principal and its `appRoles`,
+//! groups, and app role assignments.
+//!
+//! Every call goes through one loop ([`GraphClient::call`]): it adds the bearer token, renews
+//! the token once on `401`, retries what [`retry::decide`] says with a ceiling, and sleeps in one
+//! place (a [`Sleeper`], so tests can see the waits without waiting). Every collection follows
+//! `@odata.nextLink` to the end, up to a ceiling of pages, and only on the Graph host itself: the
+//! token is never sent anywhere else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::auth::{Credential, TokenSource};
+use super::error::{ApiError, GraphError};
+use super::retry::{self, Attempt, Decision, RetryPolicy};
+use crate::model::{AppRole, AppRoleId, ServicePrincipal};
+
+/// Pages followed at most per collection.
+const MAX_PAGES: usize = 10_000;
+/// The properties of the service principal fedsync reads.
+const SP_SELECT: &str = "id,appId,displayName,appRoles";
+/// Characters left as they are in a query value or path segment (RFC 3986 unreserved).
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Where and as whom to call Graph.
+#[derive(Clone, Debug)]
+pub struct GraphSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub credential: Credential,
+    /// Token authority base, such as `https://login.microsoftonline.com`.
+    pub authority_url: String,
+    /// Graph base, such as `https://graph.microsoft.com`.
+    pub graph_url: String,
+}
+
+/// Waits between attempts. Production sleeps; tests record.
+pub trait Sleeper: Send + Sync {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+}
+
+/// Sleeps on the tokio timer.
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A security group, as fedsync reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub mail_nickname: Option<String>,
+}
+
+/// A security group to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewGroup {
+    pub display_name: String,
+    pub mail_nickname: String,
+    /// Object id of the owner (`owners@odata.bind`); without one the sync app may not be able
+    /// to change the group later.
+    pub owner: Option<String>,
+}
+
+/// An app role assignment of the service principal. Its `id` is not a GUID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment {
+    pub id: String,
+    pub principal_id: String,
+    #[serde(default)]
+    pub principal_display_name: Option<String>,
+    pub app_role_id: AppRoleId,
+    pub resource_id: String,
+}
+
+/// A Graph client for one tenant and one sync app.
+pub struct GraphClient {
+    http: reqwest::Client,
+    graph_url: String,
+    tokens: TokenSource,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+}
+
+/// Installs aws-lc-rs as rustls' crypto provider, once per process; reqwest is built without one
+/// so that only the provider the AWS SDK already uses is compiled in.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// A string literal in an OData `$filter`: in single quotes, each `'` doubled.
+pub fn odata_string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+impl GraphClient {
+    pub fn new(settings: GraphSettings, policy: RetryPolicy) -> Result<GraphClient, GraphError> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(policy.request_timeout)
+            .connect_timeout(policy.request_timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GraphError::Transport {
+                method: "-".into(),
+                path: "-".into(),
+                attempts: 0,
+                reason: format!(
+                    "cannot build the HTTP client: {}",
+                    crate::error_text::chain(&e)
+                ),
+            })?;
+        let graph_url = settings.graph_url.trim_end_matches('/').to_owned();
+        let tokens = TokenSource::new(
+            http.clone(),
+            &settings.authority_url,
+            &settings.tenant_id,
+            &graph_url,
+            &settings.client_id,
+            settings.credential,
+        );
+        Ok(GraphClient {
+            http,
+            graph_url,
+            tokens,
+            policy,
+            sleeper: Arc::new(TokioSleeper),
+        })
+    }
+
+    /// Replaces how the client waits between attempts.
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> GraphClient {
+        self.sleeper = sleeper;
+        self
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v1.0/{path}", self.graph_url)
+    }
+
+    /// The service principal as Graph returned it (for the backup) and parsed.
+    pub async fn service_principal(
+        &self,
+        id: &str,
+    ) -> Result<(Value, ServicePrincipal), GraphError> {
+        let path = format!("servicePrincipals/{}?$select={SP_SELECT}", seg(id));
+        let raw = self.get(&path).await?;
+        let parsed =
+            ServicePrincipal::from_json(&raw.to_string()).map_err(|e| GraphError::Unexpected {
+                method: "GET".into(),
+                path: path.clone(),
+                reason: crate::error_text::chain(&e),
+            })?;
+        Ok((raw, parsed))
+    }
+
+    /// Replaces the service principal's whole `appRoles` collection.
+    pub async fn set_app_roles(&self, sp_id: &str, roles: &[AppRole]) -> Result<(), GraphError> {
+        let body = json!({ "appRoles": roles });
+        self.call(
+            Method::PATCH,
+            &self.url(&format!("servicePrincipals/{}", seg(sp_id))),
+            Some(&body),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Groups whose display name is exactly `name` (Graph compares without regard to case).
+    pub async fn groups_named(&self, name: &str) -> Result<Vec<Group>, GraphError> {
+        self.groups(&format!("displayName eq {}", odata_string(name)))
+            .await
+    }
+
+    /// Groups whose display name starts with `prefix`.
+    pub async fn groups_starting_with(&self, prefix: &str) -> Result<Vec<Group>, GraphError> {
+        self.groups(&format!("startswith(displayName,{})", odata_string(prefix)))
+            .await
+    }
+
+    async fn groups(&self, filter: &str) -> Result<Vec<Group>, GraphError> {
+        let path = format!(
+            "groups?$filter={}&$select=id,displayName,mailNickname",
+            utf8_percent_encode(filter, ENCODE)
+        );
+        self.get_all(&path).await
+    }
+
+    /// Creates a security group (not mail-enabled).
+    pub async fn create_group(&self, group: &NewGroup) -> Result<Group, GraphError> {
+        let mut body = json!({
+            "displayName": group.display_name,
+            "mailEnabled": false,
+            "securityEnabled": true,
+            "mailNickname": group.mail_nickname,
+        });
+        if let Some(owner) = &group.owner {
+            body["owners@odata.bind"] =
+                json!([self.url(&format!("directoryObjects/{}", seg(owner)))]);
+        }
+        let created = self
+            .call(Method::POST, &self.url("groups"), Some(&body))
+            .await?;
+        parse("POST", "groups", created)
+    }
+
+    /// Every app role assignment of the service principal.
+    pub async fn assignments(&self, sp_id: &str) -> Result<Vec<Assignment>, GraphError> {
+        self.get_all(&format!(
+            "servicePrincipals/{}/appRoleAssignedTo",
+            seg(sp_id)
+        ))
+        .await
+    }
+
+    /// Assigns `principal_id` (a group) to the app role `app_role_id` of the service principal.
+    pub async fn assign(
+        &self,
+        sp_id: &str,
+        principal_id: &str,
+        app_role_id: AppRoleId,
+    ) -> Result<Assignment, GraphError> {
+        let path = format!("servicePrincipals/{}/appRoleAssignedTo", seg(sp_id));
+        let body =
+            json!({ "principalId": principal_id, "resourceId": sp_id, "appRoleId": app_role_id });
+        let created = self
+            .call(Method::POST, &self.url(&path), Some(&body))
+            .await?;
+        parse("POST", &path, created)
+    }
+
+    /// Removes one assignment.
+    pub async fn unassign(&self, sp_id: &str, assignment_id: &str) -> Result<(), GraphError> {
+        let path = format!(
+            "servicePrincipals/{}/appRoleAssignedTo/{}",
+            seg(sp_id),
+            seg(assignment_id)
+        );
+        self.call(Method::DELETE, &self.url(&path), None).await?;
+        Ok(())
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, GraphError> {
+        self.call(Method::GET, &self.url(path), None)
+            .await?
+            .ok_or_else(|| GraphError::Unexpected {
+                method: "GET".into(),
+                path: path.to_owned(),
+                reason: "an empty body".into(),
+            })
+    }
+
+    /// Every item of a collection, following `@odata.nextLink` to the end.
+    async fn get_all<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, GraphError> {
+        let unexpected = |reason: String| GraphError::Unexpected {
+            method: "GET".into(),
+            path: path.to_owned(),
+            reason,
+        };
+        let mut items = Vec::new();
+        let mut next = Some(self.url(path));
+        for _ in 0..MAX_PAGES {
+            let Some(url) = next.take() else {
+                return Ok(items);
+            };
+            let page = self
+                .call(Method::GET, &url, None)
+                .await?
+                .unwrap_or(Value::Null);
+            let Some(values) = page.get("value").and_then(Value::as_array) else {
+                return Err(unexpected("no \"value\" array".into()));
+            };
+            for value in values {
+                items.push(
+                    serde_json::from_value(value.clone()).map_err(|e| unexpected(e.to_string()))?,
+                );
+            }
+            if let Some(link) = page.get("@odata.nextLink").and_then(Value::as_str) {
+                if !link.starts_with(&format!("{}/", self.graph_url)) {
+                    return Err(unexpected(format!(
+                        "@odata.nextLink {link:?} leaves {}",
+                        self.graph_url
+                    )));
+                }
+                next = Some(link.to_owned());
+            }
+        }
+        match next {
+            None => Ok(items),
+            Some(_) => Err(GraphError::TooManyPages {
+                path: path.to_owned(),
+                max: MAX_PAGES,
+            }),
+        }
+    }
+
+    /// One Graph request with token, renewal on `401`, and retries; the body of a success.
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, GraphError> {
+        let path = url.strip_prefix(&self.graph_url).unwrap_or(url).to_owned();
+        let mut renewed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = match self.tokens.token(false).await {
+                Ok(token) => token,
+                Err(e) if e.is_transient() => match self.decide(attempt, Attempt::Transport) {
+                    Decision::RetryAfter(wait) => {
+                        self.sleeper.sleep(wait).await;
+                        continue;
+                    }
+                    Decision::Stop => return Err(e.into()),
+                },
+                Err(e) => return Err(e.into()),
+            };
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(token.expose_secret());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => match self.decide(attempt, Attempt::Transport) {
+                    Decision::RetryAfter(wait) => {
+                        self.sleeper.sleep(wait).await;
+                        continue;
+                    }
+                    Decision::Stop => {
+                        return Err(GraphError::Transport {
+                            method: method.to_string(),
+                            path,
+                            attempts: attempt,
+                            reason: crate::error_text::chain(&e.without_url()),
+                        });
+                    }
+                },
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                // The token may have been revoked or expired early: renew once, not counted.
+                renewed = true;
+                attempt -= 1;
+                self.tokens.token(true).await?;
+                continue;
+            }
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let retry_after = header("retry-after");
+            let request_id = header("request-id").unwrap_or_else(|| "none".into());
+            let text = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                if text.trim().is_empty() {
+                    return Ok(None);
+                }
+                return serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| GraphError::Unexpected {
+                        method: method.to_string(),
+                        path,
+                        reason: format!("not JSON: {e}"),
+                    });
+            }
+            let outcome = Attempt::Status {
+                status: status.as_u16(),
+                retry_after: retry_after.as_deref(),
+            };
+            match self.decide(attempt, outcome) {
+                Decision::RetryAfter(wait) => {
+                    tracing::info!(%method, %path, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "Graph asked to wait; retrying");
+                    self.sleeper.sleep(wait).await;
+                }
+                Decision::Stop => {
+                    return Err(api_error(&method, path, status, &text, request_id, attempt));
+                }
+            }
+        }
+    }
+
+    fn decide(&self, attempt: u32, outcome: Attempt<'_>) -> Decision {
+        retry::decide(&self.policy, attempt, outcome, fastrand::f64())
+    }
+}
+
+/// A path segment with everything but unreserved characters percent-encoded.
+fn seg(value: &str) -> String {
+    utf8_percent_encode(value, ENCODE).to_string()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<T, GraphError> {
+    let unexpected = |reason: String| GraphError::Unexpected {
+        method: method.into(),
+        path: path.into(),
+        reason,
+    };
+    serde_json::from_value(body.ok_or_else(|| unexpected("an empty body".into()))?)
+        .map_err(|e| unexpected(e.to_string()))
+}
+
+/// Graph's error body, `{"error": {"code", "message"}}`, as a [`GraphError::Api`].
+fn api_error(
+    method: &Method,
+    path: String,
+    status: StatusCode,
+    body: &str,
+    request_id: String,
+    attempts: u32,
+) -> GraphError {
+    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let field = |name: &str| parsed["error"][name].as_str().map(str::to_owned);
+    GraphError::Api(Box::new(ApiError {
+        method: method.to_string(),
+        path,
+        status: status.as_u16(),
+        code: field("code")
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
+        message: field("message").unwrap_or_else(|| body.chars().take(200).collect()),
+        request_id,
+        attempts,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odata_strings_double_their_quotes() {
+        assert_eq!(odata_string("plain"), "'plain'");
+        assert_eq!(odata_string("O'Brien's"), "'O''Brien''s'");
+        assert_eq!(odata_string("''"), "''''''");
+    }
+
+    #[test]
+    fn filters_are_percent_encoded() {
+        let filter = format!("displayName eq {}", odata_string("R&D + O'Brien/ü"));
+        assert_eq!(
+            utf8_percent_encode(&filter, ENCODE).to_string(),
+            "displayName%20eq%20%27R%26D%20%2B%20O%27%27Brien%2F%C3%BC%27"
+        );
+    }
+
+    #[test]
+    fn api_errors_carry_code_message_and_request_id() {
+        let body = r#"{"error":{"code":"CannotDeleteOrUpdateEnabledEntitlement","message":"Cannot delete an enabled role"}}"#;
+        let err = api_error(
+            &Method::PATCH,
+            "/v1.0/servicePrincipals/x".into(),
+            StatusCode::BAD_REQUEST,
+            body,
+            "rid-1".into(),
+            1,
+        );
+        assert_eq!(err.code(), Some("CannotDeleteOrUpdateEnabledEntitlement"));
+        assert_eq!(
+            err.to_string(),
+            "Graph answered PATCH /v1.0/servicePrincipals/x with HTTP 400 CannotDeleteOrUpdateEnabledEntitlement: Cannot delete an enabled role (request-id rid-1)"
+        );
+        let throttled = api_error(
+            &Method::GET,
+            "/v1.0/groups".into(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "",
+            "rid-2".into(),
+            8,
+        );
+        assert!(
+            throttled
+                .to_string()
+                .ends_with("(request-id rid-2, after 8 attempts)"),
+            "{throttled}"
+        );
+    }
+}
