@@ -154,13 +154,18 @@ fn outcome<'a>(inventory: &'a Inventory, account: &str) -> &'a AccountOutcome {
         .outcome
 }
 
-fn run_inventory(endpoint: &str, args: &[&str]) -> std::process::Output {
+/// `fedsync inventory` against `endpoint` as the management account, with our SAML settings.
+fn inventory_cmd(endpoint: &str, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = fedsync();
     cmd.arg("inventory").args(args);
     for (key, value) in org::aws_env(endpoint) {
         cmd.env(key, value);
     }
-    cmd.output().unwrap()
+    cmd
+}
+
+fn run_inventory(endpoint: &str, args: &[&str]) -> std::process::Output {
+    inventory_cmd(endpoint, args).output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -521,14 +526,9 @@ async fn an_organization_that_lists_no_account_is_an_error() {
 
 #[test]
 fn bad_inventory_settings_exit_2_naming_the_setting() {
-    let mut env = org::aws_env("http://127.0.0.1:9");
-    env.retain(|(k, _)| *k != "FEDSYNC_SAML_CERTIFICATES");
     let run = |extra: &[(&str, &str)]| {
-        let mut cmd = fedsync();
-        cmd.arg("inventory");
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
+        let mut cmd = inventory_cmd("http://127.0.0.1:9", &[]);
+        cmd.env_remove("FEDSYNC_SAML_CERTIFICATES");
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -567,12 +567,7 @@ fn bad_inventory_settings_exit_2_naming_the_setting() {
 
 #[test]
 fn unreachable_aws_exits_1_with_one_clear_line() {
-    let mut cmd = fedsync();
-    cmd.arg("inventory");
-    for (key, value) in org::aws_env("http://127.0.0.1:9") {
-        cmd.env(key, value);
-    }
-    let out = cmd.output().unwrap();
+    let out = run_inventory("http://127.0.0.1:9", &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("error: cannot read the inventory"), "{err}");
