@@ -23,6 +23,7 @@ pub mod model;
 pub mod naming;
 pub mod plan;
 pub mod printer;
+pub mod settings;
 #[cfg(test)]
 mod test_support;
 pub mod trust;
