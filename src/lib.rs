@@ -12,11 +12,13 @@
 //! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes.
 
 pub mod aws;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod error_text;
 pub mod exit;
 pub mod graph;
+pub mod lease;
 pub mod logging;
 pub mod metadata;
 pub mod model;
@@ -24,6 +26,7 @@ pub mod naming;
 pub mod plan;
 pub mod printer;
 pub mod settings;
+pub mod sync;
 #[cfg(test)]
 mod test_support;
 pub mod trust;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backup_lease;
 mod completions;
 mod graph_client;
 mod graph_emulator;

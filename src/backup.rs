@@ -1,0 +1,237 @@
+//! backup: the service principal's JSON in S3, before any write — and reading backups back.
+//!
+//! Key layout (a contract, see DESIGN.md): `<prefix><UTC yyyymmddThhmmss.fffZ>-<sp id>.json`,
+//! sortable by time, with SSE-KMS when a key is set. Naming and parsing keys is pure and tested
+//! here; the S3 calls are thin. Never writes anything but a new backup object.
+
+use std::fmt;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::aws::error::describe;
+use crate::settings::BackupSettings;
+
+/// Pages of `ListObjectsV2` followed at most (1000 keys each).
+const MAX_PAGES: usize = 1_000;
+
+/// One backup object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupEntry {
+    pub key: String,
+    pub taken_at: OffsetDateTime,
+    pub service_principal_id: String,
+}
+
+/// A backup could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("cannot write the backup s3://{bucket}/{key}: {reason}")]
+    Put {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
+    #[error("cannot list backups under s3://{bucket}/{prefix}: {reason}")]
+    List {
+        bucket: String,
+        prefix: String,
+        reason: String,
+    },
+    #[error("cannot read the backup s3://{bucket}/{key}: {reason}")]
+    Get {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
+    #[error("s3://{bucket}/{key} is not a fedsync backup: {reason}")]
+    NotABackup {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
+}
+
+/// The key of a backup taken at `at` of service principal `sp_id`.
+pub fn backup_key(prefix: &str, at: OffsetDateTime, sp_id: &str) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let stamp = at
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
+        ))
+        .unwrap_or_default();
+    format!("{prefix}{stamp}-{sp_id}.json")
+}
+
+/// Reads a backup key back into its time and service principal id; `None` for other keys.
+pub fn parse_backup_key(prefix: &str, key: &str) -> Option<BackupEntry> {
+    let name = key.strip_prefix(prefix)?.strip_suffix(".json")?;
+    let (stamp, sp_id) = name.split_once('-')?;
+    if sp_id.is_empty() || sp_id.contains('/') {
+        return None;
+    }
+    let parsed = time::PrimitiveDateTime::parse(
+        stamp,
+        format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"),
+    )
+    .ok()?;
+    Some(BackupEntry {
+        key: key.to_owned(),
+        taken_at: parsed.assume_utc(),
+        service_principal_id: sp_id.to_owned(),
+    })
+}
+
+/// Backups in one bucket and prefix.
+pub struct BackupStore {
+    s3: aws_sdk_s3::Client,
+    settings: BackupSettings,
+}
+
+impl fmt::Debug for BackupStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackupStore")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackupStore {
+    pub fn new(s3: aws_sdk_s3::Client, settings: BackupSettings) -> BackupStore {
+        BackupStore { s3, settings }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.settings.bucket
+    }
+
+    /// Writes `service_principal` (as Graph returned it) and returns the key.
+    pub async fn put(
+        &self,
+        sp_id: &str,
+        service_principal: &Value,
+        at: OffsetDateTime,
+    ) -> Result<String, BackupError> {
+        let key = backup_key(&self.settings.prefix, at, sp_id);
+        let body = serde_json::to_vec_pretty(service_principal).unwrap_or_default();
+        let mut request = self
+            .s3
+            .put_object()
+            .bucket(&self.settings.bucket)
+            .key(&key)
+            .content_type("application/json")
+            // Never overwrite an earlier backup, even one taken in the same millisecond.
+            .if_none_match("*")
+            .body(ByteStream::from(body));
+        if let Some(kms_key) = &self.settings.kms_key {
+            request = request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms_key);
+        }
+        request.send().await.map_err(|e| BackupError::Put {
+            bucket: self.settings.bucket.clone(),
+            key: key.clone(),
+            reason: describe(&e),
+        })?;
+        Ok(key)
+    }
+
+    /// Every backup under the prefix, newest first.
+    pub async fn list(&self) -> Result<Vec<BackupEntry>, BackupError> {
+        let mut entries = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.settings.bucket)
+                .prefix(&self.settings.prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| BackupError::List {
+                    bucket: self.settings.bucket.clone(),
+                    prefix: self.settings.prefix.clone(),
+                    reason: describe(&e),
+                })?;
+            entries.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| parse_backup_key(&self.settings.prefix, o.key()?)),
+            );
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        entries.sort_by(|a, b| b.key.cmp(&a.key));
+        Ok(entries)
+    }
+
+    /// A backup's JSON.
+    pub async fn get(&self, key: &str) -> Result<Value, BackupError> {
+        let get_error = |reason: String| BackupError::Get {
+            bucket: self.settings.bucket.clone(),
+            key: key.to_owned(),
+            reason,
+        };
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| get_error(describe(&e)))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| get_error(e.to_string()))?
+            .into_bytes();
+        serde_json::from_slice(&bytes).map_err(|e| BackupError::NotABackup {
+            bucket: self.settings.bucket.clone(),
+            key: key.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn keys_sort_by_time_and_carry_milliseconds() {
+        let key = backup_key(
+            "manifests/",
+            datetime!(2026-11-28 09:05:07.123456 UTC),
+            "5f0b",
+        );
+        assert_eq!(key, "manifests/20261128T090507.123Z-5f0b.json");
+        let later = backup_key("manifests/", datetime!(2026-11-28 09:05:07.124 UTC), "5f0b");
+        assert!(later > key);
+        let offset = backup_key("", datetime!(2026-11-28 10:05:07.000 +01:00), "x");
+        assert_eq!(offset, "20261128T090507.000Z-x.json", "always UTC");
+    }
+
+    #[test]
+    fn keys_parse_back_and_other_objects_are_ignored() {
+        let entry =
+            parse_backup_key("manifests/", "manifests/20261128T090507.123Z-5f0b.json").unwrap();
+        assert_eq!(entry.taken_at, datetime!(2026-11-28 09:05:07.123 UTC));
+        assert_eq!(entry.service_principal_id, "5f0b");
+        for other in [
+            "manifests/lease.json",
+            "manifests/notes.txt",
+            "other/20261128T090507.123Z-5f0b.json",
+            "manifests/x/20261128T090507.123Z-5f0b.json",
+        ] {
+            assert_eq!(parse_backup_key("manifests/", other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! sync: one whole run — lease → inventory → current service principal, groups and assignments
+//! → plan → guardrails → **backup** → apply → verify → report.
+//!
+//! Nothing is written before the settings are valid, the plan passes its guardrails and the
+//! backup is in S3. Apply goes in the safe order: remove the assignments of roles being
+//! disabled → `PATCH` adds, updates and disables (keeping roles still to drop) → `PATCH` drops
+//! the roles an earlier run disabled → create missing groups → assign groups to their roles.
+//! Then the service principal is read back and must equal the plan's target. A rerun after an
+//! interruption converges on the same end state: every step is planned from what is there.
+
+pub mod verify;
+
+use std::collections::BTreeSet;
+
+use aws_config::SdkConfig;
+use time::OffsetDateTime;
+
+use crate::aws::inventory::ReadError;
+use crate::aws::{AwsOptions, InventoryObserver, read_inventory};
+use crate::backup::{BackupError, BackupStore};
+use crate::graph::{Assignment, GraphClient, GraphError, NewGroup};
+use crate::lease::{self, LeaseError};
+use crate::model::{AccountOutcome, AppRoleId, Inventory};
+use crate::plan::guardrail::{self, Refusal};
+use crate::plan::{self, Action, Plan, PlanError, PlannedGroup};
+use crate::settings::SyncSettings;
+
+/// What a run did, or would do.
+#[derive(Debug)]
+pub struct SyncReport {
+    pub inventory: Inventory,
+    pub plan: Plan,
+    /// Non-empty: the plan was refused and nothing was written.
+    pub refusals: Vec<Refusal>,
+    pub dry_run: bool,
+    /// The backup taken before the first write; none when nothing needed writing.
+    pub backup_key: Option<String>,
+    /// Groups created (display names).
+    pub groups_created: Vec<String>,
+    /// Groups planned but left to create (dry run).
+    pub groups_to_create: Vec<String>,
+    pub assignments_added: usize,
+    pub assignments_removed: usize,
+    /// Groups still assigned to roles that are being disabled or removed.
+    pub orphan_groups: Vec<String>,
+}
+
+impl SyncReport {
+    pub fn accounts_failed(&self) -> usize {
+        self.inventory
+            .accounts
+            .iter()
+            .filter(|a| matches!(a.outcome, AccountOutcome::Failed { .. }))
+            .count()
+    }
+    pub fn accounts_read(&self) -> usize {
+        self.inventory.accounts.len() - self.accounts_failed()
+    }
+    /// True when this run wrote to Graph.
+    pub fn wrote(&self) -> bool {
+        self.backup_key.is_some()
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error("{0}; nothing was written")]
+    Inventory(#[source] ReadError),
+    #[error("cannot read the current state from Graph: {0}; nothing was written")]
+    Current(#[source] GraphError),
+    #[error("cannot plan: {0}; nothing was written")]
+    Plan(#[source] PlanError),
+    #[error("{0}; nothing was written")]
+    Backup(#[source] BackupError),
+    #[error(
+        "applying stopped at {step}: {error}; the state before this run is in the backup s3://{bucket}/{backup_key}, and a rerun converges"
+    )]
+    Apply {
+        step: &'static str,
+        error: GraphError,
+        bucket: String,
+        backup_key: String,
+    },
+    #[error(
+        "after applying, the app roles differ from the plan: {}; the state before this run is in s3://{bucket}/{backup_key}",
+        differences.join("; ")
+    )]
+    Verify {
+        differences: Vec<String>,
+        bucket: String,
+        backup_key: String,
+    },
+}
+
+/// What a run needs besides its settings.
+pub struct SyncContext<'a> {
+    pub sdk: &'a SdkConfig,
+    pub aws_options: &'a AwsOptions,
+    pub graph: &'a GraphClient,
+    pub s3: &'a aws_sdk_s3::Client,
+    pub observer: &'a dyn InventoryObserver,
+    /// Names this run in the lease and logs.
+    pub run_id: String,
+    pub now: fn() -> OffsetDateTime,
+}
+
+/// Runs one sync. With `dry_run`, stops after the plan: no lease, no backup, no writes.
+pub async fn run(
+    settings: &SyncSettings,
+    ctx: &SyncContext<'_>,
+    dry_run: bool,
+) -> Result<SyncReport, SyncError> {
+    if dry_run {
+        return run_locked(settings, ctx, true).await;
+    }
+    let key = lease::lease_key(&settings.backup.prefix);
+    let held = lease::acquire(
+        ctx.s3,
+        &settings.backup.bucket,
+        &key,
+        &ctx.run_id,
+        (ctx.now)(),
+    )
+    .await?;
+    let result = run_locked(settings, ctx, false).await;
+    if let Err(e) = held.release(ctx.s3).await {
+        tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+    }
+    result
+}
+
+/// The group work a plan implies, given what Graph holds.
+struct GroupWork {
+    /// Planned groups that exist already, with their ids.
+    existing: Vec<(PlannedGroup, String)>,
+    to_create: Vec<PlannedGroup>,
+    to_unassign: Vec<Assignment>,
+    orphans: Vec<String>,
+    current_assignments: Vec<Assignment>,
+}
+
+async fn run_locked(
+    settings: &SyncSettings,
+    ctx: &SyncContext<'_>,
+    dry_run: bool,
+) -> Result<SyncReport, SyncError> {
+    let read = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
+        .await
+        .map_err(SyncError::Inventory)?;
+    let sp_id = &settings.service_principal_id;
+    let (raw_sp, sp) = ctx
+        .graph
+        .service_principal(sp_id)
+        .await
+        .map_err(SyncError::Current)?;
+    let plan =
+        plan::plan(&read.inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;
+    let refusals = guardrail::check(&plan, &settings.guardrails);
+    let work = group_work(settings, ctx.graph, &plan)
+        .await
+        .map_err(SyncError::Current)?;
+
+    let to_assign: Vec<(String, AppRoleId)> = if settings.assign_groups {
+        work.existing
+            .iter()
+            .filter(|(group, id)| {
+                !work
+                    .current_assignments
+                    .iter()
+                    .any(|a| &a.principal_id == id && a.app_role_id == group.app_role_id)
+            })
+            .map(|(group, id)| (id.clone(), group.app_role_id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut report = SyncReport {
+        inventory: read.inventory,
+        refusals,
+        dry_run,
+        backup_key: None,
+        groups_created: Vec::new(),
+        groups_to_create: work
+            .to_create
+            .iter()
+            .map(|g| g.display_name.clone())
+            .collect(),
+        assignments_added: 0,
+        assignments_removed: 0,
+        orphan_groups: work.orphans.clone(),
+        plan,
+    };
+    let needs_write = !report.plan.is_empty()
+        || !work.to_create.is_empty()
+        || !work.to_unassign.is_empty()
+        || !to_assign.is_empty();
+    if dry_run || !report.refusals.is_empty() || !needs_write {
+        return Ok(report);
+    }
+
+    // Backup first: no backup, no write.
+    let store = BackupStore::new(ctx.s3.clone(), settings.backup.clone());
+    let backup_key = store
+        .put(sp_id, &raw_sp, (ctx.now)())
+        .await
+        .map_err(SyncError::Backup)?;
+    report.backup_key = Some(backup_key.clone());
+    let applying = |step: &'static str| {
+        let bucket = settings.backup.bucket.clone();
+        let backup_key = backup_key.clone();
+        move |error: GraphError| SyncError::Apply {
+            step,
+            error,
+            bucket,
+            backup_key,
+        }
+    };
+
+    for assignment in &work.to_unassign {
+        ctx.graph
+            .unassign(sp_id, &assignment.id)
+            .await
+            .map_err(applying("removing assignments of disabled roles"))?;
+        report.assignments_removed += 1;
+    }
+    let plan = &report.plan;
+    if let Some(first) = &plan.first_patch {
+        if first != &sp.app_roles {
+            ctx.graph
+                .set_app_roles(sp_id, first)
+                .await
+                .map_err(applying("the first appRoles PATCH"))?;
+        }
+        ctx.graph
+            .set_app_roles(sp_id, &plan.target)
+            .await
+            .map_err(applying("dropping disabled roles"))?;
+    } else if !plan.is_empty() {
+        ctx.graph
+            .set_app_roles(sp_id, &plan.target)
+            .await
+            .map_err(applying("the appRoles PATCH"))?;
+    }
+
+    let mut assign = to_assign;
+    for group in &work.to_create {
+        let created = ctx
+            .graph
+            .create_group(&NewGroup {
+                display_name: group.display_name.clone(),
+                mail_nickname: group.mail_nickname.clone(),
+                owner: settings.group_owner_id.clone(),
+            })
+            .await
+            .map_err(applying("creating groups"))?;
+        report.groups_created.push(created.display_name.clone());
+        if settings.assign_groups {
+            assign.push((created.id, group.app_role_id));
+        }
+    }
+    for (group_id, role_id) in &assign {
+        ctx.graph
+            .assign(sp_id, group_id, *role_id)
+            .await
+            .map_err(applying("assigning groups"))?;
+        report.assignments_added += 1;
+    }
+
+    let (_, after) = ctx
+        .graph
+        .service_principal(sp_id)
+        .await
+        .map_err(applying("reading back"))?;
+    let differences = verify::differences(&report.plan.target, &after.app_roles);
+    if !differences.is_empty() {
+        return Err(SyncError::Verify {
+            differences,
+            bucket: settings.backup.bucket.clone(),
+            backup_key,
+        });
+    }
+    Ok(report)
+}
+
+/// Which planned groups exist, which to create, and which assignments go with roles leaving.
+async fn group_work(
+    settings: &SyncSettings,
+    graph: &GraphClient,
+    plan: &Plan,
+) -> Result<GroupWork, GraphError> {
+    let leaving: BTreeSet<AppRoleId> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Disable | Action::Remove))
+        .map(|c| c.id)
+        .collect();
+    let current_assignments = if settings.assign_groups || !leaving.is_empty() {
+        graph.assignments(&settings.service_principal_id).await?
+    } else {
+        Vec::new()
+    };
+    let to_unassign: Vec<Assignment> = current_assignments
+        .iter()
+        .filter(|a| leaving.contains(&a.app_role_id))
+        .cloned()
+        .collect();
+    let orphans: Vec<String> = to_unassign
+        .iter()
+        .map(|a| {
+            a.principal_display_name
+                .clone()
+                .unwrap_or_else(|| a.principal_id.clone())
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut existing = Vec::new();
+    let mut to_create = Vec::new();
+    for group in &plan.groups {
+        let found = graph.groups_named(&group.display_name).await?;
+        match found.first() {
+            Some(g) => existing.push((group.clone(), g.id.clone())),
+            None => to_create.push(group.clone()),
+        }
+    }
+    Ok(GroupWork {
+        existing,
+        to_create,
+        to_unassign,
+        orphans,
+        current_assignments,
+    })
+}
