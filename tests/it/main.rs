@@ -10,3 +10,4 @@ mod graph_client;
 mod graph_emulator;
 mod inventory;
 mod plan_command;
+mod sync_run;

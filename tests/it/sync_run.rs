@@ -1,0 +1,324 @@
+//! The sync pipeline (`fedsync::sync::run`) against moto and the Graph emulator: the first run
+//! creates roles and groups after a backup of the prior state; a second run writes nothing; a role
+//! deleted in AWS is disabled, then removed; guardrails, a failed backup and a held lease write
+//! nothing.
+
+use std::time::Duration;
+
+use fedsync::aws::AwsOptions;
+use fedsync::aws::inventory::{InventorySettings, Quiet};
+use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy};
+use fedsync::plan::guardrail::Guardrails;
+use fedsync::plan::{Action, PlanSettings};
+use fedsync::settings::{BackupSettings, SyncSettings};
+use fedsync::sync::{self, SyncContext, SyncError};
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, Running, SP, TENANT, seed, start};
+use crate::support::moto::Moto;
+use crate::support::org::{self, MANAGEMENT};
+
+const BUCKET: &str = "fedsync-backups";
+
+struct World {
+    moto: Moto,
+    emu: Running,
+    sdk: aws_config::SdkConfig,
+    s3: aws_sdk_s3::Client,
+    graph: GraphClient,
+    settings: SyncSettings,
+    /// The member account and the roles seeded in it.
+    member: String,
+}
+
+/// moto: an Organization whose management account has our provider and roles Admin and
+/// ReadOnly, and one member account with role Dev; a backup bucket. Graph: the emulator's seed
+/// (msiam_access, an enabled and a disabled AWS role of an account that is not in the
+/// Organization, groups and an assignment).
+async fn world() -> World {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    org::create_organization(&sdk).await;
+    let member = org::create_account(&sdk, "member").await;
+    for (account, roles) in [
+        (MANAGEMENT.to_owned(), vec!["Admin", "ReadOnly"]),
+        (member.clone(), vec!["Dev"]),
+    ] {
+        let iam = org::iam_in(&sdk, &account).await;
+        let idp = org::saml_provider(&iam, "AzureAD", &org::our_metadata()).await;
+        for role in roles {
+            org::role(&iam, "/", role, &org::saml_trust(&[&idp])).await;
+        }
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+
+    let emu = start(seed()).await;
+    let graph_settings = GraphSettings {
+        tenant_id: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
+        authority_url: emu.base.clone(),
+        graph_url: emu.base.clone(),
+    };
+    let graph = GraphClient::new(graph_settings.clone(), RetryPolicy::default()).unwrap();
+    let settings = SyncSettings {
+        tenant_id: TENANT.into(),
+        cloud: Default::default(),
+        authority_url: emu.base.clone(),
+        graph_url: emu.base.clone(),
+        client_id: CLIENT_ID.into(),
+        credential: graph_settings.credential,
+        service_principal_id: SP.into(),
+        inventory: InventorySettings {
+            saml_entity_id: org::ENTITY_ID.into(),
+            saml_certificates: vec![org::OUR_CERT_SHA256.parse().unwrap()],
+            cross_account_role: "fedsync-reader".parse().unwrap(),
+            external_id: None,
+            include_accounts: Vec::new(),
+            exclude_accounts: Vec::new(),
+            concurrency: 4,
+        },
+        plan: PlanSettings::default(),
+        guardrails: Guardrails {
+            max_removals: "100%".parse().unwrap(),
+            ..Guardrails::default()
+        },
+        assign_groups: true,
+        group_owner_id: None,
+        backup: BackupSettings {
+            bucket: BUCKET.into(),
+            prefix: "manifests/".into(),
+            kms_key: None,
+        },
+    };
+    World {
+        moto,
+        emu,
+        sdk,
+        s3,
+        graph,
+        settings,
+        member,
+    }
+}
+
+impl World {
+    async fn sync(&self, dry_run: bool) -> Result<sync::SyncReport, SyncError> {
+        let options = AwsOptions {
+            max_attempts: 2,
+            attempt_timeout: Duration::from_secs(5),
+            ..AwsOptions::default()
+        };
+        let ctx = SyncContext {
+            sdk: &self.sdk,
+            aws_options: &options,
+            graph: &self.graph,
+            s3: &self.s3,
+            observer: &Quiet,
+            run_id: "test-run".into(),
+            now: time::OffsetDateTime::now_utc,
+        };
+        sync::run(&self.settings, &ctx, dry_run).await
+    }
+
+    async fn writes(&self) -> usize {
+        self.emu.state().await["writes"].as_array().unwrap().len()
+    }
+
+    async fn app_roles(&self) -> Vec<Value> {
+        self.emu.state().await["service_principal"]["appRoles"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+fn values(roles: &[Value]) -> Vec<(String, bool)> {
+    let mut v: Vec<(String, bool)> = roles
+        .iter()
+        .map(|r| {
+            (
+                r["value"].as_str().unwrap_or("-").to_owned(),
+                r["isEnabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_run_backs_up_then_applies_and_reruns_converge_to_no_writes() {
+    let w = world().await;
+    let before = w
+        .emu
+        .get(&format!(
+            "/v1.0/servicePrincipals/{SP}?$select=id,appId,displayName,appRoles"
+        ))
+        .await
+        .body;
+
+    let first = w.sync(false).await.expect("first run");
+    assert_eq!(first.plan.count(Action::Add), 3);
+    assert_eq!(
+        first.plan.count(Action::Disable),
+        1,
+        "the seed's Admin role: its account is gone"
+    );
+    assert_eq!(
+        first.plan.count(Action::Remove),
+        1,
+        "the seed's disabled Old role"
+    );
+    assert_eq!(
+        first.assignments_removed, 1,
+        "the disabled role's assignment goes"
+    );
+    assert_eq!(first.groups_created.len(), 3);
+    assert_eq!(first.assignments_added, 3);
+
+    // The backup holds the prior state exactly.
+    let key = first.backup_key.clone().expect("a backup before writing");
+    assert!(
+        key.starts_with("manifests/") && key.ends_with(&format!("-{SP}.json")),
+        "{key}"
+    );
+    let object =
+        w.s3.get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+    let backup: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(backup, before);
+
+    let roles = w.app_roles().await;
+    let dev = format!(
+        "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
+        w.member
+    );
+    assert!(values(&roles).contains(&(dev, true)));
+    assert!(
+        roles.iter().any(|r| r["displayName"] == "msiam_access"),
+        "msiam_access comes through"
+    );
+    let state = w.emu.state().await;
+    let groups: Vec<&str> = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["displayName"].as_str().unwrap())
+        .collect();
+    assert!(
+        groups.contains(&format!("AWS {} - Dev", w.member).as_str()),
+        "{groups:?}"
+    );
+
+    // The second run drops the role the first one disabled; the third has nothing to do.
+    let second = w.sync(false).await.expect("second run");
+    assert_eq!(second.plan.changes.len(), 1, "{:?}", second.plan.changes);
+    assert_eq!(second.plan.changes[0].action, Action::Remove);
+    let writes = w.writes().await;
+    let third = w.sync(false).await.expect("third run");
+    assert!(third.plan.is_empty(), "{:?}", third.plan.changes);
+    assert_eq!(third.backup_key, None, "nothing to write, no backup");
+    assert_eq!(
+        w.writes().await,
+        writes,
+        "a run in step makes no Graph writes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_deleted_in_aws_is_disabled_then_removed() {
+    let w = world().await;
+    w.sync(false).await.unwrap();
+    let iam = org::iam_in(&w.sdk, &w.member).await;
+    iam.delete_role().role_name("Dev").send().await.unwrap();
+    let dev = format!(
+        "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
+        w.member
+    );
+
+    let disabled = w.sync(false).await.unwrap();
+    assert_eq!(disabled.plan.count(Action::Disable), 1);
+    assert_eq!(disabled.assignments_removed, 1);
+    assert!(values(&w.app_roles().await).contains(&(dev.clone(), false)));
+
+    let removed = w.sync(false).await.unwrap();
+    assert_eq!(removed.plan.count(Action::Remove), 1);
+    assert!(values(&w.app_roles().await).iter().all(|(v, _)| v != &dev));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mass_removal_is_refused_and_nothing_is_written() {
+    let mut w = world().await;
+    w.sync(false).await.unwrap();
+    for (account, roles) in [
+        (MANAGEMENT.to_owned(), vec!["Admin", "ReadOnly"]),
+        (w.member.clone(), vec!["Dev"]),
+    ] {
+        let iam = org::iam_in(&w.sdk, &account).await;
+        for role in roles {
+            iam.delete_role().role_name(role).send().await.unwrap();
+        }
+    }
+    w.settings.guardrails = Guardrails::default();
+    let writes = w.writes().await;
+    let refused = w.sync(false).await.unwrap();
+    assert_eq!(refused.refusals.len(), 1, "{:?}", refused.refusals);
+    assert_eq!(refused.backup_key, None);
+    assert_eq!(w.writes().await, writes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_backup_nothing_is_written() {
+    let mut w = world().await;
+    w.settings.backup.bucket = "no-such-bucket".into();
+    let err = w.sync(false).await.unwrap_err();
+    // The lease lives in the same bucket, so the run stops even before the backup.
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+    assert_eq!(w.writes().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_concurrent_run_is_refused_and_writes_nothing() {
+    let w = world().await;
+    let key = fedsync::lease::lease_key("manifests/");
+    let _held = fedsync::lease::acquire(
+        &w.s3,
+        BUCKET,
+        &key,
+        "the-other-run",
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let err = w.sync(false).await.unwrap_err();
+    assert!(matches!(err, SyncError::Lease(_)), "{err}");
+    assert!(err.to_string().contains("the-other-run"), "{err}");
+    assert_eq!(w.writes().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_plans_and_writes_nothing() {
+    let w = world().await;
+    let report = w.sync(true).await.unwrap();
+    assert_eq!(report.plan.count(Action::Add), 3);
+    assert_eq!(report.groups_to_create.len(), 3);
+    assert_eq!(w.writes().await, 0);
+    let listed = w.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    assert!(
+        listed.contents().is_empty(),
+        "no backup, no lease left behind"
+    );
+    drop(w.moto);
+}
