@@ -8,6 +8,7 @@
 //! Then the service principal is read back and must equal the plan's target. A rerun after an
 //! interruption converges on the same end state: every step is planned from what is there.
 
+pub mod report;
 pub mod verify;
 
 use std::collections::BTreeSet;

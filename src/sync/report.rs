@@ -1,0 +1,162 @@
+//! report: what a run did, as a short table for a terminal or one JSON summary line for
+//! CloudWatch (counts a metric filter can read). Pure: builds strings, never prints.
+//!
+//! The JSON line is a contract: `{"event": "fedsync.sync.summary", "outcome", "dry_run",
+//! "accounts_read", "accounts_failed", "roles_added", "roles_updated", "roles_enabled",
+//! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "groups_created",
+//! "assignments_added", "assignments_removed", "orphan_groups", "backup_key", "duration_ms"}`;
+//! fields are only ever added.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::SyncReport;
+use crate::plan::Action;
+
+/// How the run ended, in one word.
+pub fn outcome(report: &SyncReport) -> &'static str {
+    if !report.refusals.is_empty() {
+        "refused"
+    } else if report.dry_run {
+        "planned"
+    } else if report.wrote() {
+        "applied"
+    } else {
+        "in-sync"
+    }
+}
+
+/// One JSON object summarising the run.
+pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
+    let plan = &report.plan;
+    json!({
+        "event": "fedsync.sync.summary",
+        "outcome": outcome(report),
+        "dry_run": report.dry_run,
+        "accounts_read": report.accounts_read(),
+        "accounts_failed": report.accounts_failed(),
+        "roles_added": plan.count(Action::Add),
+        "roles_updated": plan.count(Action::Update),
+        "roles_enabled": plan.count(Action::Enable),
+        "roles_disabled": plan.count(Action::Disable),
+        "roles_removed": plan.count(Action::Remove),
+        "roles_unchanged": plan.unchanged,
+        "roles_skipped": plan.skipped.len(),
+        "groups_created": report.groups_created.len(),
+        "assignments_added": report.assignments_added,
+        "assignments_removed": report.assignments_removed,
+        "orphan_groups": report.orphan_groups,
+        "backup_key": report.backup_key,
+        "duration_ms": duration.as_millis() as u64,
+    })
+}
+
+/// A short table for a terminal.
+pub fn to_text(report: &SyncReport, duration: Duration) -> String {
+    let plan = &report.plan;
+    let mut out = String::new();
+    let verb = if report.dry_run { "would be" } else { "" };
+    let _ = writeln!(out, "fedsync sync: {}", outcome(report));
+    let _ = writeln!(
+        out,
+        "  accounts     {} read, {} failed",
+        report.accounts_read(),
+        report.accounts_failed()
+    );
+    let _ = writeln!(
+        out,
+        "  roles        {} added, {} updated, {} enabled, {} disabled, {} removed, {} unchanged{}",
+        plan.count(Action::Add),
+        plan.count(Action::Update),
+        plan.count(Action::Enable),
+        plan.count(Action::Disable),
+        plan.count(Action::Remove),
+        plan.unchanged,
+        if verb.is_empty() {
+            String::new()
+        } else {
+            format!(" ({verb})")
+        },
+    );
+    let created = if report.dry_run {
+        report.groups_to_create.len()
+    } else {
+        report.groups_created.len()
+    };
+    let _ = writeln!(
+        out,
+        "  groups       {created} created{}",
+        if report.dry_run { " (would be)" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "  assignments  {} added, {} removed",
+        report.assignments_added, report.assignments_removed
+    );
+    let _ = writeln!(
+        out,
+        "  backup       {}",
+        report
+            .backup_key
+            .as_deref()
+            .unwrap_or("none (nothing written)")
+    );
+    let _ = writeln!(out, "  duration     {:.1} s", duration.as_secs_f64());
+    if !report.orphan_groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "Groups whose role is leaving (not deleted): {}",
+            report.orphan_groups.join(", ")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Inventory;
+    use crate::plan::{PlanSettings, plan};
+
+    fn empty_report() -> SyncReport {
+        let inventory = Inventory::new(Vec::new());
+        SyncReport {
+            plan: plan(&inventory, &[], &PlanSettings::default()).unwrap(),
+            inventory,
+            refusals: Vec::new(),
+            dry_run: false,
+            backup_key: None,
+            groups_created: Vec::new(),
+            groups_to_create: Vec::new(),
+            assignments_added: 0,
+            assignments_removed: 0,
+            orphan_groups: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn outcomes() {
+        let mut r = empty_report();
+        assert_eq!(outcome(&r), "in-sync");
+        r.backup_key = Some("k".into());
+        assert_eq!(outcome(&r), "applied");
+        r.dry_run = true;
+        assert_eq!(outcome(&r), "planned");
+    }
+
+    #[test]
+    fn the_json_summary_carries_the_counts() {
+        let mut r = empty_report();
+        r.backup_key = Some("manifests/x.json".into());
+        r.assignments_added = 2;
+        let v = to_json(&r, Duration::from_millis(1500));
+        assert_eq!(v["event"], "fedsync.sync.summary");
+        assert_eq!(v["outcome"], "applied");
+        assert_eq!(v["assignments_added"], 2);
+        assert_eq!(v["backup_key"], "manifests/x.json");
+        assert_eq!(v["duration_ms"], 1500);
+        assert!(to_text(&r, Duration::from_millis(1500)).contains("backup       manifests/x.json"));
+    }
+}
