@@ -5,6 +5,7 @@
 mod support;
 
 mod completions;
+mod config;
 mod graph_client;
 mod graph_emulator;
 mod inventory;
