@@ -1,15 +1,16 @@
-//! cli: the command line as clap sees it — raw flags and their environment variables.
+//! cli: the command line as clap sees it — raw flags, kept as the text the user typed.
 //!
-//! It only describes and parses; the commands in `commands/` turn these into settings and act.
+//! It only describes and parses. Settings flags are strings here: [`crate::settings`] merges them
+//! with the environment, SSM and the config file, and parses and validates them all at once, so
+//! a bad flag is reported like a bad value from any other source. Each settings flag's help
+//! names its environment variable, config key and default from the settings table ([`command`]).
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::metadata::Thumbprint;
-use crate::model::{AccountId, RoleName};
-use crate::naming::NamingConvention;
-use crate::plan::guardrail::MaxRemovals;
+use crate::settings::Flags;
+use crate::settings::table::{self, DefaultValue};
 
 /// Keep Microsoft Entra ID single sign-on into AWS in step with IAM across an AWS Organization.
 ///
@@ -27,8 +28,74 @@ pub struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line) for CloudWatch.
     ///
     /// Default: text when stderr is a terminal, json otherwise. `RUST_LOG` sets the level.
-    #[arg(long, global = true, env = "FEDSYNC_LOG_FORMAT", value_enum)]
+    #[arg(long, global = true, value_enum, display_order = 1000)]
     pub log_format: Option<LogFormat>,
+
+    /// A TOML file of settings: `setting-name = value`, the names of the SSM parameters.
+    ///
+    /// Flags, environment variables and SSM parameters beat it; an unknown key is an error.
+    #[arg(
+        long,
+        global = true,
+        env = "FEDSYNC_CONFIG",
+        value_name = "FILE",
+        display_order = 1001
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Read settings from the SSM parameters under this path, like `/fedsync/prod/`.
+    ///
+    /// Reads every parameter below it (`GetParametersByPath`, recursive, SecureString
+    /// decrypted); each must be named after a setting. Flags and environment variables beat
+    /// them; they beat the config file. Not set: SSM is not read.
+    #[arg(
+        long,
+        global = true,
+        env = "FEDSYNC_SSM_PREFIX",
+        value_name = "PREFIX",
+        display_order = 1002
+    )]
+    pub ssm_prefix: Option<String>,
+}
+
+impl Cli {
+    /// Parses the process's arguments with [`command`]; exits on a usage error (code 2).
+    pub fn parse_args() -> Cli {
+        let matches = command().get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The clap command, each settings flag's help completed from the settings table with its
+/// environment variable, config key (also its SSM name) and default.
+pub fn command() -> clap::Command {
+    annotate(Cli::command())
+}
+
+fn annotate(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let Some(setting) = arg.get_long().and_then(table::get) else {
+                return arg;
+            };
+            let mut notes = format!("[env: {}]", setting.env);
+            if setting.stored {
+                notes.push_str(&format!(" [config/SSM: {}]", setting.name));
+            }
+            match setting.default {
+                DefaultValue::Value(v) => notes.push_str(&format!(" [default: {v}]")),
+                DefaultValue::Required => notes.push_str(" [required]"),
+                DefaultValue::Unset(_) => {}
+            }
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            let long = arg.get_long_help().map(ToString::to_string);
+            let arg = arg.help(format!("{help} {notes}"));
+            match long {
+                Some(long) => arg.long_help(format!("{long}\n\n{notes}")),
+                None => arg,
+            }
+        })
+        .mut_subcommands(annotate)
 }
 
 /// How log lines are written on stderr.
@@ -63,6 +130,10 @@ pub enum Command {
     /// would refuse the plan, 4 when the inventory has accounts that could not be read.
     Plan(PlanArgs),
 
+    /// Show and check the settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
     /// Print a shell completion script to stdout.
     ///
     /// For example: `fedsync completions bash > /etc/bash_completion.d/fedsync`.
@@ -75,11 +146,56 @@ pub enum Command {
 /// How to print data on stdout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// For people: a table like a Terraform plan.
+    /// For people: a table (for plans, like a Terraform plan).
     #[default]
     Text,
-    /// For programs: one JSON document (schema `fedsync.plan/v1` for plans, see README).
+    /// For programs: one JSON document (schema `fedsync.plan/v1` for plans; see README).
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting's effective value and where it came from; check them all.
+    ///
+    /// Reads the settings like `fedsync sync` does (flags, environment, SSM parameters under
+    /// --ssm-prefix, the --config file, defaults) and the credential (FEDSYNC_CLIENT_SECRET, or
+    /// the Secrets Manager secret credentials-secret names). Secrets print as `****`, unset
+    /// settings as `-`. `--output json` prints an array of
+    /// `{"name", "value", "source", "problem"}` (`value` and `problem` may be null).
+    ///
+    /// Exits 0 when every setting `fedsync sync` needs is valid, 2 otherwise: the table is
+    /// printed first, bad rows marked `!`, then each problem on stderr. Writes nothing.
+    Show(Box<ConfigShowArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub entra: EntraArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub plan: PlanSettingsArgs,
+
+    #[command(flatten)]
+    pub backup: BackupArgs,
+}
+
+impl ConfigShowArgs {
+    pub fn flags(&self) -> Flags {
+        let mut flags = Flags::default();
+        self.entra.add_to(&mut flags);
+        self.aws.add_to(&mut flags);
+        self.plan.add_to(&mut flags);
+        self.backup.add_to(&mut flags);
+        flags
+    }
 }
 
 #[derive(Debug, Args)]
@@ -92,75 +208,109 @@ pub struct InventoryArgs {
     pub aws: AwsArgs,
 }
 
+/// Settings of the Entra side: tenant, cloud, the sync app and the AWS app.
+#[derive(Debug, Args)]
+pub struct EntraArgs {
+    /// The Entra tenant: its id (a GUID) or its domain name.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant_id: Option<String>,
+
+    /// The Microsoft cloud: global, usgov or china.
+    #[arg(long, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+
+    /// Token authority base URL (default: the cloud's).
+    #[arg(long, value_name = "URL")]
+    pub authority_url: Option<String>,
+
+    /// Microsoft Graph base URL (default: the cloud's).
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+
+    /// The sync app's application (client) id.
+    #[arg(long, value_name = "GUID")]
+    pub client_id: Option<String>,
+
+    /// The Secrets Manager secret (name or ARN) holding the sync app's credential.
+    ///
+    /// JSON: `{"client_secret": "..."}` or `{"certificate_pem": "...", "private_key_pem":
+    /// "..."}`. FEDSYNC_CLIENT_SECRET, for local use, beats it.
+    #[arg(long, value_name = "SECRET")]
+    pub credentials_secret: Option<String>,
+
+    /// Object id of the AWS app's service principal.
+    #[arg(long, value_name = "GUID")]
+    pub service_principal_id: Option<String>,
+
+    /// Assign each group to its app role: true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub assign_groups: Option<String>,
+
+    /// Owner (object id) of created groups (default: the sync app's own service principal).
+    #[arg(long, value_name = "GUID")]
+    pub group_owner_id: Option<String>,
+}
+
+impl EntraArgs {
+    pub fn add_to(&self, flags: &mut Flags) {
+        flags.set("tenant-id", self.tenant_id.as_deref());
+        flags.set("cloud", self.cloud.as_deref());
+        flags.set("authority-url", self.authority_url.as_deref());
+        flags.set("graph-url", self.graph_url.as_deref());
+        flags.set("client-id", self.client_id.as_deref());
+        flags.set("credentials-secret", self.credentials_secret.as_deref());
+        flags.set("service-principal-id", self.service_principal_id.as_deref());
+        flags.set("assign-groups", self.assign_groups.as_deref());
+        flags.set("group-owner-id", self.group_owner_id.as_deref());
+    }
+}
+
 /// Settings that decide which accounts, providers and roles an inventory reads.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
     /// The SAML issuer of our Entra app: its metadata's entityID, `https://sts.windows.net/<tenant>/`.
-    #[arg(
-        long,
-        env = "FEDSYNC_SAML_ENTITY_ID",
-        value_name = "URL",
-        required = true
-    )]
-    pub saml_entity_id: String,
+    #[arg(long, value_name = "URL")]
+    pub saml_entity_id: Option<String>,
 
     /// SHA-256 thumbprints of our app's SAML signing certificates, comma-separated.
     ///
     /// A SAML provider matches when its metadata has our entity id and one of these
     /// certificates; give the old and the new one during a certificate rotation.
-    #[arg(long, env = "FEDSYNC_SAML_CERTIFICATES", value_name = "SHA256,...", value_delimiter = ',', required = true, value_parser = sha256_thumbprint)]
-    pub saml_certificates: Vec<Thumbprint>,
+    #[arg(long, value_name = "SHA256,...", value_delimiter = ',')]
+    pub saml_certificates: Vec<String>,
 
     /// The read-only role fedsync assumes in each account.
     ///
     /// The PowerShell original named it `AWS_IAM_AAD_UpdateTask_CrossAccountRole`.
-    #[arg(
-        long,
-        env = "FEDSYNC_CROSS_ACCOUNT_ROLE",
-        value_name = "ROLE NAME",
-        default_value = "fedsync-reader"
-    )]
-    pub cross_account_role: RoleName,
+    #[arg(long, value_name = "ROLE NAME")]
+    pub cross_account_role: Option<String>,
 
     /// External id for AssumeRole, when the reader roles require one.
-    #[arg(long, env = "FEDSYNC_EXTERNAL_ID", value_name = "ID")]
+    #[arg(long, value_name = "ID")]
     pub external_id: Option<String>,
 
     /// Read only these accounts, comma-separated (default: every active account).
-    #[arg(
-        long,
-        env = "FEDSYNC_INCLUDE_ACCOUNTS",
-        value_name = "ID,...",
-        value_delimiter = ','
-    )]
-    pub include_accounts: Vec<AccountId>,
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub include_accounts: Vec<String>,
 
     /// Never read these accounts, comma-separated.
-    #[arg(
-        long,
-        env = "FEDSYNC_EXCLUDE_ACCOUNTS",
-        value_name = "ID,...",
-        value_delimiter = ','
-    )]
-    pub exclude_accounts: Vec<AccountId>,
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub exclude_accounts: Vec<String>,
 
-    /// Accounts read at once.
-    #[arg(long, env = "FEDSYNC_CONCURRENCY", value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    /// Accounts read at once, 1 to 256.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<String>,
 }
 
-/// A SHA-256 certificate thumbprint: 64 hex digits, `:` or spaces allowed between bytes.
-fn sha256_thumbprint(s: &str) -> Result<Thumbprint, String> {
-    let thumbprint: Thumbprint = s
-        .trim()
-        .parse()
-        .map_err(|e: crate::model::ParseError| e.to_string())?;
-    if thumbprint.is_sha256() {
-        Ok(thumbprint)
-    } else {
-        Err(format!(
-            "{s:?} is not a SHA-256 thumbprint (64 hex digits); SHA-1 thumbprints are not accepted"
-        ))
+impl AwsArgs {
+    pub fn add_to(&self, flags: &mut Flags) {
+        flags.set("saml-entity-id", self.saml_entity_id.as_deref());
+        flags.set_list("saml-certificates", &self.saml_certificates);
+        flags.set("cross-account-role", self.cross_account_role.as_deref());
+        flags.set("external-id", self.external_id.as_deref());
+        flags.set_list("include-accounts", &self.include_accounts);
+        flags.set_list("exclude-accounts", &self.exclude_accounts);
+        flags.set("concurrency", self.concurrency.as_deref());
     }
 }
 
@@ -182,49 +332,140 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
+    /// Accept a plan that disables more roles than --max-removals, for this run only.
+    #[arg(long)]
+    pub allow_removals: bool,
+
     #[command(flatten)]
     pub plan: PlanSettingsArgs,
 }
 
-/// Settings that shape a plan; each also reads its `FEDSYNC_*` environment variable.
+/// Settings that shape a plan.
 #[derive(Debug, Args)]
 pub struct PlanSettingsArgs {
     /// App role display names: `{0}`/`{account_id}`, `{1}`/`{role_name}`, `{account_name}`,
     /// `{role_path}`; `{{` and `}}` for literal braces.
     ///
     /// Must name the role and the account, so two roles never share a name.
-    #[arg(long, env = "FEDSYNC_NAMING_CONVENTION", value_name = "CONVENTION", default_value = crate::naming::DEFAULT_CONVENTION)]
-    pub naming_convention: NamingConvention,
+    #[arg(long, value_name = "CONVENTION")]
+    pub naming_convention: Option<String>,
 
     /// Group display names, with the same placeholders. Default: the role's display name.
-    #[arg(
-        long,
-        env = "FEDSYNC_GROUP_NAMING_CONVENTION",
-        value_name = "CONVENTION"
-    )]
-    pub group_naming_convention: Option<NamingConvention>,
+    #[arg(long, value_name = "CONVENTION")]
+    pub group_naming_convention: Option<String>,
 
-    /// Plan one security group per role.
-    #[arg(long, env = "FEDSYNC_CREATE_GROUPS", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
-    pub create_groups: bool,
+    /// Plan one security group per role: true or false.
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set)]
+    pub create_groups: Option<String>,
 
     /// Most roles one run may disable: a count (`5`) or a share of the enabled roles (`10%`,
     /// rounded up).
     ///
     /// A plan over it is refused (exit 3) unless --allow-removals is given.
-    #[arg(
-        long,
-        env = "FEDSYNC_MAX_REMOVALS",
-        value_name = "N|P%",
-        default_value = "10%"
-    )]
-    pub max_removals: MaxRemovals,
-
-    /// Accept a plan that disables more roles than --max-removals, for this run only.
-    #[arg(long)]
-    pub allow_removals: bool,
+    #[arg(long, value_name = "N|P%")]
+    pub max_removals: Option<String>,
 
     /// Most entries the app roles collection may hold; Graph refuses a manifest over 1200.
-    #[arg(long, env = "FEDSYNC_MAX_APP_ROLES", value_name = "N", default_value_t = crate::plan::guardrail::DEFAULT_MAX_APP_ROLES)]
-    pub max_app_roles: usize,
+    #[arg(long, value_name = "N")]
+    pub max_app_roles: Option<String>,
+}
+
+impl PlanSettingsArgs {
+    pub fn add_to(&self, flags: &mut Flags) {
+        flags.set("naming-convention", self.naming_convention.as_deref());
+        flags.set(
+            "group-naming-convention",
+            self.group_naming_convention.as_deref(),
+        );
+        flags.set("create-groups", self.create_groups.as_deref());
+        flags.set("max-removals", self.max_removals.as_deref());
+        flags.set("max-app-roles", self.max_app_roles.as_deref());
+    }
+}
+
+/// Where the service principal backups go.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// S3 bucket for the backups of the service principal, taken before every write.
+    #[arg(long, value_name = "BUCKET")]
+    pub backup_bucket: Option<String>,
+
+    /// Key prefix of the backups.
+    #[arg(long, value_name = "PREFIX")]
+    pub backup_prefix: Option<String>,
+
+    /// KMS key id or ARN for SSE-KMS (default: the bucket's default encryption).
+    #[arg(long, value_name = "KEY")]
+    pub backup_kms_key: Option<String>,
+}
+
+impl BackupArgs {
+    pub fn add_to(&self, flags: &mut Flags) {
+        flags.set("backup-bucket", self.backup_bucket.as_deref());
+        flags.set("backup-prefix", self.backup_prefix.as_deref());
+        flags.set("backup-kms-key", self.backup_kms_key.as_deref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::table::SETTINGS;
+
+    /// Every long flag of every subcommand.
+    fn all_args(command: &clap::Command) -> Vec<clap::Arg> {
+        let mut args: Vec<clap::Arg> = command.get_arguments().cloned().collect();
+        for sub in command.get_subcommands() {
+            args.extend(all_args(sub));
+        }
+        args
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_settings_flag_is_on_config_show_and_its_help_names_the_env_var() {
+        let command = command();
+        let show = command
+            .find_subcommand("config")
+            .and_then(|c| c.find_subcommand("show"))
+            .unwrap();
+        let show_flags: Vec<&str> = show.get_arguments().filter_map(|a| a.get_long()).collect();
+        let args = all_args(&command);
+        for setting in SETTINGS {
+            let Some(flag) = setting.flag else { continue };
+            let long = &flag[2..];
+            assert!(
+                show_flags.contains(&long) || setting.name == "log-format",
+                "config show has no {flag}"
+            );
+            for arg in args.iter().filter(|a| a.get_long() == Some(long)) {
+                let help = arg.get_help().unwrap().to_string();
+                assert!(help.contains(setting.env), "{flag}: {help}");
+            }
+        }
+    }
+
+    #[test]
+    fn config_show_passes_every_settings_flag_through_under_its_setting_name() {
+        let mut argv = vec!["fedsync".to_owned(), "config".into(), "show".into()];
+        for setting in SETTINGS {
+            if let Some(flag) = setting.flag.filter(|_| setting.name != "log-format") {
+                argv.push(flag.to_owned());
+                argv.push(format!("v-{}", setting.name));
+            }
+        }
+        let cli = Cli::from_arg_matches(&command().get_matches_from(argv)).unwrap();
+        let Command::Config(ConfigCommand::Show(args)) = cli.command else {
+            panic!("not config show")
+        };
+        for entry in args.flags().entries() {
+            assert_eq!(entry.value.expose(), format!("v-{}", entry.key));
+        }
+        let given = SETTINGS.iter().filter(|s| s.flag.is_some()).count() - 1;
+        assert_eq!(args.flags().entries().len(), given);
+    }
 }

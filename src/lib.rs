@@ -9,7 +9,9 @@
 //! - [`plan`]: desired vs current app roles → a [`plan::Plan`], its guardrails and renderings.
 //!
 //! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
-//! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes.
+//! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes. [`settings`] loads
+//! every setting from flags, environment, SSM and the config file, and validates them all before
+//! a command acts; [`aws`] and [`graph`] are the adapters to the two clouds.
 
 pub mod aws;
 pub mod backup;

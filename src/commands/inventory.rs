@@ -10,23 +10,32 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::block_on;
+use super::{Global, block_on, load_settings};
 use crate::aws::organization::SkipReason;
-use crate::aws::{self, AwsOptions, InventoryObserver, InventoryRead, InventorySettings};
-use crate::cli::{AwsArgs, InventoryArgs, OutputFormat};
+use crate::aws::{self, AwsOptions, InventoryObserver, InventoryRead};
+use crate::cli::{InventoryArgs, OutputFormat};
 use crate::exit::{ExitStatus, Failure};
 use crate::model::{AccountInventory, AccountOutcome};
+use crate::settings::Flags;
 
-pub fn run(args: &InventoryArgs) -> Result<ExitStatus, Failure> {
-    let settings = inventory_settings(&args.aws);
+pub fn run(args: &InventoryArgs, global: &Global) -> Result<ExitStatus, Failure> {
+    let mut flags = Flags::default();
+    args.aws.add_to(&mut flags);
+    let inputs = global.inputs(flags);
     let options = AwsOptions::default();
     let progress =
         Progress::new(args.output == OutputFormat::Text && std::io::stderr().is_terminal());
     let read = block_on(async {
         let sdk = aws::load_config(&options).await;
-        aws::read_inventory(&sdk, &settings, &options, &progress).await
-    })?
-    .context("cannot read the inventory")?;
+        let settings = load_settings(&inputs, Some(&sdk))
+            .await?
+            .inventory()
+            .map_err(Failure::invalid)?;
+        aws::read_inventory(&sdk, &settings, &options, &progress)
+            .await
+            .context("cannot read the inventory")
+            .map_err(Failure::from)
+    })??;
     progress.finish();
 
     let rendered = match args.output {
@@ -44,19 +53,6 @@ pub fn run(args: &InventoryArgs) -> Result<ExitStatus, Failure> {
     } else {
         ExitStatus::Success
     })
-}
-
-/// The inventory settings from the command line and environment.
-pub fn inventory_settings(args: &AwsArgs) -> InventorySettings {
-    InventorySettings {
-        saml_entity_id: args.saml_entity_id.clone(),
-        saml_certificates: args.saml_certificates.clone(),
-        cross_account_role: args.cross_account_role.clone(),
-        external_id: args.external_id.clone(),
-        include_accounts: args.include_accounts.clone(),
-        exclude_accounts: args.exclude_accounts.clone(),
-        concurrency: usize::from(args.concurrency),
-    }
 }
 
 /// A progress bar on a terminal: accounts done of all, failures so far.

@@ -1,27 +1,70 @@
 //! commands: one function per subcommand; each turns parsed flags into an [`ExitStatus`].
 //!
-//! Commands read their inputs, call the pure core and print through [`crate::printer`].
+//! Commands load their settings through [`crate::settings`] (every source, all problems at once,
+//! exit 2 before anything else happens), call the pure core and print through
+//! [`crate::printer`].
 
+mod config;
 mod inventory;
 mod plan;
 
-use clap::CommandFactory;
+use aws_config::SdkConfig;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ConfigCommand};
 use crate::exit::{ExitStatus, Failure};
+use crate::settings::{Env, Flags, Inputs, Settings};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
+    let global = Global {
+        config: cli.config,
+        ssm_prefix: cli.ssm_prefix,
+        log_format: cli.log_format,
+    };
     match cli.command {
-        Command::Inventory(args) => inventory::run(&args),
-        Command::Plan(args) => plan::run(&args),
+        Command::Inventory(args) => inventory::run(&args, &global),
+        Command::Plan(args) => plan::run(&args, &global),
+        Command::Config(ConfigCommand::Show(args)) => config::show(&args, &global),
         Command::Completions { shell } => {
             let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "fedsync", &mut out);
+            clap_complete::generate(shell, &mut crate::cli::command(), "fedsync", &mut out);
             crate::printer::stdout(&String::from_utf8_lossy(&out))?;
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// The global flags that say where settings come from.
+struct Global {
+    config: Option<std::path::PathBuf>,
+    ssm_prefix: Option<String>,
+    log_format: Option<crate::cli::LogFormat>,
+}
+
+impl Global {
+    /// What to load the settings from: the command's `flags`, the process environment, SSM
+    /// and the config file.
+    fn inputs(&self, mut flags: Flags) -> Inputs {
+        if let Some(format) = self.log_format {
+            use clap::ValueEnum;
+            let name = format.to_possible_value().map(|v| v.get_name().to_owned());
+            flags.set("log-format", name.as_deref());
+        }
+        Inputs {
+            flags,
+            env: Env::from_process(),
+            config_file: self.config.clone(),
+            ssm_prefix: self.ssm_prefix.clone(),
+        }
+    }
+}
+
+/// Loads the settings; SSM through `sdk` when a prefix is set (loading the AWS config when
+/// `sdk` is none). A source that cannot be read at all fails the command (exit 1).
+async fn load_settings(inputs: &Inputs, sdk: Option<&SdkConfig>) -> Result<Settings, Failure> {
+    Settings::load(inputs, sdk)
+        .await
+        .map_err(|e| Failure::from(anyhow::Error::new(e).context("cannot read the settings")))
 }
 
 /// Runs async work on a runtime made for this command.

@@ -1,20 +1,31 @@
 //! plan: `fedsync plan --inventory FILE --manifest FILE` — plans offline from two files.
 //!
-//! Reads and validates both files before planning; a bad file ends with exit 2 naming it.
-//! Writes nothing but the plan on stdout.
+//! Validates its settings (flags, environment, SSM, config file) and reads and validates both
+//! files before planning; a bad setting or file ends with exit 2 naming it. Writes nothing but
+//! the plan on stdout.
 
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
 
+use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::model::{Inventory, ServicePrincipal};
-use crate::plan::guardrail::{self, Guardrails};
-use crate::plan::{self, PlanSettings, render};
+use crate::plan::guardrail;
+use crate::plan::{self, render};
+use crate::settings::Flags;
 
-pub fn run(args: &PlanArgs) -> Result<ExitStatus, Failure> {
+pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
+    let mut flags = Flags::default();
+    args.plan.add_to(&mut flags);
+    let inputs = global.inputs(flags);
+    // Offline: the AWS config is loaded only to read SSM, when a prefix is set.
+    let settings = block_on(load_settings(&inputs, None))??;
+    let (settings, mut guardrails) = settings.plan_settings().map_err(Failure::invalid)?;
+    guardrails.allow_removals = args.allow_removals;
+
     let inventory_text = read_input(&args.inventory, "inventory")?;
     let manifest_text = read_input(&args.manifest, "manifest")?;
     let inventory = Inventory::from_json(&inventory_text)
@@ -24,17 +35,6 @@ pub fn run(args: &PlanArgs) -> Result<ExitStatus, Failure> {
         .with_context(|| format!("manifest {} is not valid", args.manifest.display()))
         .map_err(Failure::invalid)?;
 
-    let settings = PlanSettings {
-        naming: args.plan.naming_convention.clone(),
-        group_naming: args.plan.group_naming_convention.clone(),
-        create_groups: args.plan.create_groups,
-        ..PlanSettings::default()
-    };
-    let guardrails = Guardrails {
-        max_removals: args.plan.max_removals,
-        allow_removals: args.plan.allow_removals,
-        max_app_roles: args.plan.max_app_roles,
-    };
     let plan = plan::plan(&inventory, &sp.app_roles, &settings)
         .context("cannot plan from these inputs")
         .map_err(Failure::invalid)?;

@@ -2,10 +2,41 @@
 //! environment > SSM parameter under `FEDSYNC_SSM_PREFIX` > TOML file (`--config`) > default —
 //! validated before anything is written, each problem named with its setting and source.
 //!
-//! The typed results below are what the commands consume; how they are loaded lives beside them.
+//! - [`table`]: the one list of settings (name, flag, env, SSM/file, default, secret, meaning).
+//! - [`layers`]: raw values with their [`Source`], and the merge by precedence (pure).
+//! - [`sources`]: the readers: the TOML file, SSM parameters, the credential's secret.
+//! - [`load`]: all sources into [`Settings`] (raw values, not yet parsed).
+//! - [`build`]: the typed settings below, every problem at once ([`Problems`]).
+//! - [`show`]: `fedsync config show`'s table and JSON.
+//!
+//! Secret values live in `SecretString` from the moment they are read; `Debug`, problems and
+//! `config show` print `****`. Nothing here writes anywhere.
+//!
+//! ```no_run
+//! # async fn example(sdk: &aws_config::SdkConfig) -> anyhow::Result<()> {
+//! use fedsync::settings::{Env, Inputs, Settings};
+//! let inputs = Inputs { env: Env::from_process(), ..Inputs::default() };
+//! let settings = Settings::load(&inputs, Some(sdk)).await?;
+//! let inventory = settings.inventory()?; // or every problem, each on its own line
+//! # Ok(()) }
+//! ```
+
+pub mod build;
+pub mod layers;
+pub mod load;
+pub mod problem;
+pub mod show;
+pub mod sources;
+pub mod table;
+
+pub use build::{ResolvedCredential, log_format};
+pub use layers::{Env, Flags, RawValue, Resolved, Source};
+pub use load::{Inputs, Settings};
+pub use problem::{Problem, Problems};
+pub use sources::LoadError;
 
 use crate::aws::InventorySettings;
-use crate::graph::{Cloud, Credential};
+use crate::graph::{Cloud, Credential, GraphSettings};
 use crate::plan::PlanSettings;
 use crate::plan::guardrail::Guardrails;
 
@@ -39,4 +70,17 @@ pub struct SyncSettings {
     /// Owner of created groups (object id); none means the sync app's own service principal.
     pub group_owner_id: Option<String>,
     pub backup: BackupSettings,
+}
+
+impl SyncSettings {
+    /// What the Graph client needs.
+    pub fn graph(&self) -> GraphSettings {
+        GraphSettings {
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            credential: self.credential.clone(),
+            authority_url: self.authority_url.clone(),
+            graph_url: self.graph_url.clone(),
+        }
+    }
 }

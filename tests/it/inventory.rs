@@ -558,8 +558,9 @@ fn bad_inventory_settings_exit_2_naming_the_setting() {
         ("FEDSYNC_CROSS_ACCOUNT_ROLE", "a/b"),
     ]);
     assert_eq!(bad_role.status.code(), Some(2));
+    // The problem names the setting and where its value came from: here the environment.
     assert!(
-        stderr(&bad_role).contains("--cross-account-role"),
+        stderr(&bad_role).contains("cross-account-role (from env FEDSYNC_CROSS_ACCOUNT_ROLE)"),
         "{}",
         stderr(&bad_role)
     );

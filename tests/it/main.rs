@@ -6,6 +6,7 @@ mod support;
 
 mod backup_lease;
 mod completions;
+mod config;
 mod graph_client;
 mod graph_emulator;
 mod inventory;

@@ -1,0 +1,784 @@
+//! build: the typed settings each command consumes — [`InventorySettings`], [`PlanSettings`] and
+//! [`Guardrails`], [`BackupSettings`], [`SyncSettings`] — parsed from the merged raw values with
+//! the domain types' own parsers.
+//!
+//! Every builder checks every setting it needs and reports all problems at once, each naming
+//! the setting and its source, together with the sources' own problems (unknown keys…). A
+//! problem about a secret value never repeats it. Building is pure, except reading the
+//! credential's Secrets Manager secret.
+
+use std::str::FromStr;
+
+use aws_config::SdkConfig;
+use clap::ValueEnum;
+use secrecy::SecretString;
+
+use super::layers::{Env, Flags, Resolved, Source};
+use super::load::Settings;
+use super::problem::{Problem, Problems};
+use super::sources;
+use super::{BackupSettings, SyncSettings};
+use crate::aws::InventorySettings;
+use crate::cli::LogFormat;
+use crate::graph::{Cloud, Credential};
+use crate::metadata::Thumbprint;
+use crate::model::{AccountId, RoleName};
+use crate::naming::NamingConvention;
+use crate::plan::PlanSettings;
+use crate::plan::guardrail::{Guardrails, MaxRemovals};
+
+/// The sync app's credential and where it came from.
+#[derive(Clone, Debug)]
+pub struct ResolvedCredential {
+    /// Prints as `****` in `Debug`.
+    pub credential: Credential,
+    /// `env FEDSYNC_CLIENT_SECRET` or `secrets manager <secret>`.
+    pub source: Source,
+}
+
+impl Settings {
+    /// What `fedsync inventory` needs: the SAML match and which accounts to read, how.
+    pub fn inventory(&self) -> Result<InventorySettings, Problems> {
+        self.finish(|c| c.inventory())
+    }
+
+    /// What `fedsync plan` needs: naming and groups, and the guardrails (`allow_removals` off;
+    /// it is a flag of the run, not a setting).
+    pub fn plan_settings(&self) -> Result<(PlanSettings, Guardrails), Problems> {
+        self.finish(|c| {
+            let plan = c.plan();
+            let guardrails = c.guardrails();
+            Some((plan?, guardrails?))
+        })
+    }
+
+    /// Where backups go; the bucket is required.
+    pub fn backup(&self) -> Result<BackupSettings, Problems> {
+        self.finish(|c| c.backup())
+    }
+
+    /// `log-format`, when set.
+    pub fn log_format(&self) -> Result<Option<LogFormat>, Problems> {
+        self.finish(|c| c.optional("log-format", log_format_name))
+    }
+
+    /// Everything `fedsync sync` needs, the credential read (from `FEDSYNC_CLIENT_SECRET`, else
+    /// the `credentials-secret` secret, through `sdk` or the standard AWS config).
+    pub async fn sync(&self, sdk: Option<&SdkConfig>) -> Result<SyncSettings, Problems> {
+        let credential = self.credential(sdk).await;
+        self.sync_from(&credential)
+    }
+
+    /// [`Settings::sync`] with the credential already read by [`Settings::credential`].
+    pub fn sync_from(
+        &self,
+        credential: &Result<Option<ResolvedCredential>, Problem>,
+    ) -> Result<SyncSettings, Problems> {
+        self.finish(|c| {
+            let credential = match credential {
+                Ok(Some(resolved)) => Some(resolved.credential.clone()),
+                Ok(None) => {
+                    let secret = c.get("credentials-secret").map(|r| r.setting);
+                    let places = secret
+                        .map(|s| s.where_to_set(c.settings.ssm_prefix()))
+                        .unwrap_or_default();
+                    c.problems.push(Problem::new(
+                        "credential",
+                        None,
+                        format!(
+                            "required, but not set: set FEDSYNC_CLIENT_SECRET, or credentials-secret ({places})"
+                        ),
+                    ));
+                    None
+                }
+                Err(problem) => {
+                    c.problems.push(problem.clone());
+                    None
+                }
+            };
+            let cloud = c.required("cloud", parse::<Cloud>);
+            let tenant_id = c.required("tenant-id", tenant);
+            let authority_url = c.required("authority-url", url);
+            let graph_url = c.required("graph-url", url);
+            let client_id = c.required("client-id", guid);
+            let service_principal_id = c.required("service-principal-id", guid);
+            let inventory = c.inventory();
+            let plan = c.plan();
+            let guardrails = c.guardrails();
+            let assign_groups = c.required("assign-groups", boolean);
+            let group_owner_id = c.optional("group-owner-id", guid);
+            let backup = c.backup();
+            Some(SyncSettings {
+                tenant_id: tenant_id?,
+                cloud: cloud?,
+                authority_url: authority_url?,
+                graph_url: graph_url?,
+                client_id: client_id?,
+                credential: credential?,
+                service_principal_id: service_principal_id?,
+                inventory: inventory?,
+                plan: plan?,
+                guardrails: guardrails?,
+                assign_groups: assign_groups?,
+                group_owner_id: group_owner_id?,
+                backup: backup?,
+            })
+        })
+    }
+
+    /// Whether reading the credential calls Secrets Manager (and so needs the AWS config).
+    pub fn credential_reads_aws(&self) -> bool {
+        let set = |name| self.get(name).is_some_and(|r| r.value.is_some());
+        !set("client-secret") && set("credentials-secret")
+    }
+
+    /// The sync app's credential: `FEDSYNC_CLIENT_SECRET` when set, else the Secrets Manager
+    /// secret `credentials-secret` names (read through `sdk`, or the standard AWS config when
+    /// none is given); `None` when neither is set.
+    pub async fn credential(
+        &self,
+        sdk: Option<&SdkConfig>,
+    ) -> Result<Option<ResolvedCredential>, Problem> {
+        if let Some(Resolved {
+            value: Some(value),
+            source,
+            ..
+        }) = self.get("client-secret")
+        {
+            return Ok(Some(ResolvedCredential {
+                credential: Credential::Secret(SecretString::from(value.expose().to_owned())),
+                source: source.clone(),
+            }));
+        }
+        let Some(Resolved {
+            value: Some(value),
+            source,
+            ..
+        }) = self.get("credentials-secret")
+        else {
+            return Ok(None);
+        };
+        let problem =
+            |message: String| Problem::new("credentials-secret", Some(source.clone()), message);
+        let secret = value.expose().trim();
+        if secret.is_empty() {
+            return Err(problem(
+                "is empty; name a Secrets Manager secret".to_owned(),
+            ));
+        }
+        let read = match sdk {
+            Some(sdk) => sources::secret_credential(sdk, secret).await,
+            None => {
+                let sdk = crate::aws::load_config(&crate::aws::AwsOptions::default()).await;
+                sources::secret_credential(&sdk, secret).await
+            }
+        };
+        let credential = read.map_err(problem)?;
+        Ok(Some(ResolvedCredential {
+            credential,
+            source: Source::SecretsManager {
+                secret: secret.to_owned(),
+            },
+        }))
+    }
+
+    /// Runs a builder with a fresh [`Check`]; its result if nothing (the sources included) had
+    /// a problem, else every problem.
+    fn finish<T>(&self, build: impl FnOnce(&mut Check<'_>) -> Option<T>) -> Result<T, Problems> {
+        let mut check = Check {
+            settings: self,
+            problems: self.source_problems().to_vec(),
+        };
+        let built = build(&mut check);
+        match built {
+            Some(value) if check.problems.is_empty() => Ok(value),
+            _ => {
+                if check.problems.is_empty() {
+                    check.problems.push(Problem::new(
+                        "settings",
+                        None,
+                        "incomplete, but no problem was named (a fedsync bug)",
+                    ));
+                }
+                Err(Problems(check.problems))
+            }
+        }
+    }
+}
+
+/// The `log-format` from the flag and the environment only (it is needed before logging
+/// starts, so before SSM or the config file are read).
+pub fn log_format(flag: Option<LogFormat>, env: &Env) -> Result<Option<LogFormat>, Problems> {
+    let mut flags = Flags::default();
+    let name = flag.and_then(|f| f.to_possible_value().map(|v| v.get_name().to_owned()));
+    flags.set("log-format", name.as_deref());
+    Settings::from_layers(flags.entries(), env.entries(), vec![], vec![], vec![], None).log_format()
+}
+
+/// Parses settings one by one, collecting a problem for each that is missing or invalid.
+/// Each method returns `None` when it recorded a problem.
+struct Check<'a> {
+    settings: &'a Settings,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Check<'a> {
+    fn get(&mut self, name: &str) -> Option<&'a Resolved> {
+        let found = self.settings.get(name);
+        if found.is_none() {
+            self.problems.push(Problem::new(
+                name,
+                None,
+                "not in the settings table (a fedsync bug)",
+            ));
+        }
+        found
+    }
+
+    /// The parsed value; `Some(None)` when it is unset.
+    fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        let resolved = self.get(name)?;
+        let Some(value) = &resolved.value else {
+            return Some(None);
+        };
+        match parse(value.expose()) {
+            Ok(parsed) => Some(Some(parsed)),
+            Err(message) => {
+                let message = if value.is_secret() {
+                    redact(&message, value.expose())
+                } else {
+                    message
+                };
+                self.problems.push(Problem::new(
+                    resolved.setting.name,
+                    Some(resolved.source.clone()),
+                    message,
+                ));
+                None
+            }
+        }
+    }
+
+    /// The parsed value; a problem when it is unset.
+    fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.optional(name, parse)? {
+            Some(value) => Some(value),
+            None => {
+                let setting = self.get(name)?.setting;
+                self.problems.push(Problem::new(
+                    setting.name,
+                    None,
+                    format!(
+                        "required, but not set ({})",
+                        setting.where_to_set(self.settings.ssm_prefix())
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    fn inventory(&mut self) -> Option<InventorySettings> {
+        let saml_entity_id = self.required("saml-entity-id", non_empty);
+        let saml_certificates = self.required("saml-certificates", thumbprints);
+        let cross_account_role = self.required("cross-account-role", parse::<RoleName>);
+        let external_id = self.optional("external-id", external_id);
+        let include_accounts = self.optional("include-accounts", accounts);
+        let exclude_accounts = self.optional("exclude-accounts", accounts);
+        let concurrency = self.required("concurrency", concurrency);
+        Some(InventorySettings {
+            saml_entity_id: saml_entity_id?,
+            saml_certificates: saml_certificates?,
+            cross_account_role: cross_account_role?,
+            external_id: external_id?,
+            include_accounts: include_accounts?.unwrap_or_default(),
+            exclude_accounts: exclude_accounts?.unwrap_or_default(),
+            concurrency: concurrency?,
+        })
+    }
+
+    fn plan(&mut self) -> Option<PlanSettings> {
+        let naming = self.required("naming-convention", parse::<NamingConvention>);
+        let group_naming = self.optional("group-naming-convention", parse::<NamingConvention>);
+        let create_groups = self.required("create-groups", boolean);
+        Some(PlanSettings {
+            naming: naming?,
+            group_naming: group_naming?,
+            create_groups: create_groups?,
+            ..PlanSettings::default()
+        })
+    }
+
+    fn guardrails(&mut self) -> Option<Guardrails> {
+        let max_removals = self.required("max-removals", parse::<MaxRemovals>);
+        let max_app_roles = self.required("max-app-roles", count);
+        Some(Guardrails {
+            max_removals: max_removals?,
+            allow_removals: false,
+            max_app_roles: max_app_roles?,
+        })
+    }
+
+    fn backup(&mut self) -> Option<BackupSettings> {
+        let bucket = self.required("backup-bucket", bucket);
+        let prefix = self.required("backup-prefix", key_prefix);
+        let kms_key = self.optional("backup-kms-key", non_empty);
+        Some(BackupSettings {
+            bucket: bucket?,
+            prefix: prefix?,
+            kms_key: kms_key?,
+        })
+    }
+}
+
+/// `message` with every occurrence of the secret `value` (and of each of its comma-separated
+/// parts) replaced by `****`.
+fn redact(message: &str, value: &str) -> String {
+    let mut parts: Vec<&str> = std::iter::once(value)
+        .chain(value.split(','))
+        .map(str::trim)
+        .enumerate()
+        // The whole value always; its parts when long enough to mean something.
+        .filter(|(i, p)| !p.is_empty() && (*i == 0 || p.len() >= 3))
+        .map(|(_, p)| p)
+        .collect();
+    // Longest first, so a part inside the whole value does not leave the rest behind.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts
+        .into_iter()
+        .fold(message.to_owned(), |m, part| m.replace(part, "****"))
+}
+
+// The parsers: each takes the raw text and says, in one line, what is wrong with it.
+
+fn parse<T: FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.trim().parse().map_err(|e: T::Err| e.to_string())
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("is empty".to_owned()),
+        s => Ok(s.to_owned()),
+    }
+}
+
+fn boolean(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{s:?} is not a boolean: use true or false")),
+    }
+}
+
+fn concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number from 1 to 256")),
+    }
+}
+
+fn count(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))
+}
+
+fn log_format_name(s: &str) -> Result<LogFormat, String> {
+    LogFormat::from_str(s.trim(), true)
+        .map_err(|_| format!("{s:?} is not a log format: use text or json"))
+}
+
+/// A comma-separated list; empty items are skipped.
+fn list<T>(s: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let mut values = Vec::new();
+    let mut errors = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match item(part) {
+            Ok(v) => values.push(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+fn accounts(s: &str) -> Result<Vec<AccountId>, String> {
+    list(s, parse::<AccountId>)
+}
+
+/// SHA-256 thumbprints, at least one.
+fn thumbprints(s: &str) -> Result<Vec<Thumbprint>, String> {
+    let thumbprints = list(s, sha256_thumbprint)?;
+    if thumbprints.is_empty() {
+        Err(
+            "lists no thumbprint; give the SHA-256 thumbprint of the app's signing certificate"
+                .to_owned(),
+        )
+    } else {
+        Ok(thumbprints)
+    }
+}
+
+/// A SHA-256 certificate thumbprint: 64 hex digits, `:` or spaces allowed between bytes.
+fn sha256_thumbprint(s: &str) -> Result<Thumbprint, String> {
+    let thumbprint: Thumbprint = parse(s)?;
+    if thumbprint.is_sha256() {
+        Ok(thumbprint)
+    } else {
+        Err(format!(
+            "{s:?} is not a SHA-256 thumbprint (64 hex digits); SHA-1 thumbprints are not accepted"
+        ))
+    }
+}
+
+fn guid(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    uuid::Uuid::parse_str(s)
+        .map(|_| s.to_owned())
+        .map_err(|_| format!("{s:?} is not a GUID (like 72f988bf-86f1-41af-91ab-2d7cd011db47)"))
+}
+
+/// A tenant id: a GUID, or a domain name like `contoso.onmicrosoft.com`.
+fn tenant(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let domain = s.contains('.')
+        && s.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if uuid::Uuid::parse_str(s).is_ok() || domain {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is neither a GUID nor a domain name like contoso.onmicrosoft.com"
+        ))
+    }
+}
+
+/// An `http(s)://` base URL, without a trailing `/`.
+fn url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(s.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!("{s:?} is not an http:// or https:// URL")),
+    }
+}
+
+/// `ExternalId`: 2 to 1224 of `A-Za-z0-9+=,.@:/-` and `_`, as STS allows.
+fn external_id(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+    if !(2..=1224).contains(&s.len()) {
+        Err(format!(
+            "is {} characters long; STS takes 2 to 1224",
+            s.len()
+        ))
+    } else if let Some(bad) = s.chars().find(|c| !ok_char(*c)) {
+        Err(format!(
+            "has {bad:?}, which STS does not take; use letters, digits and _+=,.@:/-"
+        ))
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
+/// An S3 bucket name: 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending
+/// with a letter or digit.
+fn bucket(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid = (3..=63).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && edge(s.chars().next())
+        && edge(s.chars().last());
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not an S3 bucket name (3 to 63 lowercase letters, digits, . and -)"
+        ))
+    }
+}
+
+/// A key prefix: empty, or ending with `/` (added when missing).
+fn key_prefix(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.ends_with('/') {
+        Ok(s.to_owned())
+    } else {
+        Ok(format!("{s}/"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::settings::layers::{Entry, RawValue};
+
+    const SHA256: &str = "9C:F7:39:01:B6:AB:47:10:D8:44:86:F6:6A:85:B0:BD:3F:82:63:26:F3:68:4D:3D:59:E0:DD:B2:48:B6:89:67";
+
+    fn from_env(pairs: &[(&str, &str)]) -> Settings {
+        let env = Env::from_pairs(pairs.iter().copied());
+        Settings::from_layers(vec![], env.entries(), vec![], vec![], vec![], None)
+    }
+
+    fn lines(problems: &Problems) -> Vec<String> {
+        problems.0.iter().map(ToString::to_string).collect()
+    }
+
+    const SYNC_ENV: &[(&str, &str)] = &[
+        ("FEDSYNC_TENANT_ID", "72f988bf-0000-4000-8000-00000000a001"),
+        ("FEDSYNC_CLIENT_ID", "5b1e1f7a-0000-4000-8000-00000000c001"),
+        ("FEDSYNC_CLIENT_SECRET", "hunter2-local-secret"),
+        (
+            "FEDSYNC_SERVICE_PRINCIPAL_ID",
+            "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11",
+        ),
+        ("FEDSYNC_SAML_ENTITY_ID", "https://sts.windows.net/t/"),
+        ("FEDSYNC_SAML_CERTIFICATES", SHA256),
+        ("FEDSYNC_BACKUP_BUCKET", "fedsync-backups"),
+    ];
+
+    #[tokio::test]
+    async fn sync_settings_from_the_environment_with_defaults() {
+        let s = from_env(SYNC_ENV);
+        let sync = s.sync(None).await.unwrap();
+        assert_eq!(sync.cloud, Cloud::Global);
+        assert_eq!(sync.authority_url, "https://login.microsoftonline.com");
+        assert_eq!(sync.inventory.concurrency, 16);
+        assert_eq!(
+            sync.inventory.cross_account_role.to_string(),
+            "fedsync-reader"
+        );
+        assert_eq!(sync.backup.prefix, "manifests/");
+        assert!(sync.plan.create_groups);
+        assert!(!sync.assign_groups);
+        assert_eq!(sync.guardrails.max_removals, MaxRemovals::Percent(10));
+        assert!(
+            matches!(&sync.credential, Credential::Secret(s) if s.expose_secret() == "hunter2-local-secret")
+        );
+    }
+
+    #[tokio::test]
+    async fn debug_of_loaded_settings_never_shows_a_secret() {
+        let s = from_env(SYNC_ENV);
+        let sync = s.sync(None).await.unwrap();
+        let credential = s.credential(None).await.unwrap();
+        for debug in [
+            format!("{s:?}"),
+            format!("{sync:?}"),
+            format!("{credential:?}"),
+        ] {
+            assert!(!debug.contains("hunter2"), "{debug}");
+        }
+        assert!(format!("{s:?}").contains("****"));
+    }
+
+    #[tokio::test]
+    async fn sync_reports_every_missing_setting_at_once() {
+        let s = from_env(&[]);
+        let problems = s.sync(None).await.unwrap_err();
+        assert_eq!(
+            lines(&problems),
+            [
+                "credential: required, but not set: set FEDSYNC_CLIENT_SECRET, or credentials-secret (flag --credentials-secret, FEDSYNC_CREDENTIALS_SECRET, SSM <prefix>credentials-secret, or credentials-secret in the config file)",
+                "tenant-id: required, but not set (flag --tenant-id, FEDSYNC_TENANT_ID, SSM <prefix>tenant-id, or tenant-id in the config file)",
+                "client-id: required, but not set (flag --client-id, FEDSYNC_CLIENT_ID, SSM <prefix>client-id, or client-id in the config file)",
+                "service-principal-id: required, but not set (flag --service-principal-id, FEDSYNC_SERVICE_PRINCIPAL_ID, SSM <prefix>service-principal-id, or service-principal-id in the config file)",
+                "saml-entity-id: required, but not set (flag --saml-entity-id, FEDSYNC_SAML_ENTITY_ID, SSM <prefix>saml-entity-id, or saml-entity-id in the config file)",
+                "saml-certificates: required, but not set (flag --saml-certificates, FEDSYNC_SAML_CERTIFICATES, SSM <prefix>saml-certificates, or saml-certificates in the config file)",
+                "backup-bucket: required, but not set (flag --backup-bucket, FEDSYNC_BACKUP_BUCKET, SSM <prefix>backup-bucket, or backup-bucket in the config file)",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_parse_error_names_the_setting_and_its_source_and_all_come_at_once() {
+        let flags = {
+            let mut f = Flags::default();
+            f.set("naming-convention", Some("AWS {0}"));
+            f.entries()
+        };
+        let env = Env::from_pairs([
+            ("FEDSYNC_SAML_ENTITY_ID", "https://sts.windows.net/t/"),
+            (
+                "FEDSYNC_SAML_CERTIFICATES",
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            ),
+            ("FEDSYNC_CROSS_ACCOUNT_ROLE", "a/b"),
+            ("FEDSYNC_CREATE_GROUPS", "yes"),
+        ]);
+        let ssm = vec![Entry {
+            key: "concurrency".into(),
+            value: RawValue::Plain("0".into()),
+            source: Source::Ssm {
+                parameter: "/fedsync/prod/concurrency".into(),
+            },
+        }];
+        let file = vec![
+            Entry {
+                key: "include-accounts".into(),
+                value: RawValue::Plain("111111111111,22".into()),
+                source: Source::ConfigFile {
+                    path: "f.toml".into(),
+                },
+            },
+            Entry {
+                key: "max-removals".into(),
+                value: RawValue::Plain("lots".into()),
+                source: Source::ConfigFile {
+                    path: "f.toml".into(),
+                },
+            },
+            Entry {
+                key: "max-removal".into(),
+                value: RawValue::Plain("5".into()),
+                source: Source::ConfigFile {
+                    path: "f.toml".into(),
+                },
+            },
+        ];
+        let s = Settings::from_layers(flags, env.entries(), ssm, file, vec![], None);
+        let inventory = lines(&s.inventory().unwrap_err());
+        assert_eq!(
+            inventory,
+            [
+                "max-removal (from config file f.toml): unknown setting; did you mean max-removals?",
+                "saml-certificates (from env FEDSYNC_SAML_CERTIFICATES): \"da39a3ee5e6b4b0d3255bfef95601890afd80709\" is not a SHA-256 thumbprint (64 hex digits); SHA-1 thumbprints are not accepted",
+                "cross-account-role (from env FEDSYNC_CROSS_ACCOUNT_ROLE): invalid role name \"a/b\": the name may hold only letters, digits and _+=,.@- but has '/'",
+                "include-accounts (from config file f.toml): invalid account id \"22\": expected exactly 12 digits",
+                "concurrency (from ssm /fedsync/prod/concurrency): \"0\" is not a number from 1 to 256",
+            ]
+        );
+        let plan = lines(&s.plan_settings().unwrap_err());
+        assert_eq!(plan.len(), 4, "{plan:#?}");
+        assert!(plan[1].starts_with("naming-convention (from flag --naming-convention): naming convention \"AWS {0}\" has no role placeholder"), "{}", plan[1]);
+        assert_eq!(
+            plan[2],
+            "create-groups (from env FEDSYNC_CREATE_GROUPS): \"yes\" is not a boolean: use true or false"
+        );
+        assert!(
+            plan[3].starts_with("max-removals (from config file f.toml): \"lots\" is neither"),
+            "{}",
+            plan[3]
+        );
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_in_any_case() {
+        for (text, expected) in [
+            ("true", true),
+            ("FALSE", false),
+            ("True", true),
+            (" false ", false),
+        ] {
+            assert_eq!(boolean(text), Ok(expected), "{text}");
+        }
+        for text in ["yes", "1", "", "on"] {
+            assert!(boolean(text).is_err(), "{text}");
+        }
+        let s = from_env(&[
+            ("FEDSYNC_ASSIGN_GROUPS", "TRUE"),
+            ("FEDSYNC_CREATE_GROUPS", "False"),
+        ]);
+        assert!(!s.plan_settings().unwrap().0.create_groups);
+    }
+
+    #[test]
+    fn a_bad_secret_value_is_redacted_in_its_problem() {
+        // A SecureString parameter is secret whatever the setting; its parse error must not
+        // repeat it.
+        let ssm = vec![Entry {
+            key: "external-id".into(),
+            value: RawValue::new("sekret value!".into(), true),
+            source: Source::Ssm {
+                parameter: "/p/external-id".into(),
+            },
+        }];
+        let s = Settings::from_layers(vec![], vec![], ssm, vec![], vec![], None);
+        let problems = lines(&s.inventory().unwrap_err());
+        let line = problems
+            .iter()
+            .find(|l| l.starts_with("external-id"))
+            .unwrap();
+        assert!(!line.contains("sekret"), "{line}");
+        assert_eq!(
+            redact("bad \"abc,defg\": \"defg\" at 1", "abc,defg"),
+            "bad \"****\": \"****\" at 1"
+        );
+    }
+
+    #[test]
+    fn concurrency_is_1_to_256() {
+        assert_eq!(concurrency("1"), Ok(1));
+        assert_eq!(concurrency("256"), Ok(256));
+        assert!(concurrency("0").is_err());
+        assert!(concurrency("257").is_err());
+        assert!(concurrency("many").is_err());
+    }
+
+    #[test]
+    fn values_are_checked_as_graph_s3_and_sts_want_them() {
+        assert!(guid("5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11").is_ok());
+        assert!(guid("sp-1").is_err());
+        assert!(tenant("contoso.onmicrosoft.com").is_ok());
+        assert!(tenant("contoso").is_err());
+        assert_eq!(
+            url("http://127.0.0.1:8080/"),
+            Ok("http://127.0.0.1:8080".into())
+        );
+        assert!(url("graph.microsoft.com").is_err());
+        assert!(bucket("fedsync-backups").is_ok());
+        assert!(bucket("Fedsync_Backups").is_err());
+        assert_eq!(key_prefix("fedsync"), Ok("fedsync/".into()));
+        assert_eq!(key_prefix(""), Ok(String::new()));
+        assert!(external_id("x").is_err());
+        assert!(external_id("abc def").is_err());
+        assert!(thumbprints(" , ").is_err());
+    }
+
+    #[test]
+    fn log_format_comes_from_flag_or_environment() {
+        let env = Env::from_pairs([("FEDSYNC_LOG_FORMAT", "JSON")]);
+        assert_eq!(log_format_setting(None, &env), Ok(Some(LogFormat::Json)));
+        assert_eq!(
+            log_format_setting(Some(LogFormat::Text), &env),
+            Ok(Some(LogFormat::Text))
+        );
+        let bad = Env::from_pairs([("FEDSYNC_LOG_FORMAT", "xml")]);
+        assert_eq!(
+            lines(&log_format_setting(None, &bad).unwrap_err()),
+            [
+                "log-format (from env FEDSYNC_LOG_FORMAT): \"xml\" is not a log format: use text or json"
+            ]
+        );
+    }
+
+    fn log_format_setting(
+        flag: Option<LogFormat>,
+        env: &Env,
+    ) -> Result<Option<LogFormat>, Problems> {
+        super::log_format(flag, env)
+    }
+}

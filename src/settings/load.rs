@@ -1,0 +1,198 @@
+//! load: gathers every source — flags, the environment, SSM parameters under the prefix (only
+//! when one is set), the config file — into [`Settings`]: one raw value and its source per
+//! setting, plus the problems the sources themselves have (unknown keys, an unreadable file).
+//!
+//! It reads and merges; it does not parse values (see `build`) and never prints one.
+
+use std::path::PathBuf;
+
+use aws_config::SdkConfig;
+use tracing::warn;
+
+use super::layers::{self, Env, Flags, RawValue, Resolved, Source};
+use super::problem::Problem;
+use super::sources::{self, LoadError};
+use crate::graph::Cloud;
+
+/// What to load the settings from.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// The command's settings flags.
+    pub flags: Flags,
+    pub env: Env,
+    /// `--config` / `FEDSYNC_CONFIG`.
+    pub config_file: Option<PathBuf>,
+    /// `--ssm-prefix` / `FEDSYNC_SSM_PREFIX`, as given.
+    pub ssm_prefix: Option<String>,
+}
+
+impl Inputs {
+    /// Whether loading reads SSM, and so needs the AWS config.
+    pub fn reads_ssm(&self) -> bool {
+        self.ssm_prefix.as_deref().is_some_and(|p| !p.is_empty())
+    }
+}
+
+/// Every setting's raw value and source, merged by precedence; not yet parsed.
+///
+/// `Debug` prints secret values as `****`.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    resolved: Vec<Resolved>,
+    /// Problems of the sources themselves: unknown keys, an unreadable config file.
+    problems: Vec<Problem>,
+    /// The SSM prefix, ending with `/`, when one was set and is valid.
+    ssm_prefix: Option<String>,
+}
+
+impl Settings {
+    /// Loads every source. SSM is read only when `inputs` has a prefix; then `sdk` is used, or,
+    /// when none is given, the standard AWS config is loaded.
+    pub async fn load(inputs: &Inputs, sdk: Option<&SdkConfig>) -> Result<Settings, LoadError> {
+        for (variable, guess) in inputs.env.unknown() {
+            match guess {
+                Some(guess) => warn!(%variable, did_you_mean = guess, "not a fedsync setting"),
+                None => warn!(%variable, "not a fedsync setting"),
+            }
+        }
+        let mut problems = Vec::new();
+        let prefix = match inputs.ssm_prefix.as_deref() {
+            None | Some("") => None,
+            Some(p) if !p.starts_with('/') => {
+                problems.push(Problem::new(
+                    "ssm-prefix",
+                    None,
+                    format!("{p:?} must start with \"/\", like /fedsync/prod/"),
+                ));
+                None
+            }
+            Some(p) if p.ends_with('/') => Some(p.to_owned()),
+            Some(p) => Some(format!("{p}/")),
+        };
+        let ssm = match &prefix {
+            None => Vec::new(),
+            Some(prefix) => match sdk {
+                Some(sdk) => sources::ssm_entries(sdk, prefix).await?,
+                None => {
+                    let sdk = crate::aws::load_config(&crate::aws::AwsOptions::default()).await;
+                    sources::ssm_entries(&sdk, prefix).await?
+                }
+            },
+        };
+        let file = match &inputs.config_file {
+            None => Vec::new(),
+            Some(path) => {
+                let (entries, file_problems) = sources::read_config_file(path);
+                problems.extend(file_problems);
+                entries
+            }
+        };
+        Ok(Settings::from_layers(
+            inputs.flags.entries(),
+            inputs.env.entries(),
+            ssm,
+            file,
+            problems,
+            prefix,
+        ))
+    }
+
+    /// Merges layers already read (highest first: flags, environment, SSM, config file).
+    pub fn from_layers(
+        flags: Vec<layers::Entry>,
+        env: Vec<layers::Entry>,
+        ssm: Vec<layers::Entry>,
+        file: Vec<layers::Entry>,
+        mut problems: Vec<Problem>,
+        ssm_prefix: Option<String>,
+    ) -> Settings {
+        let (mut resolved, merge_problems) = layers::merge(&[flags, env, ssm, file]);
+        problems.extend(merge_problems);
+        derive_urls(&mut resolved);
+        Settings {
+            resolved,
+            problems,
+            ssm_prefix,
+        }
+    }
+
+    /// Every setting, in the table's order.
+    pub fn resolved(&self) -> &[Resolved] {
+        &self.resolved
+    }
+
+    /// The setting called `name`; `None` only for a name the table does not have.
+    pub fn get(&self, name: &str) -> Option<&Resolved> {
+        self.resolved.iter().find(|r| r.setting.name == name)
+    }
+
+    /// Problems of the sources themselves (unknown keys, an unreadable config file), which
+    /// every command reports along with its own.
+    pub fn source_problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The SSM prefix in use, ending with `/`.
+    pub fn ssm_prefix(&self) -> Option<&str> {
+        self.ssm_prefix.as_deref()
+    }
+}
+
+/// `authority-url` and `graph-url` default from `cloud` when it is valid.
+fn derive_urls(resolved: &mut [Resolved]) {
+    let cloud = resolved
+        .iter()
+        .find(|r| r.setting.name == "cloud")
+        .and_then(|r| r.value.as_ref())
+        .and_then(|v| v.expose().parse::<Cloud>().ok());
+    let Some(cloud) = cloud else { return };
+    for r in resolved.iter_mut().filter(|r| r.value.is_none()) {
+        let url = match r.setting.name {
+            "authority-url" => cloud.authority_url(),
+            "graph-url" => cloud.graph_url(),
+            _ => continue,
+        };
+        r.value = Some(RawValue::Plain(url.to_owned()));
+        r.source = Source::Default;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_follow_the_cloud_unless_set() {
+        let env = Env::from_pairs([
+            ("FEDSYNC_CLOUD", "china"),
+            ("FEDSYNC_GRAPH_URL", "http://127.0.0.1:8080"),
+        ]);
+        let s = Settings::from_layers(vec![], env.entries(), vec![], vec![], vec![], None);
+        let value = |name| {
+            s.get(name)
+                .unwrap()
+                .value
+                .as_ref()
+                .unwrap()
+                .expose()
+                .to_owned()
+        };
+        assert_eq!(value("authority-url"), "https://login.chinacloudapi.cn");
+        assert_eq!(s.get("authority-url").unwrap().source, Source::Default);
+        assert_eq!(value("graph-url"), "http://127.0.0.1:8080");
+    }
+
+    #[tokio::test]
+    async fn a_prefix_must_be_a_path() {
+        let inputs = Inputs {
+            ssm_prefix: Some("fedsync/prod".into()),
+            ..Inputs::default()
+        };
+        let s = Settings::load(&inputs, None).await.unwrap();
+        assert_eq!(
+            s.source_problems()[0].to_string(),
+            "ssm-prefix: \"fedsync/prod\" must start with \"/\", like /fedsync/prod/"
+        );
+        assert_eq!(s.ssm_prefix(), None);
+    }
+}
