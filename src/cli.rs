@@ -130,6 +130,19 @@ pub enum Command {
     /// would refuse the plan, 4 when the inventory has accounts that could not be read.
     Plan(PlanArgs),
 
+    /// Sync the AWS app's roles (and groups) in Entra ID with IAM: the job the schedule runs.
+    ///
+    /// Reads the inventory, the service principal, its groups and assignments; plans; checks the
+    /// guardrails; takes a run lease and a backup of the service principal in S3 before the
+    /// first write; applies in the safe order (remove assignments of roles being disabled, PATCH
+    /// adds/updates/disables, PATCH drops roles disabled earlier, create groups, assign groups);
+    /// reads back and verifies. `--dry-run` stops after the plan and writes nothing.
+    ///
+    /// Exits 0 in sync (changes applied or none needed), 1 failed (the error says whether
+    /// anything was written), 2 invalid settings, 3 refused by a guardrail (nothing written),
+    /// 4 applied but some accounts could not be read (their roles were left untouched).
+    Sync(Box<SyncArgs>),
+
     /// Show and check the settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -166,6 +179,45 @@ pub enum ConfigCommand {
     /// Exits 0 when every setting `fedsync sync` needs is valid, 2 otherwise: the table is
     /// printed first, bad rows marked `!`, then each problem on stderr. Writes nothing.
     Show(Box<ConfigShowArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Plan and print, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Accept a plan that disables more roles than max-removals, for this run only.
+    #[arg(long)]
+    pub allow_removals: bool,
+
+    /// Report format: a table for people, or one JSON summary line (the default when stdout is
+    /// not a terminal, as in a container).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    #[command(flatten)]
+    pub entra: EntraArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub plan: PlanSettingsArgs,
+
+    #[command(flatten)]
+    pub backup: BackupArgs,
+}
+
+impl SyncArgs {
+    pub fn flags(&self) -> Flags {
+        let mut flags = Flags::default();
+        self.entra.add_to(&mut flags);
+        self.aws.add_to(&mut flags);
+        self.plan.add_to(&mut flags);
+        self.backup.add_to(&mut flags);
+        flags
+    }
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 mod config;
 mod inventory;
 mod plan;
+mod sync;
 
 use aws_config::SdkConfig;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
         Command::Inventory(args) => inventory::run(&args, &global),
         Command::Plan(args) => plan::run(&args, &global),
+        Command::Sync(args) => sync::run(&args, &global),
         Command::Config(ConfigCommand::Show(args)) => config::show(&args, &global),
         Command::Completions { shell } => {
             let mut out = Vec::new();

@@ -322,3 +322,92 @@ async fn a_dry_run_plans_and_writes_nothing() {
     );
     drop(w.moto);
 }
+
+/// `fedsync sync` as the scheduled task runs it: settings from the environment only.
+fn sync_cmd(w: &World, args: &[&str]) -> std::process::Output {
+    let mut cmd = crate::support::fedsync();
+    cmd.arg("sync").args(args);
+    for (key, value) in org::aws_env(&w.moto.url) {
+        cmd.env(key, value);
+    }
+    for (key, value) in [
+        ("FEDSYNC_TENANT_ID", TENANT),
+        ("FEDSYNC_CLIENT_ID", CLIENT_ID),
+        ("FEDSYNC_CLIENT_SECRET", CLIENT_SECRET),
+        ("FEDSYNC_SERVICE_PRINCIPAL_ID", SP),
+        ("FEDSYNC_AUTHORITY_URL", w.emu.base.as_str()),
+        ("FEDSYNC_GRAPH_URL", w.emu.base.as_str()),
+        ("FEDSYNC_BACKUP_BUCKET", BUCKET),
+        ("FEDSYNC_MAX_REMOVALS", "100%"),
+    ] {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_syncs_reports_one_json_line_and_converges() {
+    let w = world().await;
+    let first = sync_cmd(&w, &[]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&first)
+    );
+    let summary: Value =
+        serde_json::from_str(crate::support::stdout(&first).trim()).expect("one JSON line");
+    assert_eq!(summary["outcome"], "applied");
+    assert_eq!(summary["roles_added"], 3);
+    assert_eq!(summary["groups_created"], 3);
+    assert!(
+        summary["backup_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("manifests/")
+    );
+    let all = format!(
+        "{}{}",
+        crate::support::stdout(&first),
+        crate::support::stderr(&first)
+    );
+    assert!(
+        !all.contains(CLIENT_SECRET),
+        "the client secret never reaches the output"
+    );
+
+    sync_cmd(&w, &[]); // drops the role the first run disabled
+    let writes = w.writes().await;
+    let third = sync_cmd(&w, &["--output", "text"]);
+    assert_eq!(third.status.code(), Some(0));
+    assert!(
+        crate::support::stdout(&third).contains("fedsync sync: in-sync"),
+        "{}",
+        crate::support::stdout(&third)
+    );
+    assert_eq!(w.writes().await, writes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_sync_settings_exit_2_naming_each_setting_and_write_nothing() {
+    let w = world().await;
+    let mut cmd = crate::support::fedsync();
+    cmd.arg("sync");
+    for (key, value) in org::aws_env(&w.moto.url) {
+        cmd.env(key, value);
+    }
+    cmd.env("FEDSYNC_NAMING_CONVENTION", "AWS {0}");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = crate::support::stderr(&out);
+    for setting in [
+        "tenant-id",
+        "client-id",
+        "service-principal-id",
+        "backup-bucket",
+        "naming-convention",
+    ] {
+        assert!(err.contains(setting), "{setting} named in: {err}");
+    }
+    assert_eq!(w.writes().await, 0);
+}

@@ -1,0 +1,73 @@
+//! sync: `fedsync sync [--dry-run]` — the scheduled job. Loads and checks the settings (exit 2
+//! before anything else), runs [`crate::sync::run`], prints the plan and the report, and maps
+//! the outcome to DESIGN.md's exit codes.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use super::{Global, block_on, load_settings};
+use crate::aws::inventory::Quiet;
+use crate::aws::{self, AwsOptions};
+use crate::cli::{OutputFormat, SyncArgs};
+use crate::exit::{ExitStatus, Failure};
+use crate::graph::{GraphClient, RetryPolicy};
+use crate::plan::render;
+use crate::sync::{self, SyncContext, SyncError, report};
+
+pub fn run(args: &SyncArgs, global: &Global) -> Result<ExitStatus, Failure> {
+    let inputs = global.inputs(args.flags());
+    let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Text
+    } else {
+        OutputFormat::Json
+    });
+    let started = Instant::now();
+    let options = AwsOptions::default();
+    let result = block_on(async {
+        let sdk = aws::load_config(&options).await;
+        let loaded = load_settings(&inputs, Some(&sdk)).await?;
+        let mut settings = loaded.sync(Some(&sdk)).await.map_err(Failure::invalid)?;
+        settings.guardrails.allow_removals |= args.allow_removals;
+        let graph =
+            GraphClient::new(settings.graph(), RetryPolicy::default()).map_err(Failure::from)?;
+        let s3 = aws_sdk_s3::Client::new(&sdk);
+        let ctx = SyncContext {
+            sdk: &sdk,
+            aws_options: &options,
+            graph: &graph,
+            s3: &s3,
+            observer: &Quiet,
+            run_id: uuid::Uuid::new_v4().to_string(),
+            now: time::OffsetDateTime::now_utc,
+        };
+        Ok::<_, Failure>(sync::run(&settings, &ctx, args.dry_run).await)
+    })??;
+
+    let report = match result {
+        Ok(report) => report,
+        Err(e @ SyncError::Plan(_)) => return Err(Failure::invalid(e)),
+        Err(e) => return Err(Failure::from(e)),
+    };
+    let duration = started.elapsed();
+    let rendered = match output {
+        OutputFormat::Text => format!(
+            "{}\n{}",
+            render::to_text(&report.plan, &report.refusals),
+            report::to_text(&report, duration)
+        ),
+        OutputFormat::Json => format!("{}\n", report::to_json(&report, duration)),
+    };
+    crate::printer::stdout(&rendered)?;
+    if !report.refusals.is_empty() {
+        let reasons: Vec<String> = report.refusals.iter().map(ToString::to_string).collect();
+        return Err(Failure::refused(anyhow::anyhow!(
+            "plan refused, nothing written: {}",
+            reasons.join("; ")
+        )));
+    }
+    Ok(if report.accounts_failed() > 0 {
+        ExitStatus::Partial
+    } else {
+        ExitStatus::Success
+    })
+}
