@@ -143,6 +143,10 @@ pub enum Command {
     /// 4 applied but some accounts could not be read (their roles were left untouched).
     Sync(Box<SyncArgs>),
 
+    /// List and show the backups of the service principal in S3.
+    #[command(subcommand)]
+    Backups(BackupsCommand),
+
     /// Show and check the settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -164,6 +168,30 @@ pub enum OutputFormat {
     Text,
     /// For programs: one JSON document (schema `fedsync.plan/v1` for plans; see README).
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List the backups, newest first, with their time and role count.
+    ///
+    /// Reads `backup-bucket` and `backup-prefix` like `fedsync sync` does. Writes nothing.
+    List {
+        /// Show at most this many (each costs one S3 read for its role count).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+        #[command(flatten)]
+        backup: BackupArgs,
+    },
+    /// Print one backup's JSON: a key from `backups list`, or `latest`.
+    Show {
+        /// The backup's S3 key, or `latest`.
+        key: String,
+        #[command(flatten)]
+        backup: BackupArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

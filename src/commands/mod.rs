@@ -4,6 +4,7 @@
 //! exit 2 before anything else happens), call the pure core and print through
 //! [`crate::printer`].
 
+mod backups;
 mod config;
 mod inventory;
 mod plan;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Inventory(args) => inventory::run(&args, &global),
         Command::Plan(args) => plan::run(&args, &global),
         Command::Sync(args) => sync::run(&args, &global),
+        Command::Backups(command) => backups::run(&command, &global),
         Command::Config(ConfigCommand::Show(args)) => config::show(&args, &global),
         Command::Completions { shell } => {
             let mut out = Vec::new();

@@ -411,3 +411,51 @@ async fn bad_sync_settings_exit_2_naming_each_setting_and_write_nothing() {
     }
     assert_eq!(w.writes().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
+    let w = world().await;
+    let before = w
+        .emu
+        .get(&format!(
+            "/v1.0/servicePrincipals/{SP}?$select=id,appId,displayName,appRoles"
+        ))
+        .await
+        .body;
+    w.sync(false).await.unwrap();
+    w.sync(false).await.unwrap();
+    let backups = |args: &[&str]| {
+        let mut cmd = crate::support::fedsync();
+        cmd.arg("backups").args(args);
+        for (key, value) in org::aws_env(&w.moto.url) {
+            cmd.env(key, value);
+        }
+        cmd.env("FEDSYNC_BACKUP_BUCKET", BUCKET).output().unwrap()
+    };
+    let listed = backups(&["list", "--output", "json"]);
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&listed)
+    );
+    let items: Vec<Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items[0]["key"].as_str() > items[1]["key"].as_str(),
+        "newest first"
+    );
+    assert_eq!(
+        items[1]["app_roles"],
+        before["appRoles"].as_array().unwrap().len()
+    );
+
+    let oldest = items[1]["key"].as_str().unwrap();
+    let shown: Value = serde_json::from_slice(&backups(&["show", oldest]).stdout).unwrap();
+    assert_eq!(shown, before);
+    let latest: Value = serde_json::from_slice(&backups(&["show", "latest"]).stdout).unwrap();
+    assert_eq!(
+        latest["appRoles"].as_array().unwrap().len(),
+        items[0]["app_roles"].as_u64().unwrap() as usize
+    );
+}
