@@ -225,6 +225,13 @@ pub struct SyncArgs {
     pub output: Option<OutputFormat>,
 
     #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Every settings flag: what `sync` reads and `config show` prints.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    #[command(flatten)]
     pub entra: EntraArgs,
 
     #[command(flatten)]
@@ -237,7 +244,7 @@ pub struct SyncArgs {
     pub backup: BackupArgs,
 }
 
-impl SyncArgs {
+impl SettingsArgs {
     pub fn flags(&self) -> Flags {
         let mut flags = Flags::default();
         self.entra.add_to(&mut flags);
@@ -255,27 +262,7 @@ pub struct ConfigShowArgs {
     pub output: OutputFormat,
 
     #[command(flatten)]
-    pub entra: EntraArgs,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
-
-    #[command(flatten)]
-    pub plan: PlanSettingsArgs,
-
-    #[command(flatten)]
-    pub backup: BackupArgs,
-}
-
-impl ConfigShowArgs {
-    pub fn flags(&self) -> Flags {
-        let mut flags = Flags::default();
-        self.entra.add_to(&mut flags);
-        self.aws.add_to(&mut flags);
-        self.plan.add_to(&mut flags);
-        self.backup.add_to(&mut flags);
-        flags
-    }
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -542,10 +529,10 @@ mod tests {
         let Command::Config(ConfigCommand::Show(args)) = cli.command else {
             panic!("not config show")
         };
-        for entry in args.flags().entries() {
+        for entry in args.settings.flags().entries() {
             assert_eq!(entry.value.expose(), format!("v-{}", entry.key));
         }
         let given = SETTINGS.iter().filter(|s| s.flag.is_some()).count() - 1;
-        assert_eq!(args.flags().entries().len(), given);
+        assert_eq!(args.settings.flags().entries().len(), given);
     }
 }

@@ -99,21 +99,7 @@ pub async fn acquire(
     }
 
     // Someone holds it, or held it and crashed.
-    let existing = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| call(describe(&e)))?;
-    let etag = existing.e_tag().unwrap_or_default().to_owned();
-    let bytes = existing
-        .body
-        .collect()
-        .await
-        .map_err(|e| call(e.to_string()))?
-        .into_bytes();
-    let held: Option<LeaseRecord> = serde_json::from_slice(&bytes).ok();
+    let (held, etag) = read_lease(s3, bucket, key).await.map_err(call)?;
     if let Some(held) = &held
         && held.expires_at > now
     {
@@ -157,6 +143,29 @@ pub async fn acquire(
     })
 }
 
+/// The lease object's record (none when it is not one fedsync wrote) and its ETag.
+async fn read_lease(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(Option<LeaseRecord>, String), String> {
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    let etag = object.e_tag().unwrap_or_default().to_owned();
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_bytes();
+    Ok((serde_json::from_slice(&bytes).ok(), etag))
+}
+
 fn is_precondition_failure(code: Option<&str>) -> bool {
     matches!(
         code,
@@ -172,20 +181,9 @@ impl Lease {
             key: self.key.clone(),
             reason,
         };
-        let current = s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .send()
+        let (held, _) = read_lease(s3, &self.bucket, &self.key)
             .await
-            .map_err(|e| call(describe(&e)))?;
-        let bytes = current
-            .body
-            .collect()
-            .await
-            .map_err(|e| call(e.to_string()))?
-            .into_bytes();
-        let held: Option<LeaseRecord> = serde_json::from_slice(&bytes).ok();
+            .map_err(call)?;
         if held.as_ref().map(|h| &h.holder) != Some(&self.record.holder) {
             tracing::warn!(key = %self.key, "the lease was taken over by another run; leaving it");
             return Ok(());

@@ -10,7 +10,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::settings::{Problems, show};
 
 pub fn show(args: &ConfigShowArgs, global: &Global) -> Result<ExitStatus, Failure> {
-    let inputs = global.inputs(args.flags());
+    let inputs = global.inputs(args.settings.flags());
     let (settings, credential) = block_on(async {
         // One AWS config for SSM and Secrets Manager, loaded only when one of them is read.
         let mut sdk = None;

@@ -15,7 +15,7 @@ use crate::plan::render;
 use crate::sync::{self, SyncContext, SyncError, report};
 
 pub fn run(args: &SyncArgs, global: &Global) -> Result<ExitStatus, Failure> {
-    let inputs = global.inputs(args.flags());
+    let inputs = global.inputs(args.settings.flags());
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
         OutputFormat::Text
     } else {
