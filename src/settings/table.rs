@@ -210,7 +210,7 @@ pub static SETTINGS: &[Setting] = &[
         "group-owner-id",
         "--group-owner-id",
         "FEDSYNC_GROUP_OWNER_ID",
-        DefaultValue::Unset("the sync app's own service principal"),
+        DefaultValue::Unset("none (not looked up yet)"),
         "owner (object id) of the groups fedsync creates",
     ),
     flagged(
