@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The local try-out: `fedsync sync` end to end on emulators, no cloud account needed.
+# Installs and starts moto (AWS) and the Graph emulator on loopback, seeds an Organization,
+# shows the plan, syncs, changes a role in AWS, syncs again, then stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash setup/dev-env.sh
+echo "try-out: building fedsync and the Graph emulator..." >&2
+cargo build -q --bin fedsync --example graph-emulator
+target_dir=$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+fedsync="$target_dir/debug/fedsync"
+emulator="$target_dir/debug/examples/graph-emulator"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+pids+=($!)
+aws="http://127.0.0.1:$port"
+for _ in $(seq 1 200); do
+  if .venv/bin/python -c "import urllib.request; urllib.request.urlopen('$aws/moto-api/')" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+
+"$emulator" --seed examples/graph-emulator/seed.example.json >"$work/emulator.out" 2>"$work/emulator.log" &
+pids+=($!)
+for _ in $(seq 1 200); do
+  graph=$(sed -n 's/^graph-emulator listening on //p' "$work/emulator.out")
+  [ -n "$graph" ] && break
+  sleep 0.1
+done
+[ -n "$graph" ] || { echo "try-out: the Graph emulator did not start; see $work/emulator.log" >&2; exit 1; }
+
+export AWS_ENDPOINT_URL="$aws" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+seeded=$(.venv/bin/python setup/seed_org.py seed --endpoint "$aws")
+FEDSYNC_SAML_ENTITY_ID=$(sed -n 's/^FEDSYNC_SAML_ENTITY_ID=//p' <<<"$seeded")
+FEDSYNC_SAML_CERTIFICATES=$(sed -n 's/^FEDSYNC_SAML_CERTIFICATES=//p' <<<"$seeded")
+development=$(sed -n 's/^TRY_OUT_DEVELOPMENT=//p' <<<"$seeded")
+export FEDSYNC_SAML_ENTITY_ID FEDSYNC_SAML_CERTIFICATES
+# The emulator's example seed (examples/graph-emulator/seed.example.json): a test-only tenant,
+# client and secret, and the AWS app's service principal with msiam_access and one AWS role.
+export FEDSYNC_AUTHORITY_URL="$graph" FEDSYNC_GRAPH_URL="$graph"
+export FEDSYNC_TENANT_ID=72f988bf-0000-4000-8000-00000000a001
+export FEDSYNC_CLIENT_ID=5b1e1f7a-0000-4000-8000-00000000c001
+export FEDSYNC_CLIENT_SECRET=local-emulator-secret-not-a-real-one
+export FEDSYNC_SERVICE_PRINCIPAL_ID=5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11
+export FEDSYNC_BACKUP_BUCKET=fedsync-try-out-backups FEDSYNC_ASSIGN_GROUPS=true FEDSYNC_MAX_REMOVALS=100%
+export FEDSYNC_LOG_FORMAT=text
+
+echo; echo "== 1. What AWS holds (fedsync inventory)"
+"$fedsync" inventory
+echo; echo "== 2. The first sync: plan, apply, report"
+"$fedsync" sync --output text
+echo; echo "== 3. A change in AWS"
+.venv/bin/python setup/seed_org.py change --endpoint "$aws" --account "$development"
+echo; echo "== 4. Syncing again: the new role is added, the deleted one disabled"
+"$fedsync" sync --output text
+echo; echo "== 5. The backups taken before each write"
+"$fedsync" backups list
+echo; echo "try-out: done; stopping moto and the Graph emulator." >&2
