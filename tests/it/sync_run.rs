@@ -459,3 +459,33 @@ async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
         items[0]["app_roles"].as_u64().unwrap() as usize
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graph_429_storm_is_ridden_out_and_msiam_access_comes_through_unchanged() {
+    let w = world().await;
+    let msiam = |roles: &[Value]| {
+        roles
+            .iter()
+            .find(|r| r["displayName"] == "msiam_access")
+            .cloned()
+            .unwrap()
+    };
+    let before = msiam(&w.app_roles().await);
+    w.emu
+        .set_faults(serde_json::json!([{"path_regex": "^/v1\\.0/", "times": 6, "action": {"status": 429, "retry_after_secs": 0}}]))
+        .await;
+    let report = w.sync(false).await.expect("the storm is ridden out");
+    assert_eq!(report.plan.count(Action::Add), 3);
+    let state = w.emu.state().await;
+    assert_eq!(
+        state["faults"][0]["times_left"], 0,
+        "all six 429s were served: {}",
+        state["faults"]
+    );
+    w.sync(false).await.unwrap();
+    assert_eq!(
+        msiam(&w.app_roles().await),
+        before,
+        "msiam_access is never changed"
+    );
+}
