@@ -325,9 +325,14 @@ async fn a_dry_run_plans_and_writes_nothing() {
 
 /// `fedsync sync` as the scheduled task runs it: settings from the environment only.
 fn sync_cmd(w: &World, args: &[&str]) -> std::process::Output {
+    sync_cmd_via(w, &w.moto.url, args)
+}
+
+/// `fedsync sync` with AWS reached at `aws_endpoint` (moto, or the fault proxy in front of it).
+fn sync_cmd_via(w: &World, aws_endpoint: &str, args: &[&str]) -> std::process::Output {
     let mut cmd = crate::support::fedsync();
     cmd.arg("sync").args(args);
-    for (key, value) in org::aws_env(&w.moto.url) {
+    for (key, value) in org::aws_env(aws_endpoint) {
         cmd.env(key, value);
     }
     for (key, value) in [
@@ -488,4 +493,40 @@ async fn a_graph_429_storm_is_ridden_out_and_msiam_access_comes_through_unchange
         before,
         "msiam_access is never changed"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_that_cannot_be_read_keeps_its_roles_and_the_run_exits_4() {
+    let w = world().await;
+    w.sync(false).await.unwrap();
+    let iam = org::iam_in(&w.sdk, &w.member).await;
+    iam.delete_role().role_name("Dev").send().await.unwrap();
+    let proxy = crate::support::proxy::Proxy::start(&w.moto.url);
+    proxy.add(crate::support::proxy::Rule {
+        action: "AssumeRole",
+        body_contains: Some(w.member.clone()),
+        times: None,
+        fault: crate::support::proxy::Fault::Respond {
+            status: 403,
+            body: crate::support::proxy::query_error("AccessDenied", "not authorized"),
+        },
+    });
+    let out = sync_cmd_via(&w, &proxy.url, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let summary: Value = serde_json::from_str(crate::support::stdout(&out).trim()).unwrap();
+    assert_eq!(summary["accounts_failed"], 1);
+    assert_eq!(
+        summary["roles_disabled"], 0,
+        "the unread account's roles are left alone"
+    );
+    let dev = format!(
+        "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
+        w.member
+    );
+    assert!(values(&w.app_roles().await).contains(&(dev, true)));
 }
