@@ -4,7 +4,7 @@
 //! Roles are matched by `id`; order does not matter. `origin` is read-only and Graph fills it in
 //! for roles it did not have, so a target role without `origin` accepts any.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{AppRole, AppRoleId};
 
@@ -14,7 +14,7 @@ pub fn differences(target: &[AppRole], actual: &[AppRole]) -> Vec<String> {
     let target_by_id: BTreeMap<AppRoleId, &AppRole> = target.iter().map(|r| (r.id, r)).collect();
     let mut out = Vec::new();
     for (id, want) in &target_by_id {
-        let name = want.display_name().or(want.value()).unwrap_or("(unnamed)");
+        let name = label(want);
         let Some(got) = actual_by_id.get(id) else {
             out.push(format!("role {id} ({name}) is missing"));
             continue;
@@ -26,56 +26,38 @@ pub fn differences(target: &[AppRole], actual: &[AppRole]) -> Vec<String> {
         if &got == *want {
             continue;
         }
-        let fields = [
-            (
-                "value",
-                format!("{:?}", want.value),
-                format!("{:?}", got.value),
-            ),
-            (
-                "displayName",
-                format!("{:?}", want.display_name),
-                format!("{:?}", got.display_name),
-            ),
-            (
-                "description",
-                format!("{:?}", want.description),
-                format!("{:?}", got.description),
-            ),
-            (
-                "isEnabled",
-                want.is_enabled.to_string(),
-                got.is_enabled.to_string(),
-            ),
-            (
-                "allowedMemberTypes",
-                format!("{:?}", want.allowed_member_types),
-                format!("{:?}", got.allowed_member_types),
-            ),
-            (
-                "origin",
-                format!("{:?}", want.origin),
-                format!("{:?}", got.origin),
-            ),
-            (
-                "other properties",
-                format!("{:?}", want.extra),
-                format!("{:?}", got.extra),
-            ),
-        ];
-        for (field, w, g) in fields {
-            if w != g {
-                out.push(format!("role {id} ({name}): {field} is {g}, expected {w}"));
+        // Compare as Graph sees them: every property, known or not, by its JSON name.
+        let as_json = |role: &AppRole| match serde_json::to_value(role) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let (want_json, got_json) = (as_json(want), as_json(&got));
+        let keys: BTreeSet<&String> = want_json.keys().chain(got_json.keys()).collect();
+        let show = |v: Option<&serde_json::Value>| {
+            v.map_or_else(|| "absent".to_owned(), ToString::to_string)
+        };
+        for key in keys {
+            if want_json.get(key) != got_json.get(key) {
+                out.push(format!(
+                    "role {id} ({name}): {key} is {}, expected {}",
+                    show(got_json.get(key)),
+                    show(want_json.get(key))
+                ));
             }
         }
     }
     for (id, got) in &actual_by_id {
         if !target_by_id.contains_key(id) {
-            let name = got.display_name().or(got.value()).unwrap_or("(unnamed)");
+            let name = label(got);
             out.push(format!("role {id} ({name}) should not be there"));
         }
     }
     out
+}
+
+/// How a role is named in a difference: its display name, else its value.
+fn label(role: &AppRole) -> &str {
+    role.display_name().or(role.value()).unwrap_or("(unnamed)")
 }
 
 #[cfg(test)]
