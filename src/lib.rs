@@ -11,7 +11,9 @@
 //! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
 //! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes. [`settings`] loads
 //! every setting from flags, environment, SSM and the config file, and validates them all before
-//! a command acts; [`aws`] and [`graph`] are the adapters to the two clouds.
+//! a command acts; [`aws`] and [`graph`] are the adapters to the two clouds. [`sync`] wires one
+//! run (lease → inventory → current state → plan → guardrails → [`backup`] → apply → verify →
+//! report); [`lease`] keeps runs from overlapping.
 
 pub mod aws;
 pub mod backup;
