@@ -109,15 +109,7 @@ fn found(inventory: &Inventory) -> BTreeSet<(String, String, Vec<String>)> {
 }
 
 fn settings() -> InventorySettings {
-    InventorySettings {
-        saml_entity_id: org::ENTITY_ID.to_owned(),
-        saml_certificates: vec![org::OUR_CERT_SHA256.parse().unwrap()],
-        cross_account_role: "fedsync-reader".parse().unwrap(),
-        external_id: None,
-        include_accounts: Vec::new(),
-        exclude_accounts: Vec::new(),
-        concurrency: 4,
-    }
+    org::inventory_settings()
 }
 
 /// Fast retries and short timeouts, so failure tests take seconds.

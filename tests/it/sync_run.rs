@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fedsync::aws::AwsOptions;
-use fedsync::aws::inventory::{InventorySettings, Quiet};
+use fedsync::aws::inventory::Quiet;
 use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy};
 use fedsync::plan::guardrail::Guardrails;
 use fedsync::plan::{Action, PlanSettings};
@@ -75,15 +75,7 @@ async fn world() -> World {
         client_id: CLIENT_ID.into(),
         credential: graph_settings.credential,
         service_principal_id: SP.into(),
-        inventory: InventorySettings {
-            saml_entity_id: org::ENTITY_ID.into(),
-            saml_certificates: vec![org::OUR_CERT_SHA256.parse().unwrap()],
-            cross_account_role: "fedsync-reader".parse().unwrap(),
-            external_id: None,
-            include_accounts: Vec::new(),
-            exclude_accounts: Vec::new(),
-            concurrency: 4,
-        },
+        inventory: org::inventory_settings(),
         plan: PlanSettings::default(),
         guardrails: Guardrails {
             max_removals: "100%".parse().unwrap(),
@@ -125,6 +117,20 @@ impl World {
             now: time::OffsetDateTime::now_utc,
         };
         sync::run(&self.settings, &ctx, dry_run).await
+    }
+
+    /// The app role value of the member account's Dev role.
+    fn dev_value(&self) -> String {
+        format!(
+            "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
+            self.member
+        )
+    }
+
+    /// Deletes the member account's Dev role in AWS.
+    async fn delete_dev_role(&self) {
+        let iam = org::iam_in(&self.sdk, &self.member).await;
+        iam.delete_role().role_name("Dev").send().await.unwrap();
     }
 
     async fn writes(&self) -> usize {
@@ -201,10 +207,7 @@ async fn the_first_run_backs_up_then_applies_and_reruns_converge_to_no_writes() 
     assert_eq!(backup, before);
 
     let roles = w.app_roles().await;
-    let dev = format!(
-        "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
-        w.member
-    );
+    let dev = w.dev_value();
     assert!(values(&roles).contains(&(dev, true)));
     assert!(
         roles.iter().any(|r| r["displayName"] == "msiam_access"),
@@ -241,12 +244,8 @@ async fn the_first_run_backs_up_then_applies_and_reruns_converge_to_no_writes() 
 async fn a_role_deleted_in_aws_is_disabled_then_removed() {
     let w = world().await;
     w.sync(false).await.unwrap();
-    let iam = org::iam_in(&w.sdk, &w.member).await;
-    iam.delete_role().role_name("Dev").send().await.unwrap();
-    let dev = format!(
-        "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
-        w.member
-    );
+    w.delete_dev_role().await;
+    let dev = w.dev_value();
 
     let disabled = w.sync(false).await.unwrap();
     assert_eq!(disabled.plan.count(Action::Disable), 1);
@@ -499,8 +498,7 @@ async fn a_graph_429_storm_is_ridden_out_and_msiam_access_comes_through_unchange
 async fn an_account_that_cannot_be_read_keeps_its_roles_and_the_run_exits_4() {
     let w = world().await;
     w.sync(false).await.unwrap();
-    let iam = org::iam_in(&w.sdk, &w.member).await;
-    iam.delete_role().role_name("Dev").send().await.unwrap();
+    w.delete_dev_role().await;
     let proxy = crate::support::proxy::Proxy::start(&w.moto.url);
     proxy.add(crate::support::proxy::Rule {
         action: "AssumeRole",
@@ -524,9 +522,6 @@ async fn an_account_that_cannot_be_read_keeps_its_roles_and_the_run_exits_4() {
         summary["roles_disabled"], 0,
         "the unread account's roles are left alone"
     );
-    let dev = format!(
-        "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
-        w.member
-    );
+    let dev = w.dev_value();
     assert!(values(&w.app_roles().await).contains(&(dev, true)));
 }

@@ -174,3 +174,17 @@ pub fn service_trust(service: &str) -> String {
     })
     .to_string()
 }
+
+/// Inventory settings matching the fixtures: our entity id and certificate, the default reader
+/// role, every account, four at a time.
+pub fn inventory_settings() -> fedsync::aws::InventorySettings {
+    fedsync::aws::InventorySettings {
+        saml_entity_id: ENTITY_ID.to_owned(),
+        saml_certificates: vec![OUR_CERT_SHA256.parse().unwrap()],
+        cross_account_role: "fedsync-reader".parse().unwrap(),
+        external_id: None,
+        include_accounts: Vec::new(),
+        exclude_accounts: Vec::new(),
+        concurrency: 4,
+    }
+}
