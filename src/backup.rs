@@ -53,6 +53,10 @@ pub enum BackupError {
         key: String,
         reason: String,
     },
+    #[error("there is no backup s3://{bucket}/{key} (`fedsync backups list` shows the keys)")]
+    Missing { bucket: String, key: String },
+    #[error("there is no backup under s3://{bucket}/{prefix} yet")]
+    NoneYet { bucket: String, prefix: String },
 }
 
 /// The key of a backup taken at `at` of service principal `sp_id`.
@@ -171,6 +175,22 @@ impl BackupStore {
         Ok(entries)
     }
 
+    /// The key `key_or_latest` names: `latest` is the newest backup, anything else is a key.
+    pub async fn resolve(&self, key_or_latest: &str) -> Result<String, BackupError> {
+        if key_or_latest != "latest" {
+            return Ok(key_or_latest.to_owned());
+        }
+        let entries = self.list().await?;
+        entries
+            .into_iter()
+            .next()
+            .map(|e| e.key)
+            .ok_or_else(|| BackupError::NoneYet {
+                bucket: self.settings.bucket.clone(),
+                prefix: self.settings.prefix.clone(),
+            })
+    }
+
     /// A backup's JSON.
     pub async fn get(&self, key: &str) -> Result<Value, BackupError> {
         let get_error = |reason: String| BackupError::Get {
@@ -185,7 +205,16 @@ impl BackupStore {
             .key(key)
             .send()
             .await
-            .map_err(|e| get_error(describe(&e)))?;
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                    BackupError::Missing {
+                        bucket: self.settings.bucket.clone(),
+                        key: key.to_owned(),
+                    }
+                } else {
+                    get_error(describe(&e))
+                }
+            })?;
         let bytes = object
             .body
             .collect()

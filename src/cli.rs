@@ -143,6 +143,16 @@ pub enum Command {
     /// 4 applied but some accounts could not be read (their roles were left untouched).
     Sync(Box<SyncArgs>),
 
+    /// Restore the AWS app's roles from a backup `sync` took.
+    ///
+    /// Plans with the backup's appRoles as the target: roles keep their ids, missing roles come
+    /// back, changed ones take the backup's properties, and roles the backup does not hold are
+    /// disabled (their assignments removed), then dropped by a second restore of the same key.
+    /// The same guardrails, run lease, fresh backup of the state it replaces, safe apply order
+    /// and verify as `sync`. `--dry-run` stops after the plan and writes nothing. The next
+    /// `sync` plans from AWS again. Exits as `sync` does.
+    Restore(Box<RestoreArgs>),
+
     /// List and show the backups of the service principal in S3.
     #[command(subcommand)]
     Backups(BackupsCommand),
@@ -226,6 +236,15 @@ pub struct SyncArgs {
 
     #[command(flatten)]
     pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup's key (as `fedsync backups list` prints it), or `latest`.
+    pub key: String,
+
+    #[command(flatten)]
+    pub run: SyncArgs,
 }
 
 /// Every settings flag: what `sync` reads and `config show` prints.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::{Global, block_on, load_settings};
@@ -83,15 +83,7 @@ async fn list(store: &BackupStore, limit: usize, output: OutputFormat) -> Result
 }
 
 async fn show(store: &BackupStore, key: &str) -> Result<String, Failure> {
-    let key = if key == "latest" {
-        let entries = store.list().await.context("cannot list the backups")?;
-        entries
-            .first()
-            .map(|e| e.key.clone())
-            .ok_or_else(|| anyhow!("there is no backup in s3://{} yet", store.bucket()))?
-    } else {
-        key.to_owned()
-    };
+    let key = store.resolve(key).await.context("cannot show the backup")?;
     let backup = store.get(&key).await.context("cannot show the backup")?;
     Ok(format!("{backup:#}\n"))
 }

@@ -26,7 +26,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
         Command::Inventory(args) => inventory::run(&args, &global),
         Command::Plan(args) => plan::run(&args, &global),
-        Command::Sync(args) => sync::run(&args, &global),
+        Command::Sync(args) => sync::run(&args, &global, None),
+        Command::Restore(args) => sync::run(&args.run, &global, Some(&args.key)),
         Command::Backups(command) => backups::run(&command, &global),
         Command::Config(ConfigCommand::Show(args)) => config::show(&args, &global),
         Command::Completions { shell } => {

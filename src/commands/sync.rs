@@ -1,4 +1,5 @@
-//! sync: `fedsync sync [--dry-run]` — the scheduled job. Loads and checks the settings (exit 2
+//! sync: `fedsync sync [--dry-run]` — the scheduled job — and `fedsync restore KEY|latest`, which
+//! takes the same path from a backup. Loads and checks the settings (exit 2
 //! before anything else), runs [`crate::sync::run`], prints the plan and the report, and maps
 //! the outcome to DESIGN.md's exit codes.
 
@@ -12,9 +13,10 @@ use crate::cli::{OutputFormat, SyncArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, RetryPolicy};
 use crate::plan::render;
-use crate::sync::{self, SyncContext, SyncError, report};
+use crate::sync::{self, SyncContext, report};
 
-pub fn run(args: &SyncArgs, global: &Global) -> Result<ExitStatus, Failure> {
+/// Runs a sync, or with `restore` a restore of that backup key.
+pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<ExitStatus, Failure> {
     let inputs = global.inputs(args.settings.flags());
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
         OutputFormat::Text
@@ -40,12 +42,15 @@ pub fn run(args: &SyncArgs, global: &Global) -> Result<ExitStatus, Failure> {
             run_id: uuid::Uuid::new_v4().to_string(),
             now: time::OffsetDateTime::now_utc,
         };
-        Ok::<_, Failure>(sync::run(&settings, &ctx, args.dry_run).await)
+        Ok::<_, Failure>(match restore {
+            Some(key) => sync::restore(&settings, &ctx, key, args.dry_run).await,
+            None => sync::run(&settings, &ctx, args.dry_run).await,
+        })
     })??;
 
     let report = match result {
         Ok(report) => report,
-        Err(e @ SyncError::Plan(_)) => return Err(Failure::invalid(e)),
+        Err(e) if e.is_invalid_input() => return Err(Failure::invalid(e)),
         Err(e) => return Err(Failure::from(e)),
     };
     let duration = started.elapsed();

@@ -17,6 +17,7 @@
 
 pub mod guardrail;
 pub mod render;
+pub mod restore;
 #[cfg(test)]
 mod tests;
 
@@ -107,6 +108,10 @@ pub enum Reason {
     AccountGone,
     /// An earlier run disabled it; Graph now lets it be dropped.
     DisabledEarlier,
+    /// Restore: the backup holds the role this way.
+    InBackup,
+    /// Restore: the backup does not hold the role.
+    NotInBackup,
 }
 
 impl Reason {
@@ -118,6 +123,8 @@ impl Reason {
             Reason::GoneFromAws => "the role no longer trusts our SAML provider, or was deleted",
             Reason::AccountGone => "the account is no longer in the inventory",
             Reason::DisabledEarlier => "disabled by an earlier run",
+            Reason::InBackup => "as in the backup",
+            Reason::NotInBackup => "not in the backup",
         }
     }
 }
@@ -196,6 +203,14 @@ pub enum PlanError {
         name: String,
         first: String,
         second: String,
+    },
+    #[error(
+        "cannot restore the role {id}: its value {value} is now held by the role {taken_by}; remove or change that role first"
+    )]
+    ValueTaken {
+        value: String,
+        id: AppRoleId,
+        taken_by: AppRoleId,
     },
 }
 

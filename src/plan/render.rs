@@ -7,7 +7,7 @@
 //!   "summary":  { "add", "update", "enable", "disable", "remove", "unchanged", "unmanaged",
 //!                 "skipped", "failed_accounts": <counts> },
 //!   "changes":  [ { "action": "add|update|enable|disable|remove", "id", "value", "display_name",
-//!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|disabled-earlier",
+//!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|disabled-earlier|in-backup|not-in-backup",
 //!                   "fields": [ { "field", "before", "after" } ] } ],      // fields: update/enable only
 //!   "skipped":  [ { "role", "value", "reason" } ],
 //!   "failed_accounts": [ { "account", "name", "stage", "reason", "held_roles" } ],

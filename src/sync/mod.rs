@@ -1,5 +1,6 @@
 //! sync: one whole run — lease → inventory → current service principal, groups and assignments
-//! → plan → guardrails → **backup** → apply → verify → report.
+//! → plan → guardrails → **backup** → apply → verify → report; and [`restore`], which plans from
+//! a backup instead of the inventory and then takes the same path.
 //!
 //! Nothing is written before the settings are valid, the plan passes its guardrails and the
 //! backup is in S3. Apply goes in the safe order: remove the assignments of roles being
@@ -21,7 +22,7 @@ use crate::aws::{AwsOptions, InventoryObserver, read_inventory};
 use crate::backup::{BackupError, BackupStore};
 use crate::graph::{Assignment, GraphClient, GraphError, NewGroup};
 use crate::lease::{self, LeaseError};
-use crate::model::{AccountOutcome, AppRoleId, Inventory};
+use crate::model::{AccountOutcome, AppRole, AppRoleId, Inventory, ServicePrincipal};
 use crate::plan::guardrail::{self, Refusal};
 use crate::plan::{self, Action, Plan, PlanError, PlannedGroup};
 use crate::settings::SyncSettings;
@@ -36,6 +37,8 @@ pub struct SyncReport {
     pub dry_run: bool,
     /// The backup taken before the first write; none when nothing needed writing.
     pub backup_key: Option<String>,
+    /// For a restore: the backup restored from.
+    pub restored_from: Option<String>,
     /// Groups created (display names).
     pub groups_created: Vec<String>,
     /// Groups planned but left to create (dry run).
@@ -44,6 +47,22 @@ pub struct SyncReport {
     pub assignments_removed: usize,
     /// Groups still assigned to roles that are being disabled or removed.
     pub orphan_groups: Vec<String>,
+}
+
+impl SyncError {
+    /// True when the run's input was at fault (a plan that cannot be made, a backup key that
+    /// names no usable backup): exit 2 rather than 1.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Plan(_)
+                | SyncError::Restore(
+                    BackupError::Missing { .. }
+                        | BackupError::NoneYet { .. }
+                        | BackupError::NotABackup { .. }
+                )
+        )
+    }
 }
 
 impl SyncReport {
@@ -76,6 +95,8 @@ pub enum SyncError {
     Plan(#[source] PlanError),
     #[error("{0}; nothing was written")]
     Backup(#[source] BackupError),
+    #[error("cannot restore: {0}; nothing was written")]
+    Restore(#[source] BackupError),
     #[error(
         "applying stopped at {step}: {error}; the state before this run is in the backup s3://{bucket}/{backup_key}, and a rerun converges"
     )]
@@ -114,8 +135,77 @@ pub async fn run(
     ctx: &SyncContext<'_>,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
+    leased(settings, ctx, dry_run, async {
+        let read = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
+            .await
+            .map_err(SyncError::Inventory)?;
+        let (raw_sp, sp) = current(settings, ctx).await?;
+        let plan =
+            plan::plan(&read.inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;
+        let planned = Planned {
+            inventory: read.inventory,
+            plan,
+            raw_sp,
+            current: sp.app_roles,
+            restored_from: None,
+        };
+        apply(settings, ctx, planned, dry_run).await
+    })
+    .await
+}
+
+/// Restores the service principal's `appRoles` to the backup `key` (or `latest`): plans from
+/// the backup as the target, then takes the same path as a sync — guardrails, a fresh backup of
+/// the state it replaces, the safe apply order, verify. With `dry_run`, stops after the plan.
+pub async fn restore(
+    settings: &SyncSettings,
+    ctx: &SyncContext<'_>,
+    key: &str,
+    dry_run: bool,
+) -> Result<SyncReport, SyncError> {
+    let store = BackupStore::new(ctx.s3.clone(), settings.backup.clone());
+    let key = store.resolve(key).await.map_err(SyncError::Restore)?;
+    let backup = store.get(&key).await.map_err(SyncError::Restore)?;
+    let not_a_backup = |reason: String| {
+        SyncError::Restore(BackupError::NotABackup {
+            bucket: settings.backup.bucket.clone(),
+            key: key.clone(),
+            reason,
+        })
+    };
+    let backup = ServicePrincipal::from_json(&backup.to_string())
+        .map_err(|e| not_a_backup(crate::error_text::chain(&e)))?;
+    if backup.id != settings.service_principal_id {
+        return Err(not_a_backup(format!(
+            "it holds the service principal {}, not {} (service-principal-id)",
+            backup.id, settings.service_principal_id
+        )));
+    }
+    leased(settings, ctx, dry_run, async {
+        let (raw_sp, sp) = current(settings, ctx).await?;
+        let plan =
+            plan::restore::restore(&sp.app_roles, &backup.app_roles).map_err(SyncError::Plan)?;
+        let planned = Planned {
+            inventory: Inventory::new(Vec::new()),
+            plan,
+            raw_sp,
+            current: sp.app_roles,
+            restored_from: Some(key.clone()),
+        };
+        apply(settings, ctx, planned, dry_run).await
+    })
+    .await
+}
+
+/// Runs `work` holding the run lease (none for a dry run, which writes nothing).
+async fn leased(
+    settings: &SyncSettings,
+    ctx: &SyncContext<'_>,
+    dry_run: bool,
+    work: impl Future<Output = Result<SyncReport, SyncError>>,
+) -> Result<SyncReport, SyncError> {
     if dry_run {
-        return run_locked(settings, ctx, true).await;
+        return work.await;
     }
     let key = lease::lease_key(&settings.backup.prefix);
     let held = lease::acquire(
@@ -126,11 +216,32 @@ pub async fn run(
         (ctx.now)(),
     )
     .await?;
-    let result = run_locked(settings, ctx, false).await;
+    let result = work.await;
     if let Err(e) = held.release(ctx.s3).await {
         tracing::warn!(error = %e, "could not release the lease; it expires by itself");
     }
     result
+}
+
+/// The service principal as Graph returned it, and parsed.
+async fn current(
+    settings: &SyncSettings,
+    ctx: &SyncContext<'_>,
+) -> Result<(serde_json::Value, ServicePrincipal), SyncError> {
+    ctx.graph
+        .service_principal(&settings.service_principal_id)
+        .await
+        .map_err(SyncError::Current)
+}
+
+/// A plan and what it was made from.
+struct Planned {
+    inventory: Inventory,
+    plan: Plan,
+    /// The service principal as Graph returned it: what the backup holds.
+    raw_sp: serde_json::Value,
+    current: Vec<AppRole>,
+    restored_from: Option<String>,
 }
 
 /// The group work a plan implies, given what Graph holds.
@@ -143,22 +254,22 @@ struct GroupWork {
     current_assignments: Vec<Assignment>,
 }
 
-async fn run_locked(
+/// Guardrails → backup → apply in the safe order → verify; stops after the guardrails on a
+/// dry run, a refusal, or when nothing needs writing.
+async fn apply(
     settings: &SyncSettings,
     ctx: &SyncContext<'_>,
+    planned: Planned,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    let read = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
-        .await
-        .map_err(SyncError::Inventory)?;
     let sp_id = &settings.service_principal_id;
-    let (raw_sp, sp) = ctx
-        .graph
-        .service_principal(sp_id)
-        .await
-        .map_err(SyncError::Current)?;
-    let plan =
-        plan::plan(&read.inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;
+    let Planned {
+        inventory,
+        plan,
+        raw_sp,
+        current,
+        restored_from,
+    } = planned;
     let refusals = guardrail::check(&plan, &settings.guardrails);
     let work = group_work(settings, ctx.graph, &plan)
         .await
@@ -179,10 +290,11 @@ async fn run_locked(
         Vec::new()
     };
     let mut report = SyncReport {
-        inventory: read.inventory,
+        inventory,
         refusals,
         dry_run,
         backup_key: None,
+        restored_from,
         groups_created: Vec::new(),
         groups_to_create: work
             .to_create
@@ -229,7 +341,7 @@ async fn run_locked(
     }
     let plan = &report.plan;
     if let Some(first) = &plan.first_patch {
-        if first != &sp.app_roles {
+        if first != &current {
             ctx.graph
                 .set_app_roles(sp_id, first)
                 .await

@@ -5,7 +5,8 @@
 //! "accounts_read", "accounts_failed", "roles_added", "roles_updated", "roles_enabled",
 //! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "groups_created",
 //! "assignments_added", "assignments_removed", "orphan_groups", "backup_key", "duration_ms"}`;
-//! fields are only ever added.
+//! fields are only ever added. A restore prints the same line with `"event":
+//! "fedsync.restore.summary"` and `"restored_from"` (the backup key), and no accounts.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub fn outcome(report: &SyncReport) -> &'static str {
 /// One JSON object summarising the run.
 pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
     let plan = &report.plan;
-    json!({
+    let mut line = json!({
         "event": "fedsync.sync.summary",
         "outcome": outcome(report),
         "dry_run": report.dry_run,
@@ -50,7 +51,16 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "orphan_groups": report.orphan_groups,
         "backup_key": report.backup_key,
         "duration_ms": duration.as_millis() as u64,
-    })
+    });
+    if let Some(key) = &report.restored_from {
+        line["event"] = json!("fedsync.restore.summary");
+        line["restored_from"] = json!(key);
+        if let Value::Object(map) = &mut line {
+            map.remove("accounts_read");
+            map.remove("accounts_failed");
+        }
+    }
+    line
 }
 
 /// A short table for a terminal.
@@ -58,13 +68,21 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
     let plan = &report.plan;
     let mut out = String::new();
     let verb = if report.dry_run { "would be" } else { "" };
-    let _ = writeln!(out, "fedsync sync: {}", outcome(report));
-    let _ = writeln!(
-        out,
-        "  accounts     {} read, {} failed",
-        report.accounts_read(),
-        report.accounts_failed()
-    );
+    match &report.restored_from {
+        Some(key) => {
+            let _ = writeln!(out, "fedsync restore: {}", outcome(report));
+            let _ = writeln!(out, "  from         {key}");
+        }
+        None => {
+            let _ = writeln!(out, "fedsync sync: {}", outcome(report));
+            let _ = writeln!(
+                out,
+                "  accounts     {} read, {} failed",
+                report.accounts_read(),
+                report.accounts_failed()
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "  roles        {} added, {} updated, {} enabled, {} disabled, {} removed, {} unchanged{}",
@@ -104,6 +122,16 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
             .unwrap_or("none (nothing written)")
     );
     let _ = writeln!(out, "  duration     {:.1} s", duration.as_secs_f64());
+    if let Some(key) = &report.restored_from
+        && report.plan.count(Action::Disable) > 0
+        && report.refusals.is_empty()
+    {
+        let _ = writeln!(
+            out,
+            "Roles the backup does not hold are disabled{}; `fedsync restore {key}` again drops them.",
+            if report.dry_run { " (would be)" } else { "" }
+        );
+    }
     if !report.orphan_groups.is_empty() {
         let _ = writeln!(
             out,
@@ -128,6 +156,7 @@ mod tests {
             refusals: Vec::new(),
             dry_run: false,
             backup_key: None,
+            restored_from: None,
             groups_created: Vec::new(),
             groups_to_create: Vec::new(),
             assignments_added: 0,
@@ -158,5 +187,20 @@ mod tests {
         assert_eq!(v["backup_key"], "manifests/x.json");
         assert_eq!(v["duration_ms"], 1500);
         assert!(to_text(&r, Duration::from_millis(1500)).contains("backup       manifests/x.json"));
+    }
+
+    #[test]
+    fn a_restore_names_its_backup_and_has_no_accounts() {
+        let mut r = empty_report();
+        r.restored_from = Some("manifests/20261128T090507.123Z-sp.json".into());
+        let v = to_json(&r, Duration::from_millis(10));
+        assert_eq!(v["event"], "fedsync.restore.summary");
+        assert_eq!(v["restored_from"], "manifests/20261128T090507.123Z-sp.json");
+        assert!(v.get("accounts_read").is_none());
+        let text = to_text(&r, Duration::from_millis(10));
+        assert!(
+            text.starts_with("fedsync restore: in-sync\n  from         manifests/"),
+            "{text}"
+        );
     }
 }

@@ -324,13 +324,27 @@ async fn a_dry_run_plans_and_writes_nothing() {
 
 /// `fedsync sync` as the scheduled task runs it: settings from the environment only.
 fn sync_cmd(w: &World, args: &[&str]) -> std::process::Output {
-    sync_cmd_via(w, &w.moto.url, args)
+    fedsync_cmd(w, &w.moto.url, "sync", args)
 }
 
 /// `fedsync sync` with AWS reached at `aws_endpoint` (moto, or the fault proxy in front of it).
 fn sync_cmd_via(w: &World, aws_endpoint: &str, args: &[&str]) -> std::process::Output {
+    fedsync_cmd(w, aws_endpoint, "sync", args)
+}
+
+/// `fedsync restore ARGS`, settings from the environment only.
+fn restore_cmd(w: &World, args: &[&str]) -> std::process::Output {
+    fedsync_cmd(w, &w.moto.url, "restore", args)
+}
+
+fn fedsync_cmd(
+    w: &World,
+    aws_endpoint: &str,
+    command: &str,
+    args: &[&str],
+) -> std::process::Output {
     let mut cmd = crate::support::fedsync();
-    cmd.arg("sync").args(args);
+    cmd.arg(command).args(args);
     for (key, value) in org::aws_env(aws_endpoint) {
         cmd.env(key, value);
     }
@@ -524,4 +538,159 @@ async fn an_account_that_cannot_be_read_keeps_its_roles_and_the_run_exits_4() {
     );
     let dev = w.dev_value();
     assert!(values(&w.app_roles().await).contains(&(dev, true)));
+}
+
+/// The app roles by id, each as Graph holds it.
+fn by_id(roles: &[Value]) -> std::collections::BTreeMap<String, Value> {
+    roles
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// The backup keys in the bucket, oldest first.
+async fn backup_keys(w: &World) -> Vec<String> {
+    let listed =
+        w.s3.list_objects_v2()
+            .bucket(BUCKET)
+            .prefix("manifests/2")
+            .send()
+            .await
+            .unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup() {
+    let w = world().await;
+    let before = w.app_roles().await;
+    let synced = sync_cmd(&w, &[]);
+    assert_eq!(
+        synced.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&synced)
+    );
+    let prior = backup_keys(&w).await;
+    assert_eq!(prior.len(), 1);
+    let after_sync = w.app_roles().await;
+    assert_ne!(by_id(&after_sync), by_id(&before));
+
+    // A dry run plans the restore and writes nothing.
+    let writes = w.writes().await;
+    let planned = restore_cmd(&w, &[&prior[0], "--dry-run", "--output", "text"]);
+    assert_eq!(
+        planned.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&planned)
+    );
+    let text = crate::support::stdout(&planned);
+    assert!(text.contains("fedsync restore: planned"), "{text}");
+    assert!(text.contains(&prior[0]), "{text}");
+    assert_eq!(w.writes().await, writes);
+    assert_eq!(backup_keys(&w).await, prior);
+
+    // First restore: the backup's roles come back as they were; roles the sync added are
+    // disabled; the state it replaced is backed up first.
+    let first = restore_cmd(&w, &[&prior[0]]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&first)
+    );
+    let summary: Value =
+        serde_json::from_str(crate::support::stdout(&first).trim()).expect("one JSON line");
+    assert_eq!(summary["event"], "fedsync.restore.summary");
+    assert_eq!(summary["restored_from"], prior[0].as_str());
+    assert_eq!(summary["roles_disabled"], 3, "{summary}");
+    let keys = backup_keys(&w).await;
+    assert_eq!(keys.len(), 2);
+    let fresh = summary["backup_key"].as_str().unwrap();
+    assert_eq!(fresh, keys[1]);
+    let fresh_backup: Value = serde_json::from_slice(
+        &w.s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(fresh)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        by_id(fresh_backup["appRoles"].as_array().unwrap()),
+        by_id(&after_sync),
+        "the fresh backup holds the state the restore replaced"
+    );
+    let now = by_id(&w.app_roles().await);
+    for (id, role) in by_id(&before) {
+        let mut got = now[&id].clone();
+        if role.get("origin").is_none() {
+            got.as_object_mut().unwrap().remove("origin");
+        }
+        assert_eq!(got, role, "role {id} as in the backup");
+    }
+    assert_eq!(
+        now.values().filter(|r| r["isEnabled"] == false).count(),
+        before.iter().filter(|r| r["isEnabled"] == false).count() + 3
+    );
+
+    // Restoring the same key again drops them: the app roles are the backup's.
+    let second = restore_cmd(&w, &[&prior[0]]);
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&second)
+    );
+    let summary: Value = serde_json::from_str(crate::support::stdout(&second).trim()).unwrap();
+    assert_eq!(summary["roles_removed"], 3, "{summary}");
+    assert_eq!(
+        by_id(&w.app_roles().await).keys().collect::<Vec<_>>(),
+        by_id(&before).keys().collect::<Vec<_>>()
+    );
+    let writes = w.writes().await;
+    let third = restore_cmd(&w, &[&prior[0], "--output", "text"]);
+    assert!(crate::support::stdout(&third).contains("fedsync restore: in-sync"));
+    assert_eq!(w.writes().await, writes, "nothing left to restore");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restoring_a_backup_that_is_not_there_exits_2_and_writes_nothing() {
+    let w = world().await;
+    let none = restore_cmd(&w, &["latest"]);
+    assert_eq!(
+        none.status.code(),
+        Some(2),
+        "{}",
+        crate::support::stderr(&none)
+    );
+    assert!(
+        crate::support::stderr(&none)
+            .contains("there is no backup under s3://fedsync-backups/manifests/"),
+        "{}",
+        crate::support::stderr(&none)
+    );
+    let missing = restore_cmd(&w, &["manifests/20200101T000000.000Z-nope.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        crate::support::stderr(&missing).contains("manifests/20200101T000000.000Z-nope.json"),
+        "{}",
+        crate::support::stderr(&missing)
+    );
+    assert_eq!(w.writes().await, 0);
+    assert!(backup_keys(&w).await.is_empty());
 }
