@@ -58,6 +58,10 @@ pub fn app(state: SharedState) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
         .route(
+            "/v1.0/servicePrincipals",
+            get(graph::list_service_principals),
+        )
+        .route(
             "/v1.0/servicePrincipals/{id}",
             get(graph::get_service_principal).patch(graph::patch_service_principal),
         )

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::errors::GraphError;
 use super::paging::{base_url, collection, select, selected_context};
-use super::query;
+use super::query::{self, Filter};
 use super::rules::{self, Violation};
 use super::state::{
     ASSIGNMENT_PROPERTIES, Assignment, GROUP_PROPERTIES, Group, SharedState, State as World,
@@ -160,6 +160,59 @@ pub async fn get_service_principal(
     Ok(Json(Value::Object(out)))
 }
 
+/// `GET /v1.0/servicePrincipals?$filter=appId eq '…'`: the service principal of an application
+/// (the AWS app's or a sync client's). Only that filter is served: the emulator does not list the
+/// whole directory.
+pub async fn list_service_principals(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, GraphError> {
+    let query = query::parse(raw.as_deref(), &["$filter", "$select"])?;
+    let Some(Filter::AppIdEq(app_id)) = &query.filter else {
+        return Err(GraphError::bad_request(
+            "BadRequest",
+            "The Graph emulator lists service principals by $filter=appId eq '…' only.",
+        ));
+    };
+    let world = state.lock();
+    let mut found = Vec::new();
+    let aws = world.service_principal.clone();
+    if aws
+        .get("appId")
+        .and_then(Value::as_str)
+        .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+    {
+        found.push(aws);
+    }
+    if let Some(client) = world.client(app_id)
+        && let Sp::Client(sp) = find_sp(&world, &client.service_principal_id)?
+    {
+        found.push(sp);
+    }
+    let items = found
+        .iter()
+        .map(|sp| {
+            project(
+                sp,
+                query.select.as_deref(),
+                &SERVICE_PRINCIPAL_PROPERTIES,
+                "microsoft.graph.servicePrincipal",
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = selected_context("servicePrincipals", query.select.as_deref(), "");
+    let page = collection(
+        &base_url(&headers),
+        "/v1.0/servicePrincipals",
+        &context,
+        &query,
+        world.seed.page_size,
+        items,
+    )?;
+    Ok(Json(page))
+}
+
 /// `PATCH /v1.0/servicePrincipals/{id}`: `{"appRoles": [...]}` replaces the whole collection.
 pub async fn patch_service_principal(
     State(state): State<SharedState>,
@@ -206,6 +259,12 @@ pub async fn list_groups(
         raw.as_deref(),
         &["$filter", "$select", "$top", "$skiptoken"],
     )?;
+    if let Some(Filter::AppIdEq(_)) = query.filter {
+        return Err(GraphError::bad_request(
+            "BadRequest",
+            "Invalid filter clause: Could not find a property named 'appId' on type 'microsoft.graph.group'.",
+        ));
+    }
     let world = state.lock();
     let items = world
         .groups

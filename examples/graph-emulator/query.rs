@@ -1,8 +1,8 @@
 //! query: the OData query options the emulator understands — `$filter`, `$select`, `$top`,
 //! `$skiptoken` — parsed from the raw query string.
 //!
-//! `$filter` takes exactly two forms, on `displayName`: `displayName eq '…'` and
-//! `startswith(displayName,'…')`. String literals are in single quotes with `''` for a literal
+//! `$filter` takes exactly three forms: `displayName eq '…'`, `startswith(displayName,'…')` and
+//! (service principals) `appId eq '…'`. String literals are in single quotes with `''` for a literal
 //! quote, and the whole query is percent-decoded first (`+` is a space), as Graph does. Like the
 //! directory, matching is case-insensitive. Anything else is refused with a `400 BadRequest`
 //! naming the problem, never guessed at. Pure: no I/O.
@@ -16,6 +16,7 @@ use super::errors::GraphError;
 pub enum Filter {
     DisplayNameEq(String),
     DisplayNameStartsWith(String),
+    AppIdEq(String),
 }
 
 impl Filter {
@@ -25,6 +26,7 @@ impl Filter {
         match self {
             Filter::DisplayNameEq(v) => name == v.to_lowercase(),
             Filter::DisplayNameStartsWith(p) => name.starts_with(&p.to_lowercase()),
+            Filter::AppIdEq(_) => false,
         }
     }
 }
@@ -136,7 +138,9 @@ pub fn parse_filter(text: &str) -> Result<Filter, FilterError> {
         p.skip_ws();
         p.expect('(')?;
         p.skip_ws();
-        p.expect_property()?;
+        if p.expect_property()? != Property::DisplayName {
+            return Err(p.error("startswith takes displayName only"));
+        }
         p.skip_ws();
         p.expect(',')?;
         p.skip_ws();
@@ -145,9 +149,9 @@ pub fn parse_filter(text: &str) -> Result<Filter, FilterError> {
         p.expect(')')?;
         Filter::DisplayNameStartsWith(prefix)
     } else {
-        p.expect_property()?;
+        let property = p.expect_property()?;
         if !p.skip_ws() {
-            return Err(p.error("expected ' eq ' after displayName"));
+            return Err(p.error("expected ' eq ' after the property"));
         }
         if !p.eat_keyword("eq") {
             return Err(p.error("expected the operator 'eq'; only eq and startswith are supported"));
@@ -155,13 +159,23 @@ pub fn parse_filter(text: &str) -> Result<Filter, FilterError> {
         if !p.skip_ws() {
             return Err(p.error("expected a space after 'eq'"));
         }
-        Filter::DisplayNameEq(p.string()?)
+        match property {
+            Property::DisplayName => Filter::DisplayNameEq(p.string()?),
+            Property::AppId => Filter::AppIdEq(p.string()?),
+        }
     };
     p.skip_ws();
     if p.pos != text.len() {
         return Err(p.error("unexpected text after the expression"));
     }
     Ok(filter)
+}
+
+/// The properties a filter may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Property {
+    DisplayName,
+    AppId,
 }
 
 struct Parser<'a> {
@@ -210,8 +224,8 @@ impl Parser<'_> {
         }
     }
 
-    /// The only property filters may name. Property names are case-insensitive in Graph.
-    fn expect_property(&mut self) -> Result<(), FilterError> {
+    /// A property filters may name. Property names are case-insensitive in Graph.
+    fn expect_property(&mut self) -> Result<Property, FilterError> {
         let end = self
             .rest()
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -219,12 +233,15 @@ impl Parser<'_> {
         let name = &self.rest()[..end];
         if name.eq_ignore_ascii_case("displayName") {
             self.pos += end;
-            Ok(())
+            Ok(Property::DisplayName)
+        } else if name.eq_ignore_ascii_case("appId") {
+            self.pos += end;
+            Ok(Property::AppId)
         } else if name.is_empty() {
             Err(self.error("expected the property displayName"))
         } else {
             Err(self.error(&format!(
-                "the emulator filters on displayName only, not '{name}'"
+                "the emulator filters on displayName and appId only, not '{name}'"
             )))
         }
     }
@@ -315,6 +332,11 @@ mod tests {
         assert!(Filter::DisplayNameEq("aws x".into()).matches("AWS X"));
         assert!(!Filter::DisplayNameEq("aws x".into()).matches("AWS X2"));
         assert!(Filter::DisplayNameStartsWith("aws ".into()).matches("AWS 1"));
+        assert_eq!(
+            parse_filter("appId eq 'ab-12'"),
+            Ok(Filter::AppIdEq("ab-12".into()))
+        );
+        assert!(parse_filter("startswith(appId,'ab')").is_err());
     }
 
     #[test]

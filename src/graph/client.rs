@@ -184,6 +184,25 @@ impl GraphClient {
         Ok(())
     }
 
+    /// The object id of the service principal of the application `app_id` (a client id), if the
+    /// tenant has one.
+    pub async fn service_principal_of_app(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<String>, GraphError> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let filter = format!("appId eq {}", odata_string(app_id));
+        let path = format!(
+            "servicePrincipals?$filter={}&$select=id",
+            utf8_percent_encode(&filter, ENCODE)
+        );
+        let found: Vec<Id> = self.get_all(&path).await?;
+        Ok(found.into_iter().next().map(|sp| sp.id))
+    }
+
     /// Groups whose display name is exactly `name` (Graph compares without regard to case).
     pub async fn groups_named(&self, name: &str) -> Result<Vec<Group>, GraphError> {
         self.groups(&format!("displayName eq {}", odata_string(name)))

@@ -126,7 +126,8 @@ pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanErro
 
 /// The properties people read that differ between `before` and `after`.
 fn field_changes(before: &AppRole, after: &AppRole) -> Vec<FieldChange> {
-    let fields: [(&'static str, fn(&AppRole) -> Option<String>); 4] = [
+    type Read = fn(&AppRole) -> Option<String>;
+    let fields: [(&'static str, Read); 4] = [
         ("displayName", |r| r.display_name().map(str::to_owned)),
         ("description", |r| r.description().map(str::to_owned)),
         ("value", |r| r.value().map(str::to_owned)),
@@ -246,7 +247,7 @@ mod tests {
         now.display_name = Some(Some("Renamed".to_owned()));
         now.is_enabled = false;
         now.origin = Some(Some("ServicePrincipal".to_owned()));
-        let plan = restore(&[now.clone()], &[was.clone()]).unwrap();
+        let plan = restore(std::slice::from_ref(&now), std::slice::from_ref(&was)).unwrap();
         let change = &plan.changes[0];
         assert_eq!(change.action, Action::Enable);
         assert_eq!(change.fields.len(), 1);
@@ -289,7 +290,7 @@ mod tests {
         let was = role("111111111111", "Admin");
         let mut now = was.clone();
         now.id = "0b9a4f43-3f1b-4d0b-8f4e-52a3a0b9d1aa".parse().unwrap();
-        let err = restore(&[now], &[was.clone()]).unwrap_err();
+        let err = restore(&[now], std::slice::from_ref(&was)).unwrap_err();
         assert!(matches!(err, PlanError::ValueTaken { id, .. } if id == was.id));
         assert!(
             err.to_string()

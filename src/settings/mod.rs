@@ -67,8 +67,8 @@ pub struct SyncSettings {
     pub guardrails: Guardrails,
     /// Assign each group to its app role.
     pub assign_groups: bool,
-    /// Owner of created groups (object id); none creates them without an owner (DESIGN's default, the
-    /// sync app's own service principal, is not looked up yet).
+    /// Owner of created groups (object id); none means the sync app's own service principal,
+    /// looked up by its client id before the first group is created.
     pub group_owner_id: Option<String>,
     pub backup: BackupSettings,
 }

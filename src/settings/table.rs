@@ -210,7 +210,7 @@ pub static SETTINGS: &[Setting] = &[
         "group-owner-id",
         "--group-owner-id",
         "FEDSYNC_GROUP_OWNER_ID",
-        DefaultValue::Unset("none (not looked up yet)"),
+        DefaultValue::Unset("the sync app's own service principal"),
         "owner (object id) of the groups fedsync creates",
     ),
     flagged(

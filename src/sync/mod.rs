@@ -95,6 +95,10 @@ pub enum SyncError {
     Plan(#[source] PlanError),
     #[error("{0}; nothing was written")]
     Backup(#[source] BackupError),
+    #[error(
+        "the sync app (client id {client_id}) has no service principal in the tenant to own the groups it creates; set group-owner-id; nothing was written"
+    )]
+    NoGroupOwner { client_id: String },
     #[error("cannot restore: {0}; nothing was written")]
     Restore(#[source] BackupError),
     #[error(
@@ -310,7 +314,25 @@ async fn apply(
         || !work.to_create.is_empty()
         || !work.to_unassign.is_empty()
         || !to_assign.is_empty();
-    if dry_run || !report.refusals.is_empty() || !needs_write {
+    if !report.refusals.is_empty() || !needs_write {
+        return Ok(report);
+    }
+    // Created groups are owned by `group-owner-id`, by default the sync app's own service
+    // principal: without an owner the app could not change its groups later.
+    let owner = match (&settings.group_owner_id, work.to_create.is_empty()) {
+        (Some(owner), _) => Some(owner.clone()),
+        (None, true) => None,
+        (None, false) => Some(
+            ctx.graph
+                .service_principal_of_app(&settings.client_id)
+                .await
+                .map_err(SyncError::Current)?
+                .ok_or_else(|| SyncError::NoGroupOwner {
+                    client_id: settings.client_id.clone(),
+                })?,
+        ),
+    };
+    if dry_run {
         return Ok(report);
     }
 
@@ -365,7 +387,7 @@ async fn apply(
             .create_group(&NewGroup {
                 display_name: group.display_name.clone(),
                 mail_nickname: group.mail_nickname.clone(),
-                owner: settings.group_owner_id.clone(),
+                owner: owner.clone(),
             })
             .await
             .map_err(applying("creating groups"))?;

@@ -781,6 +781,26 @@ async fn the_service_principal_honours_select_and_keeps_extra_properties() {
 }
 
 #[tokio::test]
+async fn service_principals_are_found_by_app_id_only() {
+    let emu = start(seed()).await;
+    let found = emu
+        .get(&format!(
+            "/v1.0/servicePrincipals?$filter=appId%20eq%20'{CLIENT_ID}'&$select=id"
+        ))
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(found.body["value"], json!([{"id": CLIENT_SP}]));
+    let none = emu
+        .get("/v1.0/servicePrincipals?$filter=appId%20eq%20'99999999-9999-4999-8999-999999999999'")
+        .await;
+    assert_eq!(none.body["value"], json!([]));
+    let all = emu.get("/v1.0/servicePrincipals").await;
+    assert_eq!((all.status.as_u16(), all.code()), (400, "BadRequest"));
+    let groups = emu.get("/v1.0/groups?$filter=appId%20eq%20'x'").await;
+    assert_eq!(groups.status, 400);
+}
+
+#[tokio::test]
 async fn an_unknown_service_principal_is_404() {
     let emu = start(seed()).await;
     let reply = emu

@@ -15,7 +15,9 @@ use fedsync::sync::{self, SyncContext, SyncError};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, Running, SP, TENANT, seed, start};
+use crate::graph_emulator::{
+    CLIENT_ID, CLIENT_SECRET, CLIENT_SP, Running, SP, TENANT, seed, start,
+};
 use crate::support::moto::Moto;
 use crate::support::org::{self, MANAGEMENT};
 
@@ -224,6 +226,16 @@ async fn the_first_run_backs_up_then_applies_and_reruns_converge_to_no_writes() 
         groups.contains(&format!("AWS {} - Dev", w.member).as_str()),
         "{groups:?}"
     );
+    for group in state["groups"].as_array().unwrap() {
+        let name = group["displayName"].as_str().unwrap();
+        if first.groups_created.iter().any(|g| g == name) {
+            assert_eq!(
+                group["owners"],
+                serde_json::json!([CLIENT_SP]),
+                "group-owner-id defaults to the sync app's own service principal: {group}"
+            );
+        }
+    }
 
     // The second run drops the role the first one disabled; the third has nothing to do.
     let second = w.sync(false).await.expect("second run");
