@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local try-out: `fedsync sync` end to end on emulators, no cloud account needed.
 # Installs and starts moto (AWS) and the Graph emulator on loopback, seeds an Organization,
-# shows the plan, syncs, changes a role in AWS, syncs again, then stops what it started.
+# shows the plan, syncs, changes a role in AWS, syncs again, lists the backups, shows what a
+# restore of the first one would do, then stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,4 +67,7 @@ echo; echo "== 4. Syncing again: the new role is added, the deleted one disabled
 "$fedsync" sync --output text
 echo; echo "== 5. The backups taken before each write"
 "$fedsync" backups list
+echo; echo "== 6. What restoring the first backup would do (dry run, writes nothing)"
+first_backup=$("$fedsync" backups list --output json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["key"])')
+"$fedsync" restore "$first_backup" --dry-run --output text
 echo; echo "try-out: done; stopping moto and the Graph emulator." >&2

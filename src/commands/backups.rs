@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Global, block_on, load_settings};
 use crate::aws::{self, AwsOptions};
-use crate::backup::BackupStore;
+use crate::backup::{BackupEntry, BackupStore};
 use crate::cli::{BackupArgs, BackupsCommand, OutputFormat};
 use crate::exit::{ExitStatus, Failure};
 use crate::settings::Flags;
@@ -40,6 +40,14 @@ fn flags(args: &BackupArgs) -> Flags {
     flags
 }
 
+/// When a backup was taken, as RFC 3339 in UTC (`2026-11-28T09:05:07.123Z`).
+fn taken_at(entry: &BackupEntry) -> String {
+    entry
+        .taken_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| entry.taken_at.to_string())
+}
+
 fn role_count(backup: &Value) -> usize {
     backup["appRoles"].as_array().map_or(0, Vec::len)
 }
@@ -58,7 +66,7 @@ async fn list(store: &BackupStore, limit: usize, output: OutputFormat) -> Result
         OutputFormat::Json => {
             let items: Vec<Value> = rows
                 .iter()
-                .map(|(e, roles)| json!({"key": e.key, "taken_at": e.taken_at.to_string(), "service_principal_id": e.service_principal_id, "app_roles": roles}))
+                .map(|(e, roles)| json!({"key": e.key, "taken_at": taken_at(e), "service_principal_id": e.service_principal_id, "app_roles": roles}))
                 .collect();
             format!("{:#}\n", Value::Array(items))
         }
@@ -68,7 +76,7 @@ async fn list(store: &BackupStore, limit: usize, output: OutputFormat) -> Result
                 let _ = writeln!(out, "No backups in s3://{}.", store.bucket());
             }
             for (entry, roles) in &rows {
-                let _ = writeln!(out, "{}  {}  {roles} app roles", entry.key, entry.taken_at);
+                let _ = writeln!(out, "{}  {}  {roles} app roles", entry.key, taken_at(entry));
             }
             if entries.len() > rows.len() {
                 let _ = writeln!(
