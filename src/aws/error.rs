@@ -18,7 +18,14 @@ where
             match (e.code(), e.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                (None, _) => format!("HTTP {}: {}", service.raw().status().as_u16(), chain(e)),
+                (None, _) => {
+                    let status = service.raw().status().as_u16();
+                    match status {
+                        401 | 403 => format!("HTTP {status}: access denied (no error code given)"),
+                        404 => format!("HTTP {status}: not found (no error code given)"),
+                        _ => format!("HTTP {status}: {}", chain(e)),
+                    }
+                }
             }
         }
         SdkError::TimeoutError(_) => "timed out (the call took longer than its timeout)".to_owned(),

@@ -270,8 +270,8 @@ async fn a_role_deleted_in_aws_is_disabled_then_removed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_mass_removal_is_refused_and_nothing_is_written() {
-    let mut w = world().await;
+async fn a_mass_removal_is_refused_with_exit_3_and_nothing_is_written() {
+    let w = world().await;
     w.sync(false).await.unwrap();
     for (account, roles) in [
         (MANAGEMENT.to_owned(), vec!["Admin", "ReadOnly"]),
@@ -282,26 +282,69 @@ async fn a_mass_removal_is_refused_and_nothing_is_written() {
             iam.delete_role().role_name(role).send().await.unwrap();
         }
     }
-    w.settings.guardrails = Guardrails::default();
     let writes = w.writes().await;
-    let refused = w.sync(false).await.unwrap();
-    assert_eq!(refused.refusals.len(), 1, "{:?}", refused.refusals);
-    assert_eq!(refused.backup_key, None);
+    let backups = backup_keys(&w).await;
+    let refused = sync_cmd(&w, &["--max-removals", "10%"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        crate::support::stderr(&refused)
+    );
+    let err = crate::support::stderr(&refused);
+    assert!(
+        err.contains("plan refused, nothing written") && err.contains("max-removals"),
+        "{err}"
+    );
     assert_eq!(w.writes().await, writes);
+    assert_eq!(backup_keys(&w).await, backups, "no backup either");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn without_a_backup_nothing_is_written() {
-    let mut w = world().await;
-    w.settings.backup.bucket = "no-such-bucket".into();
-    let err = w.sync(false).await.unwrap_err();
+async fn without_a_backup_nothing_is_written_and_the_run_exits_1() {
+    let w = world().await;
+    let out = sync_cmd(&w, &["--backup-bucket", "no-such-bucket"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        crate::support::stderr(&out)
+    );
     // The lease lives in the same bucket, so the run stops even before the backup.
+    let err = crate::support::stderr(&out);
+    assert!(
+        err.contains("no-such-bucket") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert_eq!(w.writes().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_backup_put_fails_nothing_is_written() {
+    let w = world().await;
+    // The lease goes in, the backup is refused: a bucket policy denying the backup keys only.
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{BUCKET}/manifests/2*")
+        }]
+    });
+    w.s3.put_bucket_policy()
+        .bucket(BUCKET)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let err = w.sync(false).await.unwrap_err();
+    assert!(matches!(err, SyncError::Backup(_)), "{err}");
+    assert!(err.to_string().contains("access denied"), "{err}");
     assert!(err.to_string().contains("nothing was written"), "{err}");
     assert_eq!(w.writes().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_second_concurrent_run_is_refused_and_writes_nothing() {
+async fn a_second_concurrent_run_is_refused_with_exit_1_and_writes_nothing() {
     let w = world().await;
     let key = fedsync::lease::lease_key("manifests/");
     let _held = fedsync::lease::acquire(
@@ -313,10 +356,17 @@ async fn a_second_concurrent_run_is_refused_and_writes_nothing() {
     )
     .await
     .unwrap();
-    let err = w.sync(false).await.unwrap_err();
-    assert!(matches!(err, SyncError::Lease(_)), "{err}");
-    assert!(err.to_string().contains("the-other-run"), "{err}");
+    let out = sync_cmd(&w, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let err = crate::support::stderr(&out);
+    assert!(err.contains("the-other-run"), "{err}");
     assert_eq!(w.writes().await, 0);
+    assert!(backup_keys(&w).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
