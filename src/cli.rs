@@ -404,15 +404,16 @@ impl AwsArgs {
 pub struct PlanArgs {
     /// Inventory snapshot JSON: per account its federated roles, or why it could not be read.
     ///
-    /// `-` reads standard input.
-    #[arg(long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    /// `-` reads standard input. Without --inventory and --manifest, plan reads AWS and Graph
+    /// live, as `sync --dry-run` does.
+    #[arg(long, value_name = "FILE", requires = "manifest")]
+    pub inventory: Option<PathBuf>,
 
     /// The AWS app's service principal JSON, as `GET /servicePrincipals/{id}` returns it.
     ///
     /// `-` reads standard input.
-    #[arg(long, value_name = "FILE")]
-    pub manifest: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "inventory")]
+    pub manifest: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -423,7 +424,7 @@ pub struct PlanArgs {
     pub allow_removals: bool,
 
     #[command(flatten)]
-    pub plan: PlanSettingsArgs,
+    pub settings: SettingsArgs,
 }
 
 /// Settings that shape a plan.

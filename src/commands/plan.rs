@@ -1,4 +1,5 @@
-//! plan: `fedsync plan --inventory FILE --manifest FILE` — plans offline from two files.
+//! plan: `fedsync plan --inventory FILE --manifest FILE` — plans offline from two files; without
+//! them, plans live from AWS and Graph (the pipeline of `sync --dry-run`) and prints the plan.
 //!
 //! Validates its settings (flags, environment, SSM, config file) and reads and validates both
 //! files before planning; a bad setting or file ends with exit 2 naming it. Writes nothing but
@@ -9,38 +10,55 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow};
 
+use super::sync::{Run, execute};
 use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::model::{Inventory, ServicePrincipal};
-use crate::plan::guardrail;
-use crate::plan::{self, render};
-use crate::settings::Flags;
+use crate::plan::guardrail::{self, Refusal};
+use crate::plan::{self, Plan, render};
 
 pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
-    let mut flags = Flags::default();
-    args.plan.add_to(&mut flags);
-    let inputs = global.inputs(flags);
+    let (Some(inventory), Some(manifest)) = (&args.inventory, &args.manifest) else {
+        return live(args, global);
+    };
+    let inputs = global.inputs(args.settings.flags());
     // Offline: the AWS config is loaded only to read SSM, when a prefix is set.
     let settings = block_on(load_settings(&inputs, None))??;
     let (settings, mut guardrails) = settings.plan_settings().map_err(Failure::invalid)?;
     guardrails.allow_removals = args.allow_removals;
 
-    let inventory_text = read_input(&args.inventory, "inventory")?;
-    let manifest_text = read_input(&args.manifest, "manifest")?;
+    let inventory_text = read_input(inventory, "inventory")?;
+    let manifest_text = read_input(manifest, "manifest")?;
     let inventory = Inventory::from_json(&inventory_text)
-        .with_context(|| format!("inventory {} is not valid", args.inventory.display()))
+        .with_context(|| format!("inventory {} is not valid", inventory.display()))
         .map_err(Failure::invalid)?;
     let sp = ServicePrincipal::from_json(&manifest_text)
-        .with_context(|| format!("manifest {} is not valid", args.manifest.display()))
+        .with_context(|| format!("manifest {} is not valid", manifest.display()))
         .map_err(Failure::invalid)?;
 
     let plan = plan::plan(&inventory, &sp.app_roles, &settings)
         .context("cannot plan from these inputs")
         .map_err(Failure::invalid)?;
     let refusals = guardrail::check(&plan, &guardrails);
+    finish(&plan, &refusals, args.output)
+}
 
-    let rendered = match args.output {
+/// Plans from AWS and Graph as they are now: `sync --dry-run`, printed as a plan.
+fn live(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
+    let run = Run {
+        flags: args.settings.flags(),
+        dry_run: true,
+        allow_removals: args.allow_removals,
+        restore: None,
+    };
+    let report = execute(&run, global)?;
+    finish(&report.plan, &report.refusals, args.output)
+}
+
+/// Prints the plan; exit 3 when refused, 4 when some accounts could not be read.
+fn finish(plan: &Plan, refusals: &[Refusal], output: OutputFormat) -> Result<ExitStatus, Failure> {
+    let rendered = match output {
         OutputFormat::Text => render::to_text(&plan, &refusals),
         OutputFormat::Json => format!("{:#}\n", render::to_json(&plan, &refusals)),
     };

@@ -13,23 +13,27 @@ use crate::cli::{OutputFormat, SyncArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, RetryPolicy};
 use crate::plan::render;
-use crate::sync::{self, SyncContext, report};
+use crate::settings::Flags;
+use crate::sync::{self, SyncContext, SyncReport, report};
 
-/// Runs a sync, or with `restore` a restore of that backup key.
-pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<ExitStatus, Failure> {
-    let inputs = global.inputs(args.settings.flags());
-    let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
-        OutputFormat::Text
-    } else {
-        OutputFormat::Json
-    });
-    let started = Instant::now();
+/// One run of the sync pipeline, as the command line asks for it.
+pub(super) struct Run<'a> {
+    pub flags: Flags,
+    pub dry_run: bool,
+    pub allow_removals: bool,
+    /// Restore this backup key instead of syncing from AWS.
+    pub restore: Option<&'a str>,
+}
+
+/// Loads and checks the settings (exit 2), runs the pipeline, and maps its errors to exit codes.
+pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Failure> {
+    let inputs = global.inputs(run.flags.clone());
     let options = AwsOptions::default();
     let result = block_on(async {
         let sdk = aws::load_config(&options).await;
         let loaded = load_settings(&inputs, Some(&sdk)).await?;
         let mut settings = loaded.sync(Some(&sdk)).await.map_err(Failure::invalid)?;
-        settings.guardrails.allow_removals |= args.allow_removals;
+        settings.guardrails.allow_removals |= run.allow_removals;
         let graph =
             GraphClient::new(settings.graph(), RetryPolicy::default()).map_err(Failure::from)?;
         let s3 = aws_sdk_s3::Client::new(&sdk);
@@ -42,17 +46,35 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
             run_id: uuid::Uuid::new_v4().to_string(),
             now: time::OffsetDateTime::now_utc,
         };
-        Ok::<_, Failure>(match restore {
-            Some(key) => sync::restore(&settings, &ctx, key, args.dry_run).await,
-            None => sync::run(&settings, &ctx, args.dry_run).await,
+        Ok::<_, Failure>(match run.restore {
+            Some(key) => sync::restore(&settings, &ctx, key, run.dry_run).await,
+            None => sync::run(&settings, &ctx, run.dry_run).await,
         })
     })??;
+    match result {
+        Ok(report) => Ok(report),
+        Err(e) if e.is_invalid_input() => Err(Failure::invalid(e)),
+        Err(e) => Err(Failure::from(e)),
+    }
+}
 
-    let report = match result {
-        Ok(report) => report,
-        Err(e) if e.is_invalid_input() => return Err(Failure::invalid(e)),
-        Err(e) => return Err(Failure::from(e)),
-    };
+/// Runs a sync, or with `restore` a restore of that backup key.
+pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<ExitStatus, Failure> {
+    let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Text
+    } else {
+        OutputFormat::Json
+    });
+    let started = Instant::now();
+    let report = execute(
+        &Run {
+            flags: args.settings.flags(),
+            dry_run: args.dry_run,
+            allow_removals: args.allow_removals,
+            restore,
+        },
+        global,
+    )?;
     let duration = started.elapsed();
     let rendered = match output {
         OutputFormat::Text => format!(

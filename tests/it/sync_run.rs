@@ -756,3 +756,34 @@ async fn restoring_a_backup_that_is_not_there_exits_2_and_writes_nothing() {
     assert_eq!(w.writes().await, 0);
     assert!(backup_keys(&w).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_without_files_plans_live_and_writes_nothing() {
+    let w = world().await;
+    let text = fedsync_cmd(&w, &w.moto.url, "plan", &[]);
+    assert_eq!(
+        text.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&text)
+    );
+    let out = crate::support::stdout(&text);
+    assert!(
+        out.contains(&format!("+ add     AWS {} - Dev", w.member)),
+        "{out}"
+    );
+    let json = fedsync_cmd(&w, &w.moto.url, "plan", &["--output", "json"]);
+    let plan: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(plan["schema"], "fedsync.plan/v1", "{plan}");
+    assert_eq!(w.writes().await, 0);
+    assert!(backup_keys(&w).await.is_empty());
+
+    let half = fedsync_cmd(
+        &w,
+        &w.moto.url,
+        "plan",
+        &["--inventory", "examples/inventory.json"],
+    );
+    assert_eq!(half.status.code(), Some(2));
+    assert!(crate::support::stderr(&half).contains("--manifest"));
+}
