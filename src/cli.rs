@@ -128,7 +128,7 @@ pub enum Command {
     ///
     /// Exits 0 when the plan was made, 2 when a file or setting is invalid, 3 when a guardrail
     /// would refuse the plan, 4 when the inventory has accounts that could not be read.
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
 
     /// Sync the AWS app's roles (and groups) in Entra ID with IAM: the job the schedule runs.
     ///

@@ -59,8 +59,8 @@ fn live(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
 /// Prints the plan; exit 3 when refused, 4 when some accounts could not be read.
 fn finish(plan: &Plan, refusals: &[Refusal], output: OutputFormat) -> Result<ExitStatus, Failure> {
     let rendered = match output {
-        OutputFormat::Text => render::to_text(&plan, &refusals),
-        OutputFormat::Json => format!("{:#}\n", render::to_json(&plan, &refusals)),
+        OutputFormat::Text => render::to_text(plan, refusals),
+        OutputFormat::Json => format!("{:#}\n", render::to_json(plan, refusals)),
     };
     crate::printer::stdout(&rendered)?;
 
