@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{
+    ArgAction, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+};
 
 use crate::settings::Flags;
 use crate::settings::table::{self, DefaultValue};
@@ -153,6 +155,14 @@ pub enum Command {
     /// `sync` plans from AWS again. Exits as `sync` does.
     Restore(Box<RestoreArgs>),
 
+    /// Who can assume which synced AWS role; grant or revoke it without the portal.
+    ///
+    /// Reads the AWS app's service principal, its app role assignments, the groups sync made
+    /// and their members in Entra ID; needs the Graph settings (tenant, sync app, credential,
+    /// service principal) and the group naming convention, not the AWS ones.
+    #[command(subcommand)]
+    Access(AccessCommand),
+
     /// List and show the backups of the service principal in S3.
     #[command(subcommand)]
     Backups(BackupsCommand),
@@ -202,6 +212,123 @@ pub enum BackupsCommand {
         #[command(flatten)]
         backup: BackupArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Every synced role with the users and groups that hold it, and how each user holds it.
+    ///
+    /// A user holds a role through a direct app role assignment, or as a member of an assigned
+    /// group, nested groups included (`via` shows the path: `group A > group B`). Disabled
+    /// roles (their IAM role is gone from AWS or no longer trusts our provider) are flagged, and
+    /// so are assignments to app roles the app no longer has. Reads only.
+    ///
+    /// `--output json` prints `{"schema": "fedsync.access/v1", "roles": [...],
+    /// "orphaned_assignments": [...]}`; `--output csv` one row per user, role and path, for
+    /// access reviews.
+    List(Box<AccessListArgs>),
+
+    /// Let a user or group assume a role: add them to the role's synced group.
+    ///
+    /// Membership stays the one source of truth; `--direct` makes a direct app role assignment
+    /// instead. The role is named by its display name, its ARN, or `account:role`. An unknown
+    /// role, user or group exits 2 with the closest matches; granting what is already granted
+    /// writes nothing and says so.
+    Grant(Box<AccessChangeArgs>),
+
+    /// Take a role away: remove the user or group from the role's synced group (or, with
+    /// `--direct`, remove their direct assignment).
+    ///
+    /// Revoking what is not granted writes nothing and says so, and points at a direct
+    /// assignment that still grants the role.
+    Revoke(Box<AccessChangeArgs>),
+}
+
+/// How `fedsync access list` prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum AccessOutput {
+    /// For people: each role, its synced group, and its holders.
+    #[default]
+    Text,
+    /// For programs: schema `fedsync.access/v1`.
+    Json,
+    /// For access reviews: one row per (user, account, role, via), with a header.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessListArgs {
+    /// Only the roles of this AWS account.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// Only roles matching this pattern (`*` and `?`; case ignored), tried against the display
+    /// name, the role name, the role ARN and `account:role`.
+    #[arg(long, value_name = "PATTERN")]
+    pub role: Option<String>,
+
+    /// Only what this user (user principal name) holds, or what is held through this group
+    /// (display name).
+    #[arg(long, value_name = "UPN|GROUP")]
+    pub principal: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AccessOutput::Text)]
+    pub output: AccessOutput,
+
+    #[command(flatten)]
+    pub settings: AccessSettingsArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("principal").required(true).args(["user", "group"])))]
+pub struct AccessChangeArgs {
+    /// The role: its display name, its role ARN, or `account:role`.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+
+    /// The user, by user principal name (or object id).
+    #[arg(long, value_name = "UPN")]
+    pub user: Option<String>,
+
+    /// The group, by display name.
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+
+    /// A direct app role assignment instead of membership of the role's synced group.
+    #[arg(long)]
+    pub direct: bool,
+
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub settings: AccessSettingsArgs,
+}
+
+/// The settings `fedsync access` reads: Entra's, and the group naming convention.
+#[derive(Debug, Args)]
+pub struct AccessSettingsArgs {
+    #[command(flatten)]
+    pub entra: EntraArgs,
+
+    /// Group display names, with the placeholders of the naming convention. Default: the
+    /// role's display name.
+    #[arg(long, value_name = "CONVENTION")]
+    pub group_naming_convention: Option<String>,
+}
+
+impl AccessSettingsArgs {
+    pub fn flags(&self) -> Flags {
+        let mut flags = Flags::default();
+        self.entra.add_to(&mut flags);
+        flags.set(
+            "group-naming-convention",
+            self.group_naming_convention.as_deref(),
+        );
+        flags
+    }
 }
 
 #[derive(Debug, Subcommand)]

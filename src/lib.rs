@@ -7,6 +7,7 @@
 //! - [`trust`]: which SAML providers a role's trust policy lets in.
 //! - [`metadata`]: Entra federation metadata: entity id and signing certificates.
 //! - [`plan`]: desired vs current app roles → a [`plan::Plan`], its guardrails and renderings.
+//! - [`access`]: who holds which synced role, and what a grant or revoke changes.
 //!
 //! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
 //! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes. [`settings`] loads
@@ -15,6 +16,7 @@
 //! run (lease → inventory → current state → plan → guardrails → [`backup`] → apply → verify →
 //! report); [`lease`] keeps runs from overlapping.
 
+pub mod access;
 pub mod aws;
 pub mod backup;
 pub mod cli;

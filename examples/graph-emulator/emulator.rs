@@ -26,6 +26,8 @@ pub mod errors;
 pub mod faults;
 #[path = "graph.rs"]
 pub mod graph;
+#[path = "members.rs"]
+pub mod members;
 #[path = "paging.rs"]
 pub mod paging;
 #[path = "query.rs"]
@@ -77,6 +79,19 @@ pub fn app(state: SharedState) -> Router {
             "/v1.0/groups",
             get(graph::list_groups).post(graph::create_group),
         )
+        .route("/v1.0/groups/{id}", get(members::get_group))
+        .route("/v1.0/groups/{id}/members", get(members::list_members))
+        .route(
+            "/v1.0/groups/{id}/transitiveMembers",
+            get(members::list_transitive_members),
+        )
+        .route("/v1.0/groups/{id}/members/$ref", post(members::add_member))
+        .route(
+            "/v1.0/groups/{id}/members/{member}/$ref",
+            delete(members::remove_member),
+        )
+        .route("/v1.0/users", get(members::list_users))
+        .route("/v1.0/users/{id}", get(members::get_user))
         .route("/_emulator/state", get(control::state))
         .route("/_emulator/reset", post(control::reset))
         .route(

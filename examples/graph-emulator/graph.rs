@@ -2,8 +2,9 @@
 //!
 //! - `GET|PATCH /v1.0/servicePrincipals/{id}` (PATCH: `appRoles` only, whole collection)
 //! - `GET|POST /v1.0/groups` (`$filter` on `displayName`, `$select`, `$top`)
-//! - `GET|POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo`,
+//! - `GET|POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo` (groups and users),
 //!   `DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}`
+//! - users and group membership: see `members.rs`
 //!
 //! Handlers parse, ask `rules` whether the request is allowed, and only then change `state`, so
 //! a refused request changes nothing. The bearer check, faults and request ids happen before
@@ -102,7 +103,7 @@ fn find_sp(world: &World, id: &str) -> Result<Sp, GraphError> {
 }
 
 /// The JSON object body of a write request; Graph wants `Content-Type: application/json`.
-fn json_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, GraphError> {
+pub fn json_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, GraphError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -296,7 +297,7 @@ pub async fn list_groups(
     Ok(Json(page))
 }
 
-fn project(
+pub fn project(
     object: &Map<String, Value>,
     names: Option<&[String]>,
     known: &[&str],
@@ -443,12 +444,19 @@ pub async fn create_assignment(
         ));
     }
     let principal = principal.hyphenated().to_string();
-    let Some(group) = world.group(&principal).cloned() else {
+    let found = match world.group(&principal) {
+        Some(g) => Some((g.id().to_owned(), g.display_name().to_owned(), "Group")),
+        None => world
+            .user(&principal)
+            .filter(|u| u.id().eq_ignore_ascii_case(&principal))
+            .map(|u| (u.id().to_owned(), u.display_name().to_owned(), "User")),
+    };
+    let Some((principal_id, principal_display_name, principal_type)) = found else {
         if world.is_owner_candidate(&principal) {
             return Err(GraphError::bad_request(
                 "Request_BadRequest",
                 format!(
-                    "The Graph emulator assigns groups only; principal {principal} is a service principal."
+                    "The Graph emulator assigns groups and users only; principal {principal} is a service principal."
                 ),
             ));
         }
@@ -500,8 +508,9 @@ pub async fn create_assignment(
     }
     let assignment = Assignment {
         id: Assignment::new_id(),
-        principal_id: group.id().to_owned(),
-        principal_display_name: group.display_name().to_owned(),
+        principal_id,
+        principal_type,
+        principal_display_name,
         app_role_id: role,
         created: timestamp(),
     };

@@ -21,8 +21,8 @@
 //!   display_name?}]`, the sync app (at least one credential) and its own service principal.
 //! - `service_principal`: the AWS app's service principal, `{id, appId, displayName, appRoles:
 //!   [msiam_access, …], …}`; other properties are kept and returned as they are.
-//! - `groups`, `assignments`: optional pre-existing security groups (`owners` as object ids)
-//!   and app role assignments of those groups.
+//! - `users`, `groups`, `assignments`: optional users, pre-existing security groups (`owners`
+//!   and `members` as object ids) and app role assignments of those groups and users.
 //! - `page_size` (default 3, so clients must page), `token_lifetime_secs` (default 3600),
 //!   `faults` (fault rules active from the start, see `faults.rs`).
 //!

@@ -10,9 +10,11 @@
 //!   }],
 //!   "service_principal": {"id": "<GUID>", "appId": "…", "displayName": "…",
 //!                         "appRoles": [ msiam_access, … ], …any other property, kept as is},
+//!   "users": [{"id"?, "userPrincipalName", "displayName", "accountEnabled"?, "mail"?, …}]?,
 //!   "groups": [{"id"?, "displayName", "mailNickname", "mailEnabled"?, "securityEnabled"?,
-//!               "description"?, "createdDateTime"?, "owners"?: ["<object id>"]}]?,
-//!   "assignments": [{"id"?, "principalId": "<group id>", "appRoleId": "<role id>",
+//!               "description"?, "createdDateTime"?, "owners"?: ["<object id>"],
+//!               "members"?: ["<user or group id>"]}]?,
+//!   "assignments": [{"id"?, "principalId": "<group or user id>", "appRoleId": "<role id>",
 //!                    "createdDateTime"?}]?,
 //!   "page_size": 3?, "token_lifetime_secs": 3600?, "faults": [ rule, … ]?
 //! }
@@ -32,7 +34,9 @@ use uuid::Uuid;
 use super::auth::{Certificate, Client, Secret};
 use super::faults::{FaultRule, rules_from_json};
 use super::rules::{GROUP_CREATE_PROPERTIES, check_new_group, check_seed_roles};
-use super::state::{Assignment, GROUP_PROPERTIES, Group, new_guid, timestamp};
+use super::state::{
+    Assignment, GROUP_PROPERTIES, Group, USER_PROPERTIES, User, new_guid, timestamp,
+};
 
 /// Largest `page_size` (Graph's own maximum `$top`).
 pub const MAX_PAGE_SIZE: usize = 999;
@@ -46,6 +50,7 @@ pub struct Seed {
     pub clients: Vec<Client>,
     pub service_principal: Map<String, Value>,
     pub groups: Vec<Group>,
+    pub users: Vec<User>,
     pub assignments: Vec<Assignment>,
     pub page_size: usize,
     pub token_lifetime: Duration,
@@ -65,6 +70,8 @@ struct RawSeed {
     service_principal: Map<String, Value>,
     #[serde(default)]
     groups: Vec<Map<String, Value>>,
+    #[serde(default)]
+    users: Vec<Map<String, Value>>,
     #[serde(default)]
     assignments: Vec<RawAssignment>,
     #[serde(default = "default_page_size")]
@@ -157,8 +164,11 @@ impl Seed {
             .chain([sp_id])
             .collect();
 
+        let users = load_users(raw.users, &sp_ids)?;
+
         let created = timestamp();
         let mut groups: Vec<Group> = Vec::with_capacity(raw.groups.len());
+        let mut members: Vec<Vec<String>> = Vec::with_capacity(raw.groups.len());
         for (i, mut g) in raw.groups.into_iter().enumerate() {
             let at = |m: String| err(format!("groups[{i}]: {m}"));
             let id = match g.remove("id") {
@@ -170,6 +180,7 @@ impl Seed {
                 Some(_) => return Err(at("id must be a GUID string".into())),
             };
             if groups.iter().any(|o| o.id().eq_ignore_ascii_case(&id))
+                || users.iter().any(|u| u.id().eq_ignore_ascii_case(&id))
                 || Uuid::try_parse(&id).is_ok_and(|u| sp_ids.contains(&u))
             {
                 return Err(at(format!("the id {id} is already taken")));
@@ -187,6 +198,11 @@ impl Seed {
             for o in &owners {
                 guid(&format!("groups[{i}].owners"), o)?;
             }
+            members.push(match g.remove("members") {
+                None => Vec::new(),
+                Some(v) => serde_json::from_value(v)
+                    .map_err(|_| at("members must be an array of object ids".into()))?,
+            });
             g.entry("mailEnabled").or_insert(Value::Bool(false));
             g.entry("securityEnabled").or_insert(Value::Bool(true));
             // Read-only properties of a saved Graph response are kept; the rest is checked as
@@ -214,15 +230,50 @@ impl Seed {
             groups.push(Group::create(properties, owners, id, group_created));
         }
 
+        for (i, ids) in members.into_iter().enumerate() {
+            let mut checked: Vec<String> = Vec::with_capacity(ids.len());
+            for id in ids {
+                let at = |m: String| err(format!("groups[{i}].members: {m}"));
+                let known = users
+                    .iter()
+                    .find(|u| u.id().eq_ignore_ascii_case(&id))
+                    .map(User::id)
+                    .or_else(|| {
+                        groups
+                            .iter()
+                            .find(|g| g.id().eq_ignore_ascii_case(&id))
+                            .map(Group::id)
+                    });
+                let Some(known) = known else {
+                    return Err(at(format!("{id} is not a user or group of the seed")));
+                };
+                if known.eq_ignore_ascii_case(groups[i].id()) {
+                    return Err(at("a group cannot be a member of itself".into()));
+                }
+                if checked.iter().any(|c| c.eq_ignore_ascii_case(known)) {
+                    return Err(at(format!("{id} is listed twice")));
+                }
+                checked.push(known.to_owned());
+            }
+            groups[i].members = checked;
+        }
+
         let mut assignments: Vec<Assignment> = Vec::with_capacity(raw.assignments.len());
         for (i, a) in raw.assignments.into_iter().enumerate() {
             let at = |m: String| err(format!("assignments[{i}]: {m}"));
-            let Some(group) = groups
+            let principal = groups
                 .iter()
                 .find(|g| g.id().eq_ignore_ascii_case(&a.principal_id))
-            else {
+                .map(|g| (g.id(), g.display_name(), "Group"))
+                .or_else(|| {
+                    users
+                        .iter()
+                        .find(|u| u.id().eq_ignore_ascii_case(&a.principal_id))
+                        .map(|u| (u.id(), u.display_name(), "User"))
+                });
+            let Some((principal_id, principal_name, principal_type)) = principal else {
                 return Err(at(format!(
-                    "principalId {} is not a group of the seed",
+                    "principalId {} is not a group or user of the seed",
                     a.principal_id
                 )));
             };
@@ -244,8 +295,9 @@ impl Seed {
             }
             assignments.push(Assignment {
                 id,
-                principal_id: group.id().to_owned(),
-                principal_display_name: group.display_name().to_owned(),
+                principal_id: principal_id.to_owned(),
+                principal_type,
+                principal_display_name: principal_name.to_owned(),
                 app_role_id: a.app_role_id,
                 created: a.created_date_time.unwrap_or_else(|| created.clone()),
             });
@@ -259,12 +311,61 @@ impl Seed {
             clients,
             service_principal: sp,
             groups,
+            users,
             assignments,
             page_size: raw.page_size,
             token_lifetime: Duration::from_secs(raw.token_lifetime_secs),
             faults,
         })
     }
+}
+
+/// Users: a GUID `id` (made when absent), a unique `userPrincipalName` with an `@`, a
+/// `displayName`; `accountEnabled` defaults to true; other known user properties are kept.
+fn load_users(
+    raw: Vec<Map<String, Value>>,
+    sp_ids: &HashSet<Uuid>,
+) -> Result<Vec<User>, SeedError> {
+    let mut users: Vec<User> = Vec::with_capacity(raw.len());
+    for (i, mut u) in raw.into_iter().enumerate() {
+        let at = |m: String| err(format!("users[{i}]: {m}"));
+        if let Some(key) = u.keys().find(|k| !USER_PROPERTIES.contains(&k.as_str())) {
+            return Err(at(format!("unknown user property '{key}'")));
+        }
+        let id = match u.remove("id") {
+            None => new_guid(),
+            Some(Value::String(id)) => {
+                guid(&format!("users[{i}].id"), &id)?;
+                id
+            }
+            Some(_) => return Err(at("id must be a GUID string".into())),
+        };
+        if users.iter().any(|o| o.id().eq_ignore_ascii_case(&id))
+            || Uuid::try_parse(&id).is_ok_and(|g| sp_ids.contains(&g))
+        {
+            return Err(at(format!("the id {id} is already taken")));
+        }
+        let upn = match u.get("userPrincipalName") {
+            Some(Value::String(upn)) if upn.contains('@') && !upn.contains(' ') => upn.clone(),
+            _ => {
+                return Err(at(
+                    "userPrincipalName is required: a string like alice@contoso.com".into(),
+                ));
+            }
+        };
+        if users.iter().any(|o| o.upn().eq_ignore_ascii_case(&upn)) {
+            return Err(at(format!("userPrincipalName {upn} is already taken")));
+        }
+        if !matches!(u.get("displayName"), Some(Value::String(n)) if !n.is_empty()) {
+            return Err(at("displayName is required (a non-empty string)".into()));
+        }
+        u.entry("accountEnabled").or_insert(Value::Bool(true));
+        let mut properties = Map::new();
+        properties.insert("id".into(), Value::from(id));
+        properties.extend(u);
+        users.push(User { properties });
+    }
+    Ok(users)
 }
 
 fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Vec<Client>, SeedError> {

@@ -1,5 +1,5 @@
-//! state: the emulated directory in memory — the AWS app's service principal, groups with their
-//! owners, app role assignments — plus issued tokens, used assertion ids, fault rules and the
+//! state: the emulated directory in memory — the AWS app's service principal, users, groups with
+//! their owners and members, app role assignments — plus issued tokens, used assertion ids, fault rules and the
 //! log of Graph write calls.
 //!
 //! One `std::sync::Mutex` guards it all: every operation is short and never awaits while holding
@@ -39,11 +39,13 @@ pub fn new_guid() -> String {
     Uuid::new_v4().hyphenated().to_string()
 }
 
-/// A security group as Graph returns it, and the ids of its owners.
+/// A security group as Graph returns it, the ids of its owners, and the ids of its direct
+/// members (users and groups).
 #[derive(Clone, Debug)]
 pub struct Group {
     pub properties: Map<String, Value>,
     pub owners: Vec<String>,
+    pub members: Vec<String>,
 }
 
 impl Group {
@@ -71,7 +73,11 @@ impl Group {
         for (k, v) in given {
             properties.insert(k, v);
         }
-        Group { properties, owners }
+        Group {
+            properties,
+            owners,
+            members: Vec::new(),
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -93,6 +99,69 @@ impl Group {
             .get("mailNickname")
             .and_then(Value::as_str)
             .unwrap_or_default()
+    }
+}
+
+/// A user as Graph returns it.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub properties: Map<String, Value>,
+}
+
+impl User {
+    pub fn id(&self) -> &str {
+        self.properties
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn upn(&self) -> &str {
+        self.properties
+            .get("userPrincipalName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.properties
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// User property names Graph knows (the default set and a few more), for `$select`.
+pub const USER_PROPERTIES: [&str; 13] = [
+    "id",
+    "accountEnabled",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "userType",
+];
+
+/// What kind of directory object a member is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    /// The `@odata.type` Graph puts on a member.
+    pub fn odata_type(self) -> &'static str {
+        match self {
+            MemberKind::User => "#microsoft.graph.user",
+            MemberKind::Group => "#microsoft.graph.group",
+        }
     }
 }
 
@@ -120,12 +189,14 @@ pub const GROUP_PROPERTIES: [&str; 20] = [
     "visibility",
 ];
 
-/// One app role assignment of a group to a role of the AWS app's service principal.
+/// One app role assignment of a group or a user to a role of the AWS app's service principal.
 #[derive(Clone, Debug)]
 pub struct Assignment {
     /// Graph's assignment ids are 43-character base64url strings, not GUIDs.
     pub id: String,
     pub principal_id: String,
+    /// `Group` or `User`.
+    pub principal_type: &'static str,
     pub principal_display_name: String,
     pub app_role_id: String,
     pub created: String,
@@ -163,7 +234,7 @@ impl Assignment {
             "createdDateTime": self.created,
             "principalDisplayName": self.principal_display_name,
             "principalId": self.principal_id,
-            "principalType": "Group",
+            "principalType": self.principal_type,
             "resourceDisplayName": resource_display_name,
             "resourceId": resource_id,
         });
@@ -199,6 +270,7 @@ pub struct State {
     pub seed: Arc<Seed>,
     pub service_principal: Map<String, Value>,
     pub groups: Vec<Group>,
+    pub users: Vec<User>,
     pub assignments: Vec<Assignment>,
     pub faults: Vec<FaultRule>,
     writes: VecDeque<WriteRecord>,
@@ -215,6 +287,7 @@ impl State {
         State {
             service_principal: seed.service_principal.clone(),
             groups: seed.groups.clone(),
+            users: seed.users.clone(),
             assignments: seed.assignments.clone(),
             faults: seed.faults.clone(),
             seed,
@@ -231,6 +304,7 @@ impl State {
     pub fn reset(&mut self) {
         self.service_principal = self.seed.service_principal.clone();
         self.groups = self.seed.groups.clone();
+        self.users = self.seed.users.clone();
         self.assignments = self.seed.assignments.clone();
         self.faults = self.seed.faults.clone();
         self.writes.clear();
@@ -273,6 +347,56 @@ impl State {
 
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.id().eq_ignore_ascii_case(id))
+    }
+
+    /// The user with this object id or `userPrincipalName` (both case-insensitive, as in Graph).
+    pub fn user(&self, id_or_upn: &str) -> Option<&User> {
+        self.users.iter().find(|u| {
+            u.id().eq_ignore_ascii_case(id_or_upn) || u.upn().eq_ignore_ascii_case(id_or_upn)
+        })
+    }
+
+    /// What a member id names: a user or a group of the directory.
+    pub fn member_kind(&self, id: &str) -> Option<MemberKind> {
+        if self
+            .user(id)
+            .is_some_and(|u| u.id().eq_ignore_ascii_case(id))
+        {
+            Some(MemberKind::User)
+        } else if self.group(id).is_some() {
+            Some(MemberKind::Group)
+        } else {
+            None
+        }
+    }
+
+    /// The member ids of a group and of every group inside it, each once, breadth first; safe
+    /// against membership cycles.
+    pub fn transitive_members(&self, group_id: &str) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        let mut queue: VecDeque<String> = VecDeque::from([group_id.to_owned()]);
+        let mut expanded: Vec<String> = Vec::new();
+        while let Some(id) = queue.pop_front() {
+            if expanded.iter().any(|e| e.eq_ignore_ascii_case(&id)) {
+                continue;
+            }
+            expanded.push(id.clone());
+            let Some(group) = self.group(&id) else {
+                continue;
+            };
+            for member in &group.members {
+                if member.eq_ignore_ascii_case(group_id)
+                    || seen.iter().any(|s| s.eq_ignore_ascii_case(member))
+                {
+                    continue;
+                }
+                seen.push(member.clone());
+                if self.member_kind(member) == Some(MemberKind::Group) {
+                    queue.push_back(member.clone());
+                }
+            }
+        }
+        seen
     }
 
     /// Whether `id` names a directory object that can own a group (a service principal).
@@ -348,8 +472,10 @@ impl State {
             "groups": self.groups.iter().map(|g| {
                 let mut v = g.properties.clone();
                 v.insert("owners".into(), json!(g.owners));
+                v.insert("members".into(), json!(g.members));
                 Value::Object(v)
             }).collect::<Vec<_>>(),
+            "users": self.users.iter().map(|u| Value::Object(u.properties.clone())).collect::<Vec<_>>(),
             "assignments": self.assignments.iter()
                 .map(|a| Value::Object(a.to_json(&sp_id, &sp_name)))
                 .collect::<Vec<_>>(),

@@ -4,6 +4,7 @@
 //! exit 2 before anything else happens), call the pure core and print through
 //! [`crate::printer`].
 
+mod access;
 mod backups;
 mod config;
 mod inventory;
@@ -12,7 +13,7 @@ mod sync;
 
 use aws_config::SdkConfig;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{AccessCommand, Cli, Command, ConfigCommand};
 use crate::exit::{ExitStatus, Failure};
 use crate::settings::{Env, Flags, Inputs, Settings};
 
@@ -28,6 +29,9 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Plan(args) => plan::run(&args, &global),
         Command::Sync(args) => sync::run(&args, &global, None),
         Command::Restore(args) => sync::run(&args.run, &global, Some(&args.key)),
+        Command::Access(AccessCommand::List(args)) => access::list(&args, &global),
+        Command::Access(AccessCommand::Grant(args)) => access::change(&args, &global, true),
+        Command::Access(AccessCommand::Revoke(args)) => access::change(&args, &global, false),
         Command::Backups(command) => backups::run(&command, &global),
         Command::Config(ConfigCommand::Show(args)) => config::show(&args, &global),
         Command::Completions { shell } => {

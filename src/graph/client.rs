@@ -1,5 +1,5 @@
 //! client: the Graph calls fedsync makes — the AWS app's service principal and its `appRoles`,
-//! groups, and app role assignments.
+//! groups, app role assignments, and (for `fedsync access`) users and group membership.
 //!
 //! Every call goes through one loop ([`GraphClient::call`]): it adds the bearer token, renews
 //! the token once on `401`, retries what [`retry::decide`] says with a ceiling, and sleeps in one
@@ -26,6 +26,10 @@ use crate::model::{AppRole, AppRoleId, ServicePrincipal};
 const MAX_PAGES: usize = 10_000;
 /// The properties of the service principal fedsync reads.
 const SP_SELECT: &str = "id,appId,displayName,appRoles";
+/// The properties of a user fedsync reads.
+const USER_SELECT: &str = "id,userPrincipalName,displayName";
+/// The properties of a group member fedsync reads (users and groups alike).
+const MEMBER_SELECT: &str = "id,displayName,userPrincipalName,mailNickname";
 /// Characters left as they are in a query value or path segment (RFC 3986 unreserved).
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -89,6 +93,85 @@ pub struct Assignment {
     pub principal_display_name: Option<String>,
     pub app_role_id: AppRoleId,
     pub resource_id: String,
+}
+
+/// A user, as fedsync reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub user_principal_name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// A member of a group, told apart by its `@odata.type`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "RawMember")]
+pub enum Member {
+    User(User),
+    Group(Group),
+    /// A device, a service principal, an org contact…: never a holder of an AWS role.
+    Other {
+        id: String,
+        odata_type: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMember {
+    #[serde(rename = "@odata.type", default)]
+    odata_type: String,
+    id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    user_principal_name: Option<String>,
+    #[serde(default)]
+    mail_nickname: Option<String>,
+}
+
+impl From<RawMember> for Member {
+    fn from(raw: RawMember) -> Member {
+        match (raw.odata_type.as_str(), raw.user_principal_name) {
+            ("#microsoft.graph.user", Some(upn)) => Member::User(User {
+                id: raw.id,
+                user_principal_name: upn,
+                display_name: raw.display_name,
+            }),
+            ("#microsoft.graph.group", _) => Member::Group(Group {
+                id: raw.id,
+                display_name: raw.display_name.unwrap_or_default(),
+                mail_nickname: raw.mail_nickname,
+            }),
+            _ => Member::Other {
+                id: raw.id,
+                odata_type: raw.odata_type,
+            },
+        }
+    }
+}
+
+/// An app role assignment with the kind of principal that holds it (`User`, `Group` or
+/// `ServicePrincipal`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    #[serde(default)]
+    pub principal_display_name: Option<String>,
+    pub app_role_id: AppRoleId,
+}
+
+/// What a membership call found: it made the change, or there was nothing to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipChange {
+    Changed,
+    /// Already a member (add) or not a member (remove).
+    Unchanged,
 }
 
 /// A Graph client for one tenant and one sync app.
@@ -277,6 +360,101 @@ impl GraphClient {
         Ok(())
     }
 
+    /// The user with this object id or user principal name; `None` when there is none.
+    pub async fn user(&self, id_or_upn: &str) -> Result<Option<User>, GraphError> {
+        let path = format!("users/{}?$select={USER_SELECT}", seg(id_or_upn));
+        match self.get(&path).await {
+            Ok(raw) => parse("GET", &path, Some(raw)).map(Some),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Users whose user principal name starts with `prefix`.
+    pub async fn users_starting_with(&self, prefix: &str) -> Result<Vec<User>, GraphError> {
+        let filter = format!("startswith(userPrincipalName,{})", odata_string(prefix));
+        self.get_all(&format!(
+            "users?$filter={}&$select={USER_SELECT}",
+            utf8_percent_encode(&filter, ENCODE)
+        ))
+        .await
+    }
+
+    /// The group with this object id; `None` when there is none.
+    pub async fn group(&self, id: &str) -> Result<Option<Group>, GraphError> {
+        let path = format!("groups/{}?$select=id,displayName,mailNickname", seg(id));
+        match self.get(&path).await {
+            Ok(raw) => parse("GET", &path, Some(raw)).map(Some),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The direct members of a group.
+    pub async fn members(&self, group_id: &str) -> Result<Vec<Member>, GraphError> {
+        self.get_all(&format!(
+            "groups/{}/members?$select={MEMBER_SELECT}",
+            seg(group_id)
+        ))
+        .await
+    }
+
+    /// Every member of a group and of the groups inside it, each once.
+    pub async fn transitive_members(&self, group_id: &str) -> Result<Vec<Member>, GraphError> {
+        self.get_all(&format!(
+            "groups/{}/transitiveMembers?$select={MEMBER_SELECT}",
+            seg(group_id)
+        ))
+        .await
+    }
+
+    /// Adds a user or group to a group; [`MembershipChange::Unchanged`] when it already is one.
+    pub async fn add_member(
+        &self,
+        group_id: &str,
+        member_id: &str,
+    ) -> Result<MembershipChange, GraphError> {
+        let body =
+            json!({ "@odata.id": self.url(&format!("directoryObjects/{}", seg(member_id))) });
+        let url = self.url(&format!("groups/{}/members/$ref", seg(group_id)));
+        match self.call(Method::POST, &url, Some(&body)).await {
+            Ok(_) => Ok(MembershipChange::Changed),
+            Err(GraphError::Api(api))
+                if api.status == 400 && api.message.contains("already exist") =>
+            {
+                Ok(MembershipChange::Unchanged)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a member from a group; [`MembershipChange::Unchanged`] when it is not one.
+    pub async fn remove_member(
+        &self,
+        group_id: &str,
+        member_id: &str,
+    ) -> Result<MembershipChange, GraphError> {
+        let url = self.url(&format!(
+            "groups/{}/members/{}/$ref",
+            seg(group_id),
+            seg(member_id)
+        ));
+        match self.call(Method::DELETE, &url, None).await {
+            Ok(_) => Ok(MembershipChange::Changed),
+            Err(e) if is_not_found(&e) => Ok(MembershipChange::Unchanged),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every app role assignment of the service principal, with its principal type.
+    pub async fn role_assignments(&self, sp_id: &str) -> Result<Vec<RoleAssignment>, GraphError> {
+        self.get_all(&format!(
+            "servicePrincipals/{}/appRoleAssignedTo",
+            seg(sp_id)
+        ))
+        .await
+    }
+
     async fn get(&self, path: &str) -> Result<Value, GraphError> {
         self.call(Method::GET, &self.url(path), None)
             .await?
@@ -430,6 +608,11 @@ impl GraphClient {
     fn decide(&self, attempt: u32, outcome: Attempt<'_>) -> Decision {
         retry::decide(&self.policy, attempt, outcome, fastrand::f64())
     }
+}
+
+/// Graph answered `404`: the object (or the membership) does not exist.
+fn is_not_found(e: &GraphError) -> bool {
+    matches!(e, GraphError::Api(api) if api.status == 404)
 }
 
 /// A path segment with everything but unreserved characters percent-encoded.

@@ -3,7 +3,8 @@
 //! - [`cloud`]: the token authority and Graph base URLs of each Microsoft cloud.
 //! - [`auth`]: client-credential tokens (secret or certificate), cached and renewed.
 //! - [`retry`]: whether and how long to wait before trying a call again (pure).
-//! - [`client`]: service principal, groups and app role assignments, paged to the end.
+//! - [`client`]: service principal, groups, app role assignments, users and group members,
+//!   paged to the end.
 //! - [`error`]: what went wrong, with Graph's `error.code`, message and `request-id`.
 //!
 //! Decisions live in the pure core; this module only carries them to Graph. Tokens and secrets
@@ -16,7 +17,10 @@ pub mod error;
 pub mod retry;
 
 pub use auth::{CertificateCredential, Credential};
-pub use client::{Assignment, GraphClient, GraphSettings, Group, NewGroup, Sleeper, TokioSleeper};
+pub use client::{
+    Assignment, GraphClient, GraphSettings, Group, Member, MembershipChange, NewGroup,
+    RoleAssignment, Sleeper, TokioSleeper, User,
+};
 pub use cloud::Cloud;
 pub use error::{ApiError, AuthError, GraphError};
 pub use retry::RetryPolicy;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod backup_lease;
 mod completions;
 mod config;

@@ -1,0 +1,350 @@
+//! access: `fedsync access list | grant | revoke` — the Graph calls around the pure
+//! [`crate::access`] core. It reads the service principal, its assignments, the synced groups
+//! and the members of assigned groups (transitive members first; the direct members of nested
+//! groups only when there are any, to find each user's path), then joins, filters and prints.
+//! Grant and revoke decide first and write at most one thing; `--dry-run` writes nothing.
+//!
+//! Exit codes: 0 done (or nothing to do), 1 Graph failed, 2 invalid settings or an unknown role,
+//! user or group (with the closest matches), or a grant that would not grant; nothing written.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{Context, anyhow};
+
+use super::{Global, block_on, load_settings};
+use crate::access::change::{self, Change, Current, Decision, Principal, Route};
+use crate::access::join::{self, Directory, Filter};
+use crate::access::render;
+use crate::access::roles::{GroupName, common_prefix, hint};
+use crate::access::settings::{AccessSettings, access_settings};
+use crate::access::{SyncedRole, closest, resolve_role, synced_roles};
+use crate::cli::{AccessChangeArgs, AccessListArgs, AccessOutput};
+use crate::exit::{ExitStatus, Failure};
+use crate::graph::{GraphClient, GraphError, Group, Member, RetryPolicy};
+use crate::model::{AccountId, AppRoleId};
+use crate::naming::{NamingConvention, NamingInput};
+use crate::settings::Inputs;
+
+/// `fedsync access list`.
+pub fn list(args: &AccessListArgs, global: &Global) -> Result<ExitStatus, Failure> {
+    let account = args
+        .account
+        .as_deref()
+        .map(|a| a.trim().parse::<AccountId>())
+        .transpose()
+        .context("--account is not an AWS account id")
+        .map_err(Failure::invalid)?;
+    let filter = Filter {
+        account,
+        role: args.role.clone(),
+        principal: args.principal.clone(),
+    };
+    let inputs = global.inputs(args.settings.flags());
+    let report = block_on(async {
+        let (settings, graph) = connect(&inputs).await?;
+        let directory = gather(&settings, &graph, &filter)
+            .await
+            .context("cannot read who holds the roles from Microsoft Graph")?;
+        Ok::<_, Failure>(join::join(&directory))
+    })??;
+    let report = filter.narrow(report);
+    let text = match args.output {
+        AccessOutput::Text => render::to_text(&report),
+        AccessOutput::Json => format!("{:#}\n", render::to_json(&report)),
+        AccessOutput::Csv => render::to_csv(&report).context("cannot write the CSV")?,
+    };
+    crate::printer::stdout(&text)?;
+    Ok(ExitStatus::Success)
+}
+
+/// `fedsync access grant` (`grant` true) and `fedsync access revoke`.
+pub fn change(
+    args: &AccessChangeArgs,
+    global: &Global,
+    grant: bool,
+) -> Result<ExitStatus, Failure> {
+    let inputs = global.inputs(args.settings.flags());
+    let said = block_on(async {
+        let (settings, graph) = connect(&inputs).await?;
+        decide_and_apply(&settings, &graph, args, grant).await
+    })??;
+    crate::printer::stdout(&format!("{said}\n"))?;
+    Ok(ExitStatus::Success)
+}
+
+/// Settings (exit 2 when invalid) and a Graph client. AWS is only read for SSM or the
+/// credential's secret, when those are set.
+async fn connect(inputs: &Inputs) -> Result<(AccessSettings, GraphClient), Failure> {
+    let loaded = load_settings(inputs, None).await?;
+    let credential = loaded.credential(None).await;
+    let settings = access_settings(&loaded, &credential).map_err(Failure::invalid)?;
+    let graph = GraphClient::new(settings.graph.clone(), RetryPolicy::default())?;
+    Ok((settings, graph))
+}
+
+/// The synced roles, and every app role id of the service principal.
+async fn read_roles(
+    settings: &AccessSettings,
+    graph: &GraphClient,
+) -> anyhow::Result<(Vec<SyncedRole>, HashSet<AppRoleId>)> {
+    let (_, sp) = graph
+        .service_principal(&settings.service_principal_id)
+        .await
+        .context("cannot read the AWS app's service principal")?;
+    let all = sp.app_roles.iter().map(|r| r.id).collect();
+    Ok((synced_roles(&sp.app_roles), all))
+}
+
+/// Everything `list` joins, for the roles the filter keeps.
+async fn gather(
+    settings: &AccessSettings,
+    graph: &GraphClient,
+    filter: &Filter,
+) -> anyhow::Result<Directory> {
+    let (roles, all_role_ids) = read_roles(settings, graph).await?;
+    let roles: Vec<SyncedRole> = roles.into_iter().filter(|r| filter.keeps_role(r)).collect();
+    let assignments = graph
+        .role_assignments(&settings.service_principal_id)
+        .await?;
+    let mut directory = Directory {
+        synced_groups: synced_groups(graph, &roles, settings.group_naming.as_ref()).await?,
+        roles,
+        all_role_ids,
+        ..Directory::default()
+    };
+    for g in directory.synced_groups.values() {
+        directory.groups.insert(g.id.clone(), g.clone());
+    }
+    for a in assignments.iter().filter(|a| a.principal_type == "Group") {
+        directory
+            .groups
+            .entry(a.principal_id.clone())
+            .or_insert_with(|| Group {
+                id: a.principal_id.clone(),
+                display_name: a
+                    .principal_display_name
+                    .clone()
+                    .unwrap_or_else(|| a.principal_id.clone()),
+                mail_nickname: None,
+            });
+    }
+    for id in join::assigned_groups(&directory.roles, &assignments) {
+        expand(graph, &id, &mut directory).await?;
+    }
+    for id in join::assigned_users(&directory.roles, &assignments) {
+        if let Some(user) = graph.user(&id).await? {
+            directory.users.insert(id, user);
+        }
+    }
+    directory.assignments = assignments;
+    Ok(directory)
+}
+
+/// The members of `group`: its transitive members when it has no nested group (one paged
+/// call), else the direct members of it and of every group inside it, to know the paths.
+async fn expand(
+    graph: &GraphClient,
+    group: &str,
+    directory: &mut Directory,
+) -> Result<(), GraphError> {
+    if directory.members.contains_key(group) {
+        return Ok(());
+    }
+    let all = graph.transitive_members(group).await?;
+    let nested: Vec<Group> = all
+        .iter()
+        .filter_map(|m| match m {
+            Member::Group(g) => Some(g.clone()),
+            _ => None,
+        })
+        .collect();
+    if nested.is_empty() {
+        directory.members.insert(group.to_owned(), all);
+        return Ok(());
+    }
+    let direct = graph.members(group).await?;
+    directory.members.insert(group.to_owned(), direct);
+    for g in nested {
+        if !directory.members.contains_key(&g.id) {
+            let members = graph.members(&g.id).await?;
+            directory.members.insert(g.id.clone(), members);
+        }
+        directory.groups.entry(g.id.clone()).or_insert(g);
+    }
+    Ok(())
+}
+
+/// The group sync made for each role, found by name: one paged search on the names' common
+/// prefix, or one exact lookup per role when there are few.
+async fn synced_groups(
+    graph: &GraphClient,
+    roles: &[SyncedRole],
+    naming: Option<&NamingConvention>,
+) -> Result<HashMap<AppRoleId, Group>, GraphError> {
+    let names: Vec<GroupName> = roles
+        .iter()
+        .map(|r| GroupName::for_role(r, naming))
+        .collect();
+    let mut groups: Vec<Group> = Vec::new();
+    let exact: Option<Vec<&str>> = names.iter().map(GroupName::exact).collect();
+    match exact {
+        _ if names.is_empty() => {}
+        Some(exact) if exact.len() <= 3 => {
+            for name in exact {
+                groups.extend(graph.groups_named(name).await?);
+            }
+        }
+        _ => {
+            let prefix = common_prefix(names.iter().map(GroupName::prefix));
+            groups = graph.groups_starting_with(&prefix).await?;
+        }
+    }
+    Ok(join::match_synced_groups(roles, &names, &groups))
+}
+
+/// The synced group's name as people read it, `{account_name}` left in when the convention has it.
+fn expected_group_name(role: &SyncedRole, naming: Option<&NamingConvention>) -> String {
+    match naming {
+        None => role.display_name.clone(),
+        Some(convention) => convention.render(&NamingInput {
+            account_id: role.account(),
+            account_name: "{account_name}",
+            role: role.value.role(),
+        }),
+    }
+}
+
+/// The user or group the command names; an unknown one exits 2 with the closest names.
+async fn find_principal(
+    graph: &GraphClient,
+    args: &AccessChangeArgs,
+) -> Result<Principal, Failure> {
+    let start = |s: &str| s.chars().take(3).collect::<String>();
+    if let Some(upn) = args.user.as_deref().map(str::trim) {
+        if let Some(user) = graph.user(upn).await? {
+            return Ok(Principal {
+                id: user.id,
+                label: user.user_principal_name,
+                is_group: false,
+            });
+        }
+        let near = graph.users_starting_with(&start(upn)).await?;
+        let suggestions = closest(upn, near.into_iter().map(|u| u.user_principal_name));
+        return Err(Failure::invalid(anyhow!(
+            "no user is named {upn:?}{}",
+            hint(&suggestions)
+        )));
+    }
+    let name = args.group.as_deref().map(str::trim).unwrap_or_default();
+    let found = graph.groups_named(name).await?;
+    match found.as_slice() {
+        [group] => Ok(Principal {
+            id: group.id.clone(),
+            label: format!("group {}", group.display_name),
+            is_group: true,
+        }),
+        [] => {
+            let near = graph.groups_starting_with(&start(name)).await?;
+            let suggestions = closest(name, near.into_iter().map(|g| g.display_name));
+            Err(Failure::invalid(anyhow!(
+                "no group is named {name:?}{}",
+                hint(&suggestions)
+            )))
+        }
+        many => Err(Failure::invalid(anyhow!(
+            "{} groups are named {name:?} (ids {}); rename all but one in Entra ID",
+            many.len(),
+            many.iter()
+                .map(|g| g.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+async fn decide_and_apply(
+    settings: &AccessSettings,
+    graph: &GraphClient,
+    args: &AccessChangeArgs,
+    grant: bool,
+) -> Result<String, Failure> {
+    let (roles, _) = read_roles(settings, graph).await?;
+    let role = resolve_role(&roles, &args.role)
+        .map_err(Failure::invalid)?
+        .clone();
+    let principal = find_principal(graph, args).await?;
+    let sp = &settings.service_principal_id;
+    let assignments = graph.role_assignments(sp).await?;
+    let assigned = |id: &str| {
+        assignments
+            .iter()
+            .find(|a| a.app_role_id == role.id && a.principal_id.eq_ignore_ascii_case(id))
+    };
+    let mut current = Current {
+        member: false,
+        assignment: assigned(&principal.id).map(|a| a.id.clone()),
+    };
+    let route = if args.direct {
+        Route::Direct
+    } else {
+        let naming = settings.group_naming.as_ref();
+        let group = synced_groups(graph, std::slice::from_ref(&role), naming)
+            .await?
+            .remove(&role.id);
+        if let Some(group) = &group {
+            current.member = graph.members(&group.id).await?.iter().any(|m| {
+                let id = match m {
+                    Member::User(u) => &u.id,
+                    Member::Group(g) => &g.id,
+                    Member::Other { id, .. } => id,
+                };
+                id.eq_ignore_ascii_case(&principal.id)
+            });
+        }
+        Route::SyncedGroup {
+            assigned: group.as_ref().is_some_and(|g| assigned(&g.id).is_some()),
+            group,
+            expected_name: expected_group_name(&role, naming),
+        }
+    };
+    let decision = if grant {
+        change::grant(&role, &principal, &route, &current)
+    } else {
+        change::revoke(&role, &principal, &route, &current)
+    };
+    match decision {
+        Decision::Refuse(why) => Err(Failure::invalid(anyhow!(why))),
+        Decision::Nothing(why) => Ok(why),
+        Decision::Write(change) => {
+            if !args.dry_run {
+                apply(graph, sp, &role, &change).await.with_context(|| {
+                    let would = change.describe(&role, true);
+                    format!("cannot {}", would.trim_start_matches("would "))
+                })?;
+            }
+            Ok(change.describe(&role, args.dry_run))
+        }
+    }
+}
+
+/// The one write a decision asks for.
+async fn apply(
+    graph: &GraphClient,
+    sp: &str,
+    role: &SyncedRole,
+    change: &Change,
+) -> Result<(), GraphError> {
+    match change {
+        Change::AddMember { group, member } => {
+            graph.add_member(&group.id, &member.id).await?;
+        }
+        Change::RemoveMember { group, member } => {
+            graph.remove_member(&group.id, &member.id).await?;
+        }
+        Change::Assign { principal } => {
+            graph.assign(sp, &principal.id, role.id).await?;
+        }
+        Change::Unassign { assignment_id, .. } => graph.unassign(sp, assignment_id).await?,
+    }
+    Ok(())
+}
