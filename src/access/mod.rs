@@ -7,7 +7,9 @@
 //!   hold the role; the list filters.
 //! - [`change`]: what a grant or revoke writes, or why it writes nothing.
 //! - [`render`]: text, JSON (`fedsync.access/v1`) and CSV.
-//! - [`settings`]: the settings `access` needs (Graph, not the AWS inventory).
+//!
+//! The settings `access` needs (Graph, not the AWS inventory) are built by
+//! [`crate::settings::Settings::access`].
 //!
 //! "Gone from AWS" is judged from the app role being disabled: sync disables a role whose IAM
 //! role is deleted or no longer trusts our provider. Nothing here does I/O; the Graph calls live
@@ -17,7 +19,6 @@ pub mod change;
 pub mod join;
 pub mod render;
 pub mod roles;
-pub mod settings;
 
 pub use join::{AccessReport, Directory, Filter, Holder, RoleAccess};
 pub use roles::{GroupName, SyncedRole, closest, resolve_role, synced_roles};

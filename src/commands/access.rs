@@ -16,13 +16,13 @@ use crate::access::change::{self, Change, Current, Decision, Principal, Route};
 use crate::access::join::{self, Directory, Filter};
 use crate::access::render;
 use crate::access::roles::{GroupName, common_prefix, hint};
-use crate::access::settings::{AccessSettings, access_settings};
 use crate::access::{SyncedRole, closest, resolve_role, synced_roles};
 use crate::cli::{AccessChangeArgs, AccessListArgs, AccessOutput};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, GraphError, Group, Member, RetryPolicy};
 use crate::model::{AccountId, AppRoleId};
 use crate::naming::{NamingConvention, NamingInput};
+use crate::settings::AccessSettings;
 use crate::settings::Inputs;
 
 /// `fedsync access list`.
@@ -77,7 +77,7 @@ pub fn change(
 async fn connect(inputs: &Inputs) -> Result<(AccessSettings, GraphClient), Failure> {
     let loaded = load_settings(inputs, None).await?;
     let credential = loaded.credential(None).await;
-    let settings = access_settings(&loaded, &credential).map_err(Failure::invalid)?;
+    let settings = loaded.access(&credential).map_err(Failure::invalid)?;
     let graph = GraphClient::new(settings.graph.clone(), RetryPolicy::default())?;
     Ok((settings, graph))
 }

@@ -17,10 +17,10 @@ use super::layers::{Env, Flags, Resolved, Source};
 use super::load::Settings;
 use super::problem::{Problem, Problems};
 use super::sources;
-use super::{BackupSettings, SyncSettings};
+use super::{AccessSettings, BackupSettings, SyncSettings};
 use crate::aws::InventorySettings;
 use crate::cli::LogFormat;
-use crate::graph::{Cloud, Credential};
+use crate::graph::{Cloud, Credential, GraphSettings};
 use crate::metadata::Thumbprint;
 use crate::model::{AccountId, RoleName};
 use crate::naming::NamingConvention;
@@ -75,27 +75,7 @@ impl Settings {
         credential: &Result<Option<ResolvedCredential>, Problem>,
     ) -> Result<SyncSettings, Problems> {
         self.finish(|c| {
-            let credential = match credential {
-                Ok(Some(resolved)) => Some(resolved.credential.clone()),
-                Ok(None) => {
-                    let secret = c.get("credentials-secret").map(|r| r.setting);
-                    let places = secret
-                        .map(|s| s.where_to_set(c.settings.ssm_prefix()))
-                        .unwrap_or_default();
-                    c.problems.push(Problem::new(
-                        "credential",
-                        None,
-                        format!(
-                            "required, but not set: set FEDSYNC_CLIENT_SECRET, or credentials-secret ({places})"
-                        ),
-                    ));
-                    None
-                }
-                Err(problem) => {
-                    c.problems.push(problem.clone());
-                    None
-                }
-            };
+            let credential = c.credential(credential);
             let cloud = c.required("cloud", parse::<Cloud>);
             let tenant_id = c.required("tenant-id", tenant);
             let authority_url = c.required("authority-url", url);
@@ -122,6 +102,34 @@ impl Settings {
                 assign_groups: assign_groups?,
                 group_owner_id: group_owner_id?,
                 backup: backup?,
+            })
+        })
+    }
+
+    /// What `fedsync access` needs: the Graph settings, the AWS app's service principal and the
+    /// group naming convention; nothing of AWS.
+    pub fn access(
+        &self,
+        credential: &Result<Option<ResolvedCredential>, Problem>,
+    ) -> Result<AccessSettings, Problems> {
+        self.finish(|c| {
+            let credential = c.credential(credential);
+            let tenant_id = c.required("tenant-id", tenant);
+            let authority_url = c.required("authority-url", url);
+            let graph_url = c.required("graph-url", url);
+            let client_id = c.required("client-id", guid);
+            let service_principal_id = c.required("service-principal-id", guid);
+            let group_naming = c.optional("group-naming-convention", parse::<NamingConvention>);
+            Some(AccessSettings {
+                graph: GraphSettings {
+                    tenant_id: tenant_id?,
+                    client_id: client_id?,
+                    credential: credential?,
+                    authority_url: authority_url?,
+                    graph_url: graph_url?,
+                },
+                service_principal_id: service_principal_id?,
+                group_naming: group_naming?,
             })
         })
     }
@@ -281,6 +289,34 @@ impl<'a> Check<'a> {
                         setting.where_to_set(self.settings.ssm_prefix())
                     ),
                 ));
+                None
+            }
+        }
+    }
+
+    /// The credential [`Settings::credential`] read, or a problem saying how to set one.
+    fn credential(
+        &mut self,
+        credential: &Result<Option<ResolvedCredential>, Problem>,
+    ) -> Option<Credential> {
+        match credential {
+            Ok(Some(resolved)) => Some(resolved.credential.clone()),
+            Ok(None) => {
+                let secret = self.get("credentials-secret").map(|r| r.setting);
+                let places = secret
+                    .map(|s| s.where_to_set(self.settings.ssm_prefix()))
+                    .unwrap_or_default();
+                self.problems.push(Problem::new(
+                "credential",
+                None,
+                format!(
+                    "required, but not set: set FEDSYNC_CLIENT_SECRET, or credentials-secret ({places})"
+                ),
+                ));
+                None
+            }
+            Err(problem) => {
+                self.problems.push(problem.clone());
                 None
             }
         }
@@ -545,6 +581,49 @@ mod tests {
 
     fn lines(problems: &Problems) -> Vec<String> {
         problems.0.iter().map(ToString::to_string).collect()
+    }
+
+    fn secret() -> Result<Option<ResolvedCredential>, Problem> {
+        Ok(Some(ResolvedCredential {
+            credential: Credential::Secret(SecretString::from("s3cr3t-value")),
+            source: Source::Env("FEDSYNC_CLIENT_SECRET"),
+        }))
+    }
+
+    #[test]
+    fn access_needs_graph_settings_but_no_inventory_or_backup() {
+        let s = from_env(&[
+            ("FEDSYNC_TENANT_ID", "contoso.onmicrosoft.com"),
+            ("FEDSYNC_CLIENT_ID", "5b1e1f7a-0000-4000-8000-00000000c001"),
+            (
+                "FEDSYNC_SERVICE_PRINCIPAL_ID",
+                "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11",
+            ),
+            ("FEDSYNC_GROUP_NAMING_CONVENTION", "grp {0} {1}"),
+        ]);
+        let built = s.access(&secret()).unwrap();
+        assert_eq!(built.graph.graph_url, "https://graph.microsoft.com");
+        assert_eq!(built.group_naming.unwrap().as_str(), "grp {0} {1}");
+    }
+
+    #[test]
+    fn access_names_every_problem_at_once_and_not_the_secret() {
+        let s = from_env(&[
+            ("FEDSYNC_CLIENT_ID", "nope"),
+            ("FEDSYNC_GROUP_NAMING_CONVENTION", "grp {1}"),
+        ]);
+        let err = lines(&s.access(&Ok(None)).unwrap_err()).join("\n");
+        for name in [
+            "tenant-id: required",
+            "client-id (from env FEDSYNC_CLIENT_ID): \"nope\" is not a GUID",
+            "service-principal-id: required",
+            "group-naming-convention (from env FEDSYNC_GROUP_NAMING_CONVENTION)",
+            "credential: required",
+        ] {
+            assert!(err.contains(name), "{name} in {err}");
+        }
+        assert!(!err.contains("saml"), "{err}");
+        assert!(!err.contains("backup"), "{err}");
     }
 
     const SYNC_ENV: &[(&str, &str)] = &[

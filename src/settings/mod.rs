@@ -37,6 +37,7 @@ pub use sources::LoadError;
 
 use crate::aws::InventorySettings;
 use crate::graph::{Cloud, Credential, GraphSettings};
+use crate::naming::NamingConvention;
 use crate::plan::PlanSettings;
 use crate::plan::guardrail::Guardrails;
 
@@ -48,6 +49,16 @@ pub struct BackupSettings {
     pub prefix: String,
     /// KMS key id or ARN for SSE-KMS; none means the bucket's default encryption.
     pub kms_key: Option<String>,
+}
+
+/// Everything `fedsync access` needs, validated.
+#[derive(Clone, Debug)]
+pub struct AccessSettings {
+    pub graph: GraphSettings,
+    /// The AWS app's service principal object id.
+    pub service_principal_id: String,
+    /// Group display names; `None` gives each group its role's display name.
+    pub group_naming: Option<NamingConvention>,
 }
 
 /// Everything `fedsync sync` needs, validated.
