@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use serde::Serialize;
 
 use super::roles::{GroupName, SyncedRole};
-use crate::graph::{Group, Member, RoleAssignment, User};
+use crate::graph::{Assignment, Group, Member, User};
 use crate::model::{AccountId, AppRoleId};
 
 /// Graph's "default access" role id (all zeros): an assignment to the app itself, not to a role.
@@ -28,7 +28,7 @@ pub struct Directory {
     pub roles: Vec<SyncedRole>,
     /// Every app role id of the service principal, synced or not.
     pub all_role_ids: HashSet<AppRoleId>,
-    pub assignments: Vec<RoleAssignment>,
+    pub assignments: Vec<Assignment>,
     /// The direct members of every group reachable from an assigned group.
     pub members: HashMap<String, Vec<Member>>,
     /// Groups by id, with their display names (assigned, nested and synced groups).
@@ -203,7 +203,7 @@ pub fn match_synced_groups(
 }
 
 /// The ids of the groups assigned to these roles, for the shell to expand.
-pub fn assigned_groups(roles: &[SyncedRole], assignments: &[RoleAssignment]) -> Vec<String> {
+pub fn assigned_groups(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<String> {
     let ids: HashSet<AppRoleId> = roles.iter().map(|r| r.id).collect();
     let mut groups: Vec<String> = assignments
         .iter()
@@ -216,7 +216,7 @@ pub fn assigned_groups(roles: &[SyncedRole], assignments: &[RoleAssignment]) -> 
 }
 
 /// The ids of the users assigned directly to these roles, for the shell to look up.
-pub fn assigned_users(roles: &[SyncedRole], assignments: &[RoleAssignment]) -> Vec<String> {
+pub fn assigned_users(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<String> {
     let ids: HashSet<AppRoleId> = roles.iter().map(|r| r.id).collect();
     let mut users: Vec<String> = assignments
         .iter()
@@ -265,7 +265,7 @@ pub fn users_in(directory: &Directory, group: &str) -> Vec<(User, Vec<String>)> 
 
 /// Joins the directory into who holds which role.
 pub fn join(directory: &Directory) -> AccessReport {
-    let mut by_role: HashMap<AppRoleId, Vec<&RoleAssignment>> = HashMap::new();
+    let mut by_role: HashMap<AppRoleId, Vec<&Assignment>> = HashMap::new();
     for a in &directory.assignments {
         by_role.entry(a.app_role_id).or_default().push(a);
     }
@@ -341,7 +341,7 @@ pub fn join(directory: &Directory) -> AccessReport {
 
 /// An assigned principal, named as the directory names it now (a group may have been renamed
 /// since it was assigned).
-fn principal(directory: &Directory, a: &RoleAssignment) -> Principal {
+fn principal(directory: &Directory, a: &Assignment) -> Principal {
     let current = match a.principal_type.as_str() {
         "Group" => directory
             .groups
@@ -405,13 +405,14 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn assignment(principal: &str, kind: &str, role: AppRoleId) -> RoleAssignment {
-        RoleAssignment {
+    pub fn assignment(principal: &str, kind: &str, role: AppRoleId) -> Assignment {
+        Assignment {
             id: format!("a-{principal}"),
             principal_id: principal.to_owned(),
             principal_type: kind.to_owned(),
             principal_display_name: Some(format!("{kind} {principal}")),
             app_role_id: role,
+            resource_id: "sp".to_owned(),
         }
     }
 

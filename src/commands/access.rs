@@ -103,9 +103,7 @@ async fn gather(
 ) -> anyhow::Result<Directory> {
     let (roles, all_role_ids) = read_roles(settings, graph).await?;
     let roles: Vec<SyncedRole> = roles.into_iter().filter(|r| filter.keeps_role(r)).collect();
-    let assignments = graph
-        .role_assignments(&settings.service_principal_id)
-        .await?;
+    let assignments = graph.assignments(&settings.service_principal_id).await?;
     let mut directory = Directory {
         synced_groups: synced_groups(graph, &roles, settings.group_naming.as_ref()).await?,
         roles,
@@ -274,7 +272,7 @@ async fn decide_and_apply(
         .clone();
     let principal = find_principal(graph, args).await?;
     let sp = &settings.service_principal_id;
-    let assignments = graph.role_assignments(sp).await?;
+    let assignments = graph.assignments(sp).await?;
     let assigned = |id: &str| {
         assignments
             .iter()

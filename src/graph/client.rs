@@ -89,6 +89,9 @@ pub struct NewGroup {
 pub struct Assignment {
     pub id: String,
     pub principal_id: String,
+    /// `User`, `Group` or `ServicePrincipal`.
+    #[serde(default)]
+    pub principal_type: String,
     #[serde(default)]
     pub principal_display_name: Option<String>,
     pub app_role_id: AppRoleId,
@@ -151,19 +154,6 @@ impl From<RawMember> for Member {
             },
         }
     }
-}
-
-/// An app role assignment with the kind of principal that holds it (`User`, `Group` or
-/// `ServicePrincipal`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleAssignment {
-    pub id: String,
-    pub principal_id: String,
-    pub principal_type: String,
-    #[serde(default)]
-    pub principal_display_name: Option<String>,
-    pub app_role_id: AppRoleId,
 }
 
 /// What a membership call found: it made the change, or there was nothing to change.
@@ -444,15 +434,6 @@ impl GraphClient {
             Err(e) if is_not_found(&e) => Ok(MembershipChange::Unchanged),
             Err(e) => Err(e),
         }
-    }
-
-    /// Every app role assignment of the service principal, with its principal type.
-    pub async fn role_assignments(&self, sp_id: &str) -> Result<Vec<RoleAssignment>, GraphError> {
-        self.get_all(&format!(
-            "servicePrincipals/{}/appRoleAssignedTo",
-            seg(sp_id)
-        ))
-        .await
     }
 
     async fn get(&self, path: &str) -> Result<Value, GraphError> {

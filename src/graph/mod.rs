@@ -18,8 +18,8 @@ pub mod retry;
 
 pub use auth::{CertificateCredential, Credential};
 pub use client::{
-    Assignment, GraphClient, GraphSettings, Group, Member, MembershipChange, NewGroup,
-    RoleAssignment, Sleeper, TokioSleeper, User,
+    Assignment, GraphClient, GraphSettings, Group, Member, MembershipChange, NewGroup, Sleeper,
+    TokioSleeper, User,
 };
 pub use cloud::Cloud;
 pub use error::{ApiError, AuthError, GraphError};
