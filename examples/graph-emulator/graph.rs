@@ -191,27 +191,15 @@ pub async fn list_service_principals(
     {
         found.push(sp);
     }
-    let items = found
-        .iter()
-        .map(|sp| {
-            project(
-                sp,
-                query.select.as_deref(),
-                &SERVICE_PRINCIPAL_PROPERTIES,
-                "microsoft.graph.servicePrincipal",
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let context = selected_context("servicePrincipals", query.select.as_deref(), "");
-    let page = collection(
-        &base_url(&headers),
-        "/v1.0/servicePrincipals",
-        &context,
+    entity_page(
+        &headers,
         &query,
         world.seed.page_size,
-        items,
-    )?;
-    Ok(Json(page))
+        "servicePrincipals",
+        &SERVICE_PRINCIPAL_PROPERTIES,
+        "microsoft.graph.servicePrincipal",
+        &found,
+    )
 }
 
 /// `PATCH /v1.0/servicePrincipals/{id}`: `{"appRoles": [...]}` replaces the whole collection.
@@ -267,7 +255,7 @@ pub async fn list_groups(
         ));
     }
     let world = state.lock();
-    let items = world
+    let groups: Vec<&Map<String, Value>> = world
         .groups
         .iter()
         .filter(|g| {
@@ -276,28 +264,47 @@ pub async fn list_groups(
                 .as_ref()
                 .is_none_or(|f| f.matches(g.display_name()))
         })
-        .map(|g| {
-            project(
-                &g.properties,
-                query.select.as_deref(),
-                &GROUP_PROPERTIES,
-                "microsoft.graph.group",
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let context = selected_context("groups", query.select.as_deref(), "");
-    let page = collection(
-        &base_url(&headers),
-        "/v1.0/groups",
-        &context,
+        .map(|g| &g.properties)
+        .collect();
+    entity_page(
+        &headers,
         &query,
         world.seed.page_size,
+        "groups",
+        &GROUP_PROPERTIES,
+        "microsoft.graph.group",
+        groups,
+    )
+}
+
+/// One page of the entity set `set` (`groups`, `users`, `servicePrincipals`): `objects`, each
+/// cut to `$select`, paged with an absolute `@odata.nextLink`.
+pub fn entity_page<'a>(
+    headers: &HeaderMap,
+    query: &query::Query,
+    page_size: usize,
+    set: &str,
+    known: &[&str],
+    type_name: &str,
+    objects: impl IntoIterator<Item = &'a Map<String, Value>>,
+) -> Result<Json<Value>, GraphError> {
+    let items = objects
+        .into_iter()
+        .map(|o| project(o, query.select.as_deref(), known, type_name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = selected_context(set, query.select.as_deref(), "");
+    let page = collection(
+        &base_url(headers),
+        &format!("/v1.0/{set}"),
+        &context,
+        query,
+        page_size,
         items,
     )?;
     Ok(Json(page))
 }
 
-pub fn project(
+fn project(
     object: &Map<String, Value>,
     names: Option<&[String]>,
     known: &[&str],

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use super::errors::GraphError;
-use super::graph::{json_object, project};
+use super::graph::{entity_page, json_object};
 use super::paging::{base_url, collection, select, selected_context};
 use super::query::{self, Filter, parse_filter};
 use super::state::{GROUP_PROPERTIES, MemberKind, SharedState, State as World, USER_PROPERTIES};
@@ -84,7 +84,7 @@ pub async fn list_users(
         query.pairs.insert(0, ("$filter".into(), text));
     }
     let world = state.lock();
-    let items = world
+    let users: Vec<&Map<String, Value>> = world
         .users
         .iter()
         .filter(|u| match &filter {
@@ -92,25 +92,17 @@ pub async fn list_users(
             Some((UserProperty::DisplayName, f)) => f.matches(u.display_name()),
             Some((UserProperty::UserPrincipalName, f)) => f.matches(u.upn()),
         })
-        .map(|u| {
-            project(
-                &u.properties,
-                query.select.as_deref(),
-                &USER_PROPERTIES,
-                "microsoft.graph.user",
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let context = selected_context("users", query.select.as_deref(), "");
-    let page = collection(
-        &base_url(&headers),
-        "/v1.0/users",
-        &context,
+        .map(|u| &u.properties)
+        .collect();
+    entity_page(
+        &headers,
         &query,
         world.seed.page_size,
-        items,
-    )?;
-    Ok(Json(page))
+        "users",
+        &USER_PROPERTIES,
+        "microsoft.graph.user",
+        users,
+    )
 }
 
 /// One entity with its `@odata.context`.

@@ -33,23 +33,8 @@ fn user(id: &str, name: &str) -> Value {
 async fn world() -> World {
     let moto = Moto::start();
     let sdk = org::sdk(&moto.url).await;
-    org::create_organization(&sdk).await;
-    let member = org::create_account(&sdk, "member").await;
-    for (account, roles) in [
-        (MANAGEMENT.to_owned(), vec!["Admin", "ReadOnly"]),
-        (member.clone(), vec!["Dev"]),
-    ] {
-        let iam = org::iam_in(&sdk, &account).await;
-        let idp = org::saml_provider(&iam, "AzureAD", &org::our_metadata()).await;
-        for role in roles {
-            org::role(&iam, "/", role, &org::saml_trust(&[&idp])).await;
-        }
-    }
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let member = org::seed_two_accounts(&sdk).await;
+    let s3 = org::s3(&sdk);
     s3.create_bucket()
         .bucket("fedsync-backups")
         .send()

@@ -12,11 +12,7 @@ use crate::support::org;
 
 async fn s3_with_bucket(moto: &Moto, bucket: &str) -> (aws_sdk_s3::Client, aws_config::SdkConfig) {
     let sdk = org::sdk(&moto.url).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = org::s3(&sdk);
     s3.create_bucket()
         .bucket(bucket)
         .send()
@@ -106,11 +102,7 @@ async fn backups_are_written_encrypted_listed_newest_first_and_read_back() {
 async fn a_missing_bucket_is_a_clear_error() {
     let moto = Moto::start();
     let sdk = org::sdk(&moto.url).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = org::s3(&sdk);
     let store = BackupStore::new(
         s3,
         BackupSettings {

@@ -67,6 +67,34 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// An S3 client for moto (path-style addressing, as moto on `127.0.0.1` needs).
+pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The Organization the end-to-end sync tests share: the management account with our SAML
+/// provider and roles Admin and ReadOnly, and one member account with role Dev. Returns the
+/// member account's id.
+pub async fn seed_two_accounts(sdk: &SdkConfig) -> String {
+    create_organization(sdk).await;
+    let member = create_account(sdk, "member").await;
+    for (account, roles) in [
+        (MANAGEMENT.to_owned(), vec!["Admin", "ReadOnly"]),
+        (member.clone(), vec!["Dev"]),
+    ] {
+        let iam = iam_in(sdk, &account).await;
+        let idp = saml_provider(&iam, "AzureAD", &our_metadata()).await;
+        for role in roles {
+            self::role(&iam, "/", role, &saml_trust(&[&idp])).await;
+        }
+    }
+    member
+}
+
 pub async fn create_organization(sdk: &SdkConfig) {
     aws_sdk_organizations::Client::new(sdk)
         .create_organization()
