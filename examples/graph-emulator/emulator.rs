@@ -18,6 +18,8 @@
 
 #[path = "auth.rs"]
 pub mod auth;
+#[path = "batch.rs"]
+pub mod batch;
 #[path = "control.rs"]
 pub mod control;
 #[path = "errors.rs"]
@@ -73,6 +75,7 @@ pub fn app(state: SharedState) -> Router {
             "/v1.0/groups",
             get(graph::list_groups).post(graph::create_group),
         )
+        .route("/v1.0/$batch", post(batch::batch))
         .route("/_emulator/state", get(control::state))
         .route("/_emulator/reset", post(control::reset))
         .route(

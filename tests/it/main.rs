@@ -7,6 +7,7 @@ mod support;
 mod backup_lease;
 mod completions;
 mod config;
+mod graph_batch;
 mod graph_client;
 mod graph_emulator;
 mod inventory;
