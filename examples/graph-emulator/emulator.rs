@@ -18,6 +18,8 @@
 
 #[path = "auth.rs"]
 pub mod auth;
+#[path = "batch.rs"]
+pub mod batch;
 #[path = "control.rs"]
 pub mod control;
 #[path = "errors.rs"]
@@ -92,6 +94,7 @@ pub fn app(state: SharedState) -> Router {
         )
         .route("/v1.0/users", get(members::list_users))
         .route("/v1.0/users/{id}", get(members::get_user))
+        .route("/v1.0/$batch", post(batch::batch))
         .route("/_emulator/state", get(control::state))
         .route("/_emulator/reset", post(control::reset))
         .route(

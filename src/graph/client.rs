@@ -24,6 +24,8 @@ use crate::model::{AppRole, AppRoleId, ServicePrincipal};
 
 /// Pages followed at most per collection.
 const MAX_PAGES: usize = 10_000;
+/// Requests one `$batch` may carry (Graph's limit).
+pub const MAX_BATCH: usize = 20;
 /// The properties of the service principal fedsync reads.
 const SP_SELECT: &str = "id,appId,displayName,appRoles";
 /// The properties of a user fedsync reads.
@@ -296,8 +298,8 @@ impl GraphClient {
         self.get_all(&path).await
     }
 
-    /// Creates a security group (not mail-enabled).
-    pub async fn create_group(&self, group: &NewGroup) -> Result<Group, GraphError> {
+    /// The body of `POST /groups` for `group`: a security group, not mail-enabled.
+    fn group_body(&self, group: &NewGroup) -> Value {
         let mut body = json!({
             "displayName": group.display_name,
             "mailEnabled": false,
@@ -308,10 +310,124 @@ impl GraphClient {
             body["owners@odata.bind"] =
                 json!([self.url(&format!("directoryObjects/{}", seg(owner)))]);
         }
+        body
+    }
+
+    /// Creates a security group (not mail-enabled).
+    pub async fn create_group(&self, group: &NewGroup) -> Result<Group, GraphError> {
+        let body = self.group_body(group);
         let created = self
             .call(Method::POST, &self.url("groups"), Some(&body))
             .await?;
         parse("POST", "groups", created)
+    }
+
+    /// Creates security groups [`MAX_BATCH`] to a `POST /$batch`, and returns them in the
+    /// order given.
+    ///
+    /// Graph answers each request of a batch on its own: items throttled or failing transiently
+    /// (`429`, `5xx`) go again in a later batch after the longest wait they asked for, under the
+    /// same ceiling of attempts as any call; any other failed item stops here with its error.
+    /// Groups created before that stay created, and a rerun finds them by name.
+    pub async fn create_groups(&self, groups: &[NewGroup]) -> Result<Vec<Group>, GraphError> {
+        const PATH: &str = "/v1.0/$batch";
+        let unexpected = |reason: String| GraphError::Unexpected {
+            method: "POST".into(),
+            path: PATH.into(),
+            reason,
+        };
+        let mut created: Vec<Option<Group>> = vec![None; groups.len()];
+        for start in (0..groups.len()).step_by(MAX_BATCH) {
+            let mut pending: Vec<usize> = (start..(start + MAX_BATCH).min(groups.len())).collect();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                let requests: Vec<Value> = pending
+                    .iter()
+                    .map(|&i| {
+                        json!({
+                            "id": i.to_string(),
+                            "method": "POST",
+                            "url": "/groups",
+                            "headers": {"Content-Type": "application/json"},
+                            "body": self.group_body(&groups[i]),
+                        })
+                    })
+                    .collect();
+                let reply = self
+                    .call(
+                        Method::POST,
+                        &self.url("$batch"),
+                        Some(&json!({ "requests": requests })),
+                    )
+                    .await?
+                    .unwrap_or(Value::Null);
+                let Some(responses) = reply.get("responses").and_then(Value::as_array) else {
+                    return Err(unexpected("no \"responses\" array".into()));
+                };
+                let mut again = Vec::new();
+                let mut wait = Duration::ZERO;
+                for response in responses {
+                    let index = response["id"]
+                        .as_str()
+                        .and_then(|id| id.parse::<usize>().ok())
+                        .filter(|i| pending.contains(i))
+                        .ok_or_else(|| {
+                            unexpected(format!("a response for no request: {}", response["id"]))
+                        })?;
+                    let status = response["status"].as_u64().unwrap_or(0) as u16;
+                    if (200..300).contains(&status) {
+                        created[index] = Some(parse("POST", PATH, Some(response["body"].clone()))?);
+                        continue;
+                    }
+                    let header = |name: &str| {
+                        response["headers"].as_object().and_then(|headers| {
+                            headers
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                                .and_then(|(_, v)| v.as_str())
+                        })
+                    };
+                    let outcome = Attempt::Status {
+                        status,
+                        retry_after: header("retry-after"),
+                    };
+                    match self.decide(attempt, outcome) {
+                        Decision::RetryAfter(w) => {
+                            again.push(index);
+                            wait = wait.max(w);
+                        }
+                        Decision::Stop => {
+                            return Err(api_error(
+                                &Method::POST,
+                                format!("{PATH} (POST /groups {:?})", groups[index].display_name),
+                                StatusCode::from_u16(status)
+                                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                                &response["body"].to_string(),
+                                header("request-id").unwrap_or("none").to_owned(),
+                                attempt,
+                            ));
+                        }
+                    }
+                }
+                if let Some(&missing) = pending
+                    .iter()
+                    .find(|&&i| created[i].is_none() && !again.contains(&i))
+                {
+                    return Err(unexpected(format!("no response for request {missing}")));
+                }
+                if !again.is_empty() {
+                    tracing::info!(
+                        items = again.len(),
+                        wait_ms = wait.as_millis() as u64,
+                        "Graph asked to wait on part of a batch; retrying those"
+                    );
+                    self.sleeper.sleep(wait).await;
+                }
+                pending = again;
+            }
+        }
+        Ok(created.into_iter().flatten().collect())
     }
 
     /// Every app role assignment of the service principal.

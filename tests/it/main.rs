@@ -8,6 +8,7 @@ mod access;
 mod backup_lease;
 mod completions;
 mod config;
+mod graph_batch;
 mod graph_client;
 mod graph_emulator;
 mod inventory;

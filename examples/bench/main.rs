@@ -1,0 +1,596 @@
+//! bench: fedsync at scale, measured on its real code path, and checked against issue 8's
+//! targets. Prints the table `BENCHMARKS.md` shows.
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example bench -- [--accounts 1000] [--latency-ms 20]
+//! ```
+//!
+//! - Inventory: `fedsync::aws::read_inventory` with the SDK config the binary loads
+//!   (`fedsync::aws::load_config`, endpoint from `AWS_ENDPOINT_URL`), against a purpose-built
+//!   fake AWS endpoint (`fake_aws.rs`, in a child process) that answers every call after a fixed
+//!   latency; at concurrency 1 and at the default. CPU is this process's own (`getrusage`),
+//!   which runs nothing but fedsync while it reads: the fake is another process.
+//! - Plan: `fedsync::plan::plan` of `plan-accounts × plan-roles` roles against a full manifest,
+//!   in a child process whose peak RSS is its own.
+//! - Apply and steady state: `fedsync::sync::run` against the fake (AWS, S3 lease and backup)
+//!   and the project's Graph emulator (a child process, `graph_host.rs`, same latency),
+//!   requests counted at both; then the `$batch` apply path the report proposes.
+//! - Release binary size: `target/release/fedsync`, when built.
+//!
+//! Child processes are this same executable run with a hidden subcommand; they are killed when
+//! the benchmark ends.
+
+#[allow(dead_code)]
+#[path = "../graph-emulator/emulator.rs"]
+mod emulator;
+mod fake_aws;
+mod graph_host;
+mod plan_scale;
+mod scenarios;
+mod usage;
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use scenarios::Endpoints;
+
+/// Measures fedsync at scale against a fake AWS endpoint and the Graph emulator.
+#[derive(Parser)]
+#[command(name = "bench", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    child: Option<ChildRole>,
+    #[command(flatten)]
+    args: Args,
+}
+
+#[derive(clap::Args, Clone)]
+struct Args {
+    /// Accounts in the Organization for the inventory figure (the management account included).
+    #[arg(long, default_value_t = 1000)]
+    accounts: usize,
+    /// Federated roles per account (trusting our SAML provider).
+    #[arg(long, default_value_t = 10)]
+    roles: usize,
+    /// Other roles per account (trusting an AWS service), listed but not kept.
+    #[arg(long, default_value_t = 5)]
+    other_roles: usize,
+    /// Latency of every AWS call, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
+    /// Latency of every Graph request; the AWS latency when not given.
+    #[arg(long)]
+    graph_latency_ms: Option<u64>,
+    /// Accounts read at once in the fast run (fedsync's default is 16).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Skip the concurrency-1 inventory run (then no speed-up is reported).
+    #[arg(long)]
+    skip_serial: bool,
+    /// Accounts of the plan-at-scale figure.
+    #[arg(long, default_value_t = 10_000)]
+    plan_accounts: usize,
+    /// Roles per account of the plan-at-scale figure.
+    #[arg(long, default_value_t = 20)]
+    plan_roles: usize,
+    /// Entries of the manifest the plan starts from (Graph's cap is 1200).
+    #[arg(long, default_value_t = 1200)]
+    manifest: usize,
+    /// Accounts of the apply and steady-state figures; with `--roles` this many × roles app
+    /// roles and groups are created.
+    #[arg(long, default_value_t = 100)]
+    sync_accounts: usize,
+}
+
+#[derive(Subcommand)]
+enum ChildRole {
+    /// Serve the fake AWS endpoint (prints its URL on stdout).
+    #[command(hide = true)]
+    ServeAws {
+        #[arg(long)]
+        accounts: usize,
+        #[arg(long)]
+        roles: usize,
+        #[arg(long)]
+        other_roles: usize,
+        #[arg(long)]
+        latency_ms: u64,
+    },
+    /// Serve the Graph emulator with latency and request counts (prints its URL on stdout).
+    #[command(hide = true)]
+    ServeGraph {
+        #[arg(long)]
+        seed: PathBuf,
+        #[arg(long)]
+        latency_ms: u64,
+    },
+    /// Plan at scale and print the figures as one JSON line.
+    #[command(hide = true)]
+    Plan {
+        #[arg(long)]
+        accounts: usize,
+        #[arg(long)]
+        roles: usize,
+        #[arg(long)]
+        manifest: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.child {
+        Some(role) => child(role),
+        None => bench(&cli.args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // The runtime `fedsync` itself builds (`commands::block_on`).
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn listen_and_announce() -> anyhow::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    Ok(listener)
+}
+
+fn child(role: ChildRole) -> anyhow::Result<()> {
+    match role {
+        ChildRole::ServeAws {
+            accounts,
+            roles,
+            other_roles,
+            latency_ms,
+        } => runtime()?.block_on(async {
+            let spec = fake_aws::OrgSpec {
+                accounts,
+                federated_roles: roles,
+                other_roles,
+                latency: Duration::from_millis(latency_ms),
+            };
+            fake_aws::serve(spec, listen_and_announce().await?).await?;
+            Ok(())
+        }),
+        ChildRole::ServeGraph { seed, latency_ms } => {
+            let text = std::fs::read_to_string(&seed)
+                .with_context(|| format!("reading {}", seed.display()))?;
+            let seed = emulator::Seed::from_json(&text)?;
+            runtime()?.block_on(async {
+                graph_host::serve(
+                    seed,
+                    Duration::from_millis(latency_ms),
+                    listen_and_announce().await?,
+                )
+                .await?;
+                Ok(())
+            })
+        }
+        ChildRole::Plan {
+            accounts,
+            roles,
+            manifest,
+        } => {
+            let figures = plan_scale::run(accounts, roles, manifest)?;
+            println!("{figures}");
+            Ok(())
+        }
+    }
+}
+
+/// A child process of this executable; killed when dropped.
+struct Server {
+    process: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(args: &[String], log: &std::path::Path) -> anyhow::Result<Server> {
+        let mut process = Command::new(std::env::current_exe()?)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .context("starting a child process")?;
+        let stdout = process.stdout.take().context("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = process.kill();
+            bail!(
+                "{} did not start; see {}",
+                args.first().map_or("", String::as_str),
+                log.display()
+            );
+        };
+        Ok(Server {
+            url: url.to_owned(),
+            process,
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn bench(args: &Args) -> anyhow::Result<()> {
+    let logs = tempfile::tempdir()?;
+    let aws = Server::start(
+        &[
+            "serve-aws".into(),
+            format!("--accounts={}", args.accounts),
+            format!("--roles={}", args.roles),
+            format!("--other-roles={}", args.other_roles),
+            format!("--latency-ms={}", args.latency_ms),
+        ],
+        &logs.path().join("fake-aws.log"),
+    )?;
+    let seed_path = logs.path().join("graph-seed.json");
+    std::fs::write(&seed_path, scenarios::graph_seed().to_string())?;
+    let graph = Server::start(
+        &[
+            "serve-graph".into(),
+            format!("--seed={}", seed_path.display()),
+            format!(
+                "--latency-ms={}",
+                args.graph_latency_ms.unwrap_or(args.latency_ms)
+            ),
+        ],
+        &logs.path().join("graph-emulator.log"),
+    )?;
+    // The standard AWS chain, as `fedsync` on a laptop would see it; set before any thread.
+    for (name, value) in [
+        ("AWS_ENDPOINT_URL", aws.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIABENCHMANAGEMENT"),
+        ("AWS_SECRET_ACCESS_KEY", "bench-secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ] {
+        // SAFETY: no other thread runs yet: the runtime starts below.
+        unsafe { std::env::set_var(name, value) };
+    }
+    let figures = runtime()?.block_on(measure(args, &aws.url, &graph.url))?;
+    let plan = plan_child(args)?;
+    print!("{}", report(args, &figures, &plan));
+    Ok(())
+}
+
+struct Figures {
+    serial: Option<scenarios::InventoryRun>,
+    fast: scenarios::InventoryRun,
+    apply: scenarios::SyncRun,
+    steady: scenarios::SyncRun,
+    batched: scenarios::BatchedApply,
+    prefix_reads: (u64, usize),
+}
+
+async fn measure(args: &Args, aws_url: &str, graph_url: &str) -> anyhow::Result<Figures> {
+    fedsync::graph::client::install_crypto_provider();
+    let endpoints = Endpoints {
+        aws: aws_url.to_owned(),
+        graph: graph_url.to_owned(),
+        http: reqwest::Client::new(),
+    };
+    let sdk = fedsync::aws::load_config(&fedsync::aws::AwsOptions::default()).await;
+
+    let serial = if args.skip_serial {
+        None
+    } else {
+        eprintln!(
+            "bench: inventory of {} accounts at concurrency 1…",
+            args.accounts
+        );
+        Some(scenarios::inventory(&endpoints, &sdk, 1, args.accounts, args.roles).await?)
+    };
+    eprintln!(
+        "bench: inventory of {} accounts at concurrency {}…",
+        args.accounts, args.concurrency
+    );
+    let fast = scenarios::inventory(
+        &endpoints,
+        &sdk,
+        args.concurrency,
+        args.accounts,
+        args.roles,
+    )
+    .await?;
+
+    endpoints.set_accounts(args.sync_accounts).await?;
+    let settings = scenarios::sync_settings(graph_url)?;
+    eprintln!(
+        "bench: sync applying {} roles and groups…",
+        args.sync_accounts * args.roles
+    );
+    let apply = scenarios::sync_run(&endpoints, &sdk, &settings).await?;
+    eprintln!("bench: resync with nothing changed…");
+    let steady = scenarios::sync_run(&endpoints, &sdk, &settings).await?;
+    eprintln!("bench: apply with $batch group creation…");
+    let batched = scenarios::batched_apply(&endpoints, &settings, &apply.report.inventory).await?;
+    let prefix_reads = scenarios::prefix_lookup_reads(&endpoints, &settings).await?;
+    Ok(Figures {
+        serial,
+        fast,
+        apply,
+        steady,
+        batched,
+        prefix_reads,
+    })
+}
+
+fn plan_child(args: &Args) -> anyhow::Result<Value> {
+    eprintln!(
+        "bench: plan of {} × {} roles against {} manifest entries…",
+        args.plan_accounts, args.plan_roles, args.manifest
+    );
+    let out = Command::new(std::env::current_exe()?)
+        .args([
+            "plan".to_owned(),
+            format!("--accounts={}", args.plan_accounts),
+            format!("--roles={}", args.plan_roles),
+            format!("--manifest={}", args.manifest),
+        ])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        bail!("the plan child failed: {}", out.status);
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The release binary, when built: `<target>/release/fedsync`, this example being
+/// `<target>/<profile>/examples/bench`.
+fn release_binary() -> Option<(PathBuf, u64)> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.parent()?.join("release/fedsync");
+    let size = std::fs::metadata(&path).ok()?.len();
+    Some((path, size))
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1))
+        .map_or("unknown CPU", str::trim)
+        .to_owned();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpus} CPUs available ({model}), {}", std::env::consts::OS)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn yes(met: bool) -> &'static str {
+    if met { "yes" } else { "**no**" }
+}
+
+fn report(args: &Args, f: &Figures, plan: &Value) -> String {
+    use std::fmt::Write as _;
+    let latency = Duration::from_millis(args.latency_ms);
+    let mut out = String::new();
+    let _ = writeln!(out, "machine: {}", machine());
+    if cfg!(debug_assertions) {
+        let _ = writeln!(
+            out,
+            "**a debug build: run with `cargo run --release --example bench` for figures that count**"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "AWS latency {} ms, Graph latency {} ms; inventory {} accounts × ({} federated + {} other) roles\n",
+        args.latency_ms,
+        args.graph_latency_ms.unwrap_or(args.latency_ms),
+        args.accounts,
+        args.roles,
+        args.other_roles
+    );
+    let _ = writeln!(out, "| figure | measured | target | met |");
+    let _ = writeln!(out, "|---|---|---|---|");
+
+    // Inventory.
+    let fast = &f.fast;
+    let c = fast.concurrency as f64;
+    let total = fast.calls_total();
+    let setup = fast.calls_setup();
+    let ideal = latency.mul_f64(total as f64 / c);
+    let critical = latency.mul_f64(setup as f64 + (total - setup) as f64 / c);
+    if let Some(serial) = &f.serial {
+        let _ = writeln!(
+            out,
+            "| inventory wall, concurrency 1 | {} ({} calls, {} TCP connections) | | |",
+            secs(serial.wall),
+            serial.calls_total(),
+            serial.connections
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| inventory wall, concurrency {} | {} ({} calls, {} TCP connections) | | |",
+        fast.concurrency,
+        secs(fast.wall),
+        total,
+        fast.connections
+    );
+    if let Some(serial) = &f.serial {
+        let speedup = serial.wall.as_secs_f64() / fast.wall.as_secs_f64();
+        let _ = writeln!(
+            out,
+            "| inventory speed-up | {speedup:.1}× | ≥ 20× | {} |",
+            yes(speedup >= 20.0)
+        );
+    }
+    let efficiency = fast.wall.as_secs_f64() / ideal.as_secs_f64();
+    let _ = writeln!(
+        out,
+        "| inventory vs ideal calls × latency / concurrency = {} | {efficiency:.2}× | ≤ 1.25× | {} |",
+        secs(ideal),
+        yes(efficiency <= 1.25)
+    );
+    let _ = writeln!(
+        out,
+        "| inventory vs critical path ({setup} serial setup calls + the rest / concurrency) = {} | {:.2}× | | |",
+        secs(critical),
+        fast.wall.as_secs_f64() / critical.as_secs_f64()
+    );
+    let per_1000 = |cpu: Duration| cpu.as_secs_f64() * 1000.0 / args.accounts as f64;
+    let _ = writeln!(
+        out,
+        "| fedsync CPU per 1,000 accounts, concurrency {} | {:.2} s | | |",
+        fast.concurrency,
+        per_1000(fast.cpu)
+    );
+    if let Some(serial) = &f.serial {
+        let _ = writeln!(
+            out,
+            "| fedsync CPU per 1,000 accounts, concurrency 1 | {:.2} s | | |",
+            per_1000(serial.cpu)
+        );
+    }
+
+    // Plan.
+    let plan_ms = plan["plan_ms"].as_f64().unwrap_or(f64::NAN);
+    let peak_mib = plan["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0;
+    let inputs_mib = plan["rss_inputs_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0;
+    let _ = writeln!(
+        out,
+        "| plan of {} roles vs {} entries: time | {plan_ms:.0} ms | < 1 s | {} |",
+        plan["candidate_roles"],
+        plan["manifest_entries"],
+        yes(plan_ms < 1000.0)
+    );
+    let _ = writeln!(
+        out,
+        "| plan: peak RSS of the process (inputs alone {inputs_mib:.0} MiB) | {peak_mib:.0} MiB | < 128 MiB | {} |",
+        yes(peak_mib < 128.0)
+    );
+
+    // Apply and steady state.
+    let apply = &f.apply;
+    let roles = args.sync_accounts * args.roles;
+    let _ = writeln!(
+        out,
+        "| apply {roles} roles + groups, `sync` today: Graph requests | {} ({} reads, {} writes) | | |",
+        apply.graph.total(),
+        apply.graph.reads(),
+        apply.graph.writes()
+    );
+    let _ = writeln!(
+        out,
+        "| apply, `sync` today: wall of the whole run / first to last write | {} / {} | | |",
+        secs(apply.wall),
+        apply.graph.write_span.map_or("-".into(), secs)
+    );
+    let b = &f.batched;
+    let _ = writeln!(
+        out,
+        "| apply {} roles + {} groups, `$batch` path: Graph requests | {} ({} reads, {} writes) | | |",
+        b.roles_added,
+        b.groups_created,
+        b.graph.total(),
+        b.graph.reads(),
+        b.graph.writes()
+    );
+    let _ = writeln!(
+        out,
+        "| apply, `$batch` path: wall (Graph only) / first to last write | {} / {} | | |",
+        secs(b.wall),
+        b.graph.write_span.map_or("-".into(), secs)
+    );
+    let s = &f.steady;
+    let _ = writeln!(
+        out,
+        "| steady state ({} accounts, {roles} roles): Graph writes | {} | 0 | {} |",
+        args.sync_accounts,
+        s.graph.writes(),
+        yes(s.graph.writes() == 0 && !s.report.wrote())
+    );
+    let _ = writeln!(
+        out,
+        "| steady state: Graph reads, `sync` today / listing groups by prefix | {} / {} | | |",
+        s.graph.reads(),
+        f.prefix_reads.0
+    );
+    let _ = writeln!(
+        out,
+        "| steady state: AWS calls per account (+ once per run) | {:.1} (+ {} inventory, {} S3 lease) | | |",
+        s.aws_per_account_calls() as f64 / args.sync_accounts as f64,
+        s.aws.get("GetCallerIdentity").copied().unwrap_or(0)
+            + s.aws.get("ListAccounts").copied().unwrap_or(0),
+        s.s3_calls()
+    );
+    let _ = writeln!(
+        out,
+        "| steady state: wall of the whole run | {} | | |",
+        secs(s.wall)
+    );
+
+    match release_binary() {
+        Some((path, size)) => {
+            let mib = size as f64 / (1024.0 * 1024.0);
+            let _ = writeln!(
+                out,
+                "| release binary `{}` | {mib:.1} MiB ({size} bytes) | < 25 MB | {} |",
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("fedsync"),
+                yes(size < 25_000_000)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "| release binary | not built: run `cargo build --release` first | < 25 MB | - |"
+            );
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\nAWS calls by operation (concurrency {}):",
+        fast.concurrency
+    );
+    for (op, n) in &fast.calls {
+        let _ = writeln!(out, "- {op}: {n}");
+    }
+    let _ = writeln!(out, "\nGraph requests, `sync` applying:");
+    for (kind, n) in &apply.graph.by_kind {
+        let _ = writeln!(out, "- {kind}: {n}");
+    }
+    let _ = writeln!(out, "\nGraph requests, `$batch` path:");
+    for (kind, n) in &b.graph.by_kind {
+        let _ = writeln!(out, "- {kind}: {n}");
+    }
+    let _ = writeln!(out, "\nGraph requests, steady state:");
+    for (kind, n) in &s.graph.by_kind {
+        let _ = writeln!(out, "- {kind}: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "\nplan: {} adds, {} unchanged, {} groups, target {} entries, refusals: {}",
+        plan["adds"], plan["unchanged"], plan["groups"], plan["target_entries"], plan["refusals"]
+    );
+    out
+}

@@ -1,0 +1,394 @@
+//! scenarios: the measurements that need the fake AWS endpoint and the Graph emulator —
+//! inventory at scale (`fedsync::aws::read_inventory`), a first sync that applies every role and
+//! group, a resync with nothing changed (`fedsync::sync::run`), and the apply path with groups
+//! created through `$batch` (the wiring the report proposes, driven here through the same
+//! `GraphClient`). Each checks its result before it reports a number.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use fedsync::aws::inventory::{InventorySettings, Quiet};
+use fedsync::aws::{AwsOptions, read_inventory};
+use fedsync::graph::{Credential, GraphClient, NewGroup, RetryPolicy};
+use fedsync::model::{AccountOutcome, Inventory};
+use fedsync::plan::guardrail::Guardrails;
+use fedsync::plan::{Action, PlanSettings};
+use fedsync::settings::{BackupSettings, SyncSettings};
+use fedsync::sync::{self, SyncContext};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::fake_aws::{ENTITY_ID, OUR_CERT_SHA256};
+use crate::usage;
+
+pub const TENANT: &str = "72f988bf-0000-4000-8000-00000000a001";
+pub const CLIENT_ID: &str = "5b1e1f7a-0000-4000-8000-00000000c001";
+/// The emulator's test secret; not a real credential.
+pub const CLIENT_SECRET: &str = "local-emulator-secret-not-a-real-one";
+pub const SP: &str = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11";
+const BUCKET: &str = "fedsync-bench";
+
+/// The emulator's seed: the sync app, and the AWS app's service principal with msiam_access
+/// only. Graph's default page size for groups is 100.
+pub fn graph_seed() -> Value {
+    json!({
+        "tenant_id": TENANT,
+        "clients": [{
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "service_principal_id": "9d3c1e55-0000-4000-8000-00000000c002",
+            "display_name": "fedsync"
+        }],
+        "service_principal": {
+            "id": SP,
+            "appId": "8adf8e6e-67b2-4cf2-a259-e3dc5476c621",
+            "displayName": "AWS Single-Account Access",
+            "appRoles": [{
+                "allowedMemberTypes": ["User"],
+                "description": "msiam_access",
+                "displayName": "msiam_access",
+                "id": "7dfd756e-8c27-4472-b2b7-38c17fc5de5e",
+                "isEnabled": true,
+                "origin": "Application",
+                "value": null
+            }]
+        },
+        "page_size": 100
+    })
+}
+
+/// The control endpoints of the two local servers.
+pub struct Endpoints {
+    pub aws: String,
+    pub graph: String,
+    pub http: reqwest::Client,
+}
+
+impl Endpoints {
+    async fn post(&self, url: String) -> anyhow::Result<()> {
+        let status = self.http.post(&url).send().await?.status();
+        ensure!(status.is_success(), "POST {url}: {status}");
+        Ok(())
+    }
+
+    async fn get(&self, url: String) -> anyhow::Result<Value> {
+        Ok(self.http.get(&url).send().await?.json().await?)
+    }
+
+    pub async fn reset_aws(&self) -> anyhow::Result<()> {
+        self.post(format!("{}/_fake/calls/reset", self.aws)).await
+    }
+
+    /// Calls by operation, and TCP connections accepted, since the last reset.
+    pub async fn aws_calls(&self) -> anyhow::Result<(BTreeMap<String, u64>, u64)> {
+        let v = self.get(format!("{}/_fake/calls", self.aws)).await?;
+        let calls = serde_json::from_value(v["calls"].clone())?;
+        Ok((calls, v["connections"].as_u64().unwrap_or(0)))
+    }
+
+    pub async fn set_accounts(&self, accounts: usize) -> anyhow::Result<()> {
+        self.post(format!("{}/_fake/org?accounts={accounts}", self.aws))
+            .await
+    }
+
+    pub async fn reset_graph_counts(&self) -> anyhow::Result<()> {
+        self.post(format!("{}/_bench/requests/reset", self.graph))
+            .await
+    }
+
+    pub async fn reset_graph(&self) -> anyhow::Result<()> {
+        self.post(format!("{}/_emulator/reset", self.graph)).await
+    }
+
+    /// Graph requests by kind, and the span from the first write to the last.
+    pub async fn graph_requests(&self) -> anyhow::Result<GraphRequests> {
+        let v = self.get(format!("{}/_bench/requests", self.graph)).await?;
+        Ok(GraphRequests {
+            by_kind: serde_json::from_value(v["requests"].clone())?,
+            write_span: v["write_span_ms"].as_u64().map(Duration::from_millis),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct GraphRequests {
+    pub by_kind: BTreeMap<String, u64>,
+    pub write_span: Option<Duration>,
+}
+
+impl GraphRequests {
+    fn count(&self, filter: impl Fn(&str) -> bool) -> u64 {
+        self.by_kind
+            .iter()
+            .filter(|(k, _)| filter(k))
+            .map(|(_, n)| n)
+            .sum()
+    }
+    /// Graph reads (`GET /v1.0/…`).
+    pub fn reads(&self) -> u64 {
+        self.count(|k| k.starts_with("GET ") && k != "GET other")
+    }
+    /// Graph writes (anything but `GET` under `/v1.0/`), the token request excluded.
+    pub fn writes(&self) -> u64 {
+        self.count(|k| !k.starts_with("GET ") && k != "POST token" && !k.ends_with(" other"))
+    }
+    pub fn total(&self) -> u64 {
+        self.count(|_| true)
+    }
+}
+
+pub fn inventory_settings(concurrency: usize) -> anyhow::Result<InventorySettings> {
+    Ok(InventorySettings {
+        saml_entity_id: ENTITY_ID.to_owned(),
+        saml_certificates: vec![
+            OUR_CERT_SHA256
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ],
+        cross_account_role: "fedsync-reader"
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        external_id: None,
+        include_accounts: Vec::new(),
+        exclude_accounts: Vec::new(),
+        concurrency,
+    })
+}
+
+/// One inventory read, measured.
+pub struct InventoryRun {
+    pub concurrency: usize,
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub calls: BTreeMap<String, u64>,
+    pub connections: u64,
+}
+
+impl InventoryRun {
+    pub fn calls_total(&self) -> u64 {
+        self.calls.values().sum()
+    }
+    /// Calls made once per run, before any account is read.
+    pub fn calls_setup(&self) -> u64 {
+        ["GetCallerIdentity", "ListAccounts"]
+            .iter()
+            .map(|op| self.calls.get(*op).copied().unwrap_or(0))
+            .sum()
+    }
+}
+
+/// Checks that every account was read with the expected roles.
+fn check_inventory(inventory: &Inventory, accounts: usize, roles: usize) -> anyhow::Result<()> {
+    ensure!(
+        inventory.accounts.len() == accounts,
+        "read {} accounts, expected {accounts}",
+        inventory.accounts.len()
+    );
+    for account in &inventory.accounts {
+        match &account.outcome {
+            AccountOutcome::Read { roles: found, .. } => ensure!(
+                found.len() == roles,
+                "account {} has {} federated roles, expected {roles}",
+                account.id,
+                found.len()
+            ),
+            AccountOutcome::Failed { stage, reason } => {
+                bail!("account {} failed at {stage}: {reason}", account.id)
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the inventory through fedsync's own entry point and the SDK config the binary loads.
+pub async fn inventory(
+    endpoints: &Endpoints,
+    sdk: &aws_config::SdkConfig,
+    concurrency: usize,
+    accounts: usize,
+    roles: usize,
+) -> anyhow::Result<InventoryRun> {
+    let settings = inventory_settings(concurrency)?;
+    let options = AwsOptions::default();
+    endpoints.reset_aws().await?;
+    let cpu_before = usage::cpu_time();
+    let started = Instant::now();
+    let read = read_inventory(sdk, &settings, &options, &Quiet)
+        .await
+        .context("reading the inventory")?;
+    let wall = started.elapsed();
+    let cpu = usage::cpu_time().saturating_sub(cpu_before);
+    check_inventory(&read.inventory, accounts, roles)?;
+    let (calls, connections) = endpoints.aws_calls().await?;
+    Ok(InventoryRun {
+        concurrency,
+        wall,
+        cpu,
+        calls,
+        connections,
+    })
+}
+
+/// One `fedsync::sync::run`, measured.
+pub struct SyncRun {
+    pub wall: Duration,
+    pub graph: GraphRequests,
+    pub aws: BTreeMap<String, u64>,
+    pub report: sync::SyncReport,
+}
+
+impl SyncRun {
+    /// AWS calls of the inventory that are made once per account.
+    pub fn aws_per_account_calls(&self) -> u64 {
+        [
+            "AssumeRole",
+            "ListSAMLProviders",
+            "GetSAMLProvider",
+            "ListRoles",
+        ]
+        .iter()
+        .map(|op| self.aws.get(*op).copied().unwrap_or(0))
+        .sum()
+    }
+    pub fn s3_calls(&self) -> u64 {
+        self.aws
+            .iter()
+            .filter(|(k, _)| k.starts_with("s3:"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+pub fn sync_settings(graph_url: &str) -> anyhow::Result<SyncSettings> {
+    Ok(SyncSettings {
+        tenant_id: TENANT.into(),
+        cloud: Default::default(),
+        authority_url: graph_url.to_owned(),
+        graph_url: graph_url.to_owned(),
+        client_id: CLIENT_ID.into(),
+        credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
+        service_principal_id: SP.into(),
+        inventory: inventory_settings(16)?,
+        plan: PlanSettings::default(),
+        guardrails: Guardrails::default(),
+        assign_groups: false,
+        group_owner_id: None,
+        backup: BackupSettings {
+            bucket: BUCKET.into(),
+            prefix: "manifests/".into(),
+            kms_key: None,
+        },
+    })
+}
+
+/// Runs `fedsync::sync::run` as `fedsync sync` does, counting at both servers.
+pub async fn sync_run(
+    endpoints: &Endpoints,
+    sdk: &aws_config::SdkConfig,
+    settings: &SyncSettings,
+) -> anyhow::Result<SyncRun> {
+    let graph = GraphClient::new(settings.graph(), RetryPolicy::default())?;
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    let options = AwsOptions::default();
+    let ctx = SyncContext {
+        sdk,
+        aws_options: &options,
+        graph: &graph,
+        s3: &s3,
+        observer: &Quiet,
+        run_id: uuid::Uuid::new_v4().to_string(),
+        now: time::OffsetDateTime::now_utc,
+    };
+    endpoints.reset_aws().await?;
+    endpoints.reset_graph_counts().await?;
+    let started = Instant::now();
+    let report = sync::run(settings, &ctx, false)
+        .await
+        .context("fedsync::sync::run")?;
+    let wall = started.elapsed();
+    Ok(SyncRun {
+        wall,
+        graph: endpoints.graph_requests().await?,
+        aws: endpoints.aws_calls().await?.0,
+        report,
+    })
+}
+
+/// The apply path with the cheaper group lookup and `$batch` creation, as the report proposes
+/// to wire it into `sync`: read the service principal, plan, list the groups by the naming
+/// prefix once, PATCH the roles, create the missing groups 20 to a `$batch`, read back.
+pub struct BatchedApply {
+    pub wall: Duration,
+    pub graph: GraphRequests,
+    pub roles_added: usize,
+    pub groups_created: usize,
+}
+
+pub async fn batched_apply(
+    endpoints: &Endpoints,
+    settings: &SyncSettings,
+    inventory: &Inventory,
+) -> anyhow::Result<BatchedApply> {
+    let graph = GraphClient::new(settings.graph(), RetryPolicy::default())?;
+    endpoints.reset_graph().await?;
+    endpoints.reset_graph_counts().await?;
+    let started = Instant::now();
+    let (_, sp) = graph.service_principal(SP).await?;
+    let plan = fedsync::plan::plan(inventory, &sp.app_roles, &settings.plan)?;
+    // The default convention's literal prefix, `AWS `.
+    let existing: HashSet<String> = graph
+        .groups_starting_with("AWS ")
+        .await?
+        .into_iter()
+        .map(|g| g.display_name.to_lowercase())
+        .collect();
+    graph.set_app_roles(SP, &plan.target).await?;
+    let new_groups: Vec<NewGroup> = plan
+        .groups
+        .iter()
+        .filter(|g| !existing.contains(&g.display_name.to_lowercase()))
+        .map(|g| NewGroup {
+            display_name: g.display_name.clone(),
+            mail_nickname: g.mail_nickname.clone(),
+            owner: settings.group_owner_id.clone(),
+        })
+        .collect();
+    let created = graph.create_groups(&new_groups).await?;
+    let (_, after) = graph.service_principal(SP).await?;
+    let wall = started.elapsed();
+    ensure!(
+        after.app_roles.len() == plan.target.len(),
+        "read back {} roles, planned {}",
+        after.app_roles.len(),
+        plan.target.len()
+    );
+    ensure!(
+        created.len() == new_groups.len(),
+        "created {} groups of {}",
+        created.len(),
+        new_groups.len()
+    );
+    Ok(BatchedApply {
+        wall,
+        graph: endpoints.graph_requests().await?,
+        roles_added: plan.count(Action::Add),
+        groups_created: created.len(),
+    })
+}
+
+/// Reads needed by the steady state with the cheaper lookup: the service principal and the
+/// groups listed by prefix (paged), measured on the emulator as `batched_apply` left it.
+pub async fn prefix_lookup_reads(
+    endpoints: &Endpoints,
+    settings: &SyncSettings,
+) -> anyhow::Result<(u64, usize)> {
+    let graph = GraphClient::new(settings.graph(), RetryPolicy::default())?;
+    // The token request is not a Graph read; get it before counting.
+    graph.service_principal(SP).await?;
+    endpoints.reset_graph_counts().await?;
+    graph.service_principal(SP).await?;
+    let groups = graph.groups_starting_with("AWS ").await?;
+    let requests = endpoints.graph_requests().await?;
+    Ok((requests.reads(), groups.len()))
+}

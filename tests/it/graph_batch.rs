@@ -1,0 +1,223 @@
+//! `$batch`: the Graph emulator's `POST /v1.0/$batch` (at most 20 requests, a status per
+//! request) and `GraphClient::create_groups`, which creates groups 20 to a batch, sends
+//! throttled items again after the wait Graph asked for, and stops on a refused item with its
+//! Graph code.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fedsync::graph::{Credential, GraphClient, GraphSettings, NewGroup, RetryPolicy, Sleeper};
+use futures::future::BoxFuture;
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, Running, TENANT, seed, start};
+
+/// Records each wait instead of waiting.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Duration>>);
+
+impl Sleeper for Recorder {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        self.0.lock().unwrap().push(duration);
+        Box::pin(async {})
+    }
+}
+
+fn client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
+    let settings = GraphSettings {
+        tenant_id: TENANT.to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
+        authority_url: emu.base.clone(),
+        graph_url: emu.base.clone(),
+    };
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        ..RetryPolicy::default()
+    };
+    let recorder = Arc::new(Recorder::default());
+    let client = GraphClient::new(settings, policy)
+        .unwrap()
+        .with_sleeper(recorder.clone());
+    (client, recorder)
+}
+
+fn new_groups(n: usize) -> Vec<NewGroup> {
+    (0..n)
+        .map(|i| NewGroup {
+            display_name: format!("AWS 444444444444 - Batch{i:02}"),
+            mail_nickname: format!("AWS-444444444444-Batch{i:02}"),
+            owner: None,
+        })
+        .collect()
+}
+
+/// Display names of the emulator's groups that start with `prefix`.
+async fn names_in_emulator(emu: &Running, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = emu.state().await["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["displayName"].as_str())
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+fn batch_posts(state: &Value) -> usize {
+    state["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["path"] == "/v1.0/$batch")
+        .count()
+}
+
+#[tokio::test]
+async fn create_groups_sends_twenty_to_a_batch_and_returns_them_in_order() {
+    let emu = start(seed()).await;
+    let (graph, waits) = client(&emu);
+    let wanted = new_groups(45);
+    let created = graph.create_groups(&wanted).await.expect("created");
+
+    let names: Vec<&str> = created.iter().map(|g| g.display_name.as_str()).collect();
+    let expected: Vec<&str> = wanted.iter().map(|g| g.display_name.as_str()).collect();
+    assert_eq!(names, expected);
+    assert!(created.iter().all(|g| !g.id.is_empty()));
+    assert_eq!(
+        names_in_emulator(&emu, "AWS 444444444444 - ").await.len(),
+        45
+    );
+    assert_eq!(batch_posts(&emu.state().await), 3, "20 + 20 + 5");
+    assert!(waits.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_throttled_item_is_sent_again_after_the_wait_it_asked_for() {
+    let emu = start(seed()).await;
+    let (graph, waits) = client(&emu);
+    // Inside the batch, the 4th and 5th group creations are throttled once each.
+    emu.set_faults(
+        json!([{"method": "POST", "path_regex": "^/v1.0/groups$", "after": 3, "times": 2,
+        "action": {"status": 429, "retry_after_secs": 7}}]),
+    )
+    .await;
+    let created = graph
+        .create_groups(&new_groups(10))
+        .await
+        .expect("ridden out");
+
+    assert_eq!(created.len(), 10);
+    let expected: Vec<String> = new_groups(10).into_iter().map(|g| g.display_name).collect();
+    assert_eq!(
+        names_in_emulator(&emu, "AWS 444444444444 - ").await,
+        expected,
+        "each group exactly once"
+    );
+    assert_eq!(*waits.0.lock().unwrap(), [Duration::from_secs(7)]);
+    assert_eq!(
+        batch_posts(&emu.state().await),
+        2,
+        "the throttled items go again together"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_item_stops_with_its_graph_code_and_names_the_group() {
+    let emu = start(seed()).await;
+    let (graph, _) = client(&emu);
+    let mut groups = new_groups(3);
+    // The seed already has a group with this mailNickname.
+    groups[1].mail_nickname = "OBriens-team".into();
+    let err = graph.create_groups(&groups).await.unwrap_err();
+    assert_eq!(err.code(), Some("Request_BadRequest"));
+    let text = err.to_string();
+    assert!(
+        text.contains("AWS 444444444444 - Batch01") && text.contains("mailNickname"),
+        "{text}"
+    );
+}
+
+async fn batch(emu: &Running, requests: Value) -> crate::graph_emulator::Reply {
+    emu.graph(
+        Method::POST,
+        "/v1.0/$batch",
+        Some(json!({ "requests": requests })),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_emulator_answers_each_request_of_a_batch_with_its_own_status() {
+    let emu = start(seed()).await;
+    let reply = batch(
+        &emu,
+        json!([
+            {"id": "a", "method": "POST", "url": "/groups", "headers": {"Content-Type": "application/json"},
+             "body": {"displayName": "Batch ok", "mailEnabled": false, "securityEnabled": true, "mailNickname": "batch-ok"}},
+            {"id": "b", "method": "GET", "url": "/groups/nope"},
+            {"id": "c", "method": "GET", "url": "groups?$filter=displayName%20eq%20'Batch%20ok'&$select=id,displayName"}
+        ]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let responses = reply.body["responses"].as_array().unwrap();
+    let by_id = |id: &str| responses.iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!(by_id("a")["status"], 201);
+    assert_eq!(by_id("a")["body"]["displayName"], "Batch ok");
+    assert_eq!(by_id("b")["status"], 404);
+    assert_eq!(
+        by_id("c")["body"]["value"][0]["displayName"],
+        "Batch ok",
+        "a later request sees an earlier one's write"
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_refuses_a_batch_graph_would_refuse() {
+    let emu = start(seed()).await;
+    let get = |i: usize| json!({"id": i.to_string(), "method": "GET", "url": "/groups"});
+    let too_many: Vec<Value> = (0..21).map(get).collect();
+    let reply = batch(&emu, Value::from(too_many)).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.message().contains("maximum of 20"), "{}", reply.body);
+
+    let reply = batch(&emu, json!([get(1), get(1)])).await;
+    assert_eq!(reply.status, 400, "duplicate ids");
+
+    let reply = batch(
+        &emu,
+        json!([{"id": "1", "method": "POST", "url": "/$batch", "headers": {"Content-Type": "application/json"}, "body": {"requests": []}}]),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "nested batch");
+
+    let reply = batch(
+        &emu,
+        json!([{"id": "1", "method": "POST", "url": "/groups", "body": {"displayName": "x"}}]),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "a body without Content-Type");
+    assert_eq!(
+        batch_posts(&emu.state().await),
+        4,
+        "refused batches are logged"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_needs_a_token_like_any_graph_request() {
+    let emu = start(seed()).await;
+    let reply = emu
+        .http
+        .post(emu.url("/v1.0/$batch"))
+        .json(&json!({"requests": [{"id": "1", "method": "GET", "url": "/groups"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+}
