@@ -11,6 +11,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::Provider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 
 /// How hard fedsync tries each AWS call.
 #[derive(Clone, Debug)]
@@ -61,7 +63,13 @@ impl AwsOptions {
 
 /// Loads the standard chain with fedsync's retry and timeout policy.
 pub async fn load_config(options: &AwsOptions) -> SdkConfig {
+    // One HTTP client (one connection pool) for every client built from this config: without
+    // it, each per-account IAM client would make its own, a TLS handshake per account.
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .retry_config(options.retry_config())
         .timeout_config(options.timeout_config())
         .load()

@@ -12,7 +12,7 @@
 pub mod report;
 pub mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
 use time::OffsetDateTime;
@@ -381,19 +381,27 @@ async fn apply(
     }
 
     let mut assign = to_assign;
-    for group in &work.to_create {
-        let created = ctx
-            .graph
-            .create_group(&NewGroup {
-                display_name: group.display_name.clone(),
-                mail_nickname: group.mail_nickname.clone(),
-                owner: owner.clone(),
-            })
+    let new_groups: Vec<NewGroup> = work
+        .to_create
+        .iter()
+        .map(|group| NewGroup {
+            display_name: group.display_name.clone(),
+            mail_nickname: group.mail_nickname.clone(),
+            owner: owner.clone(),
+        })
+        .collect();
+    let created = if new_groups.is_empty() {
+        Vec::new()
+    } else {
+        ctx.graph
+            .create_groups(&new_groups)
             .await
-            .map_err(applying("creating groups"))?;
-        report.groups_created.push(created.display_name.clone());
+            .map_err(applying("creating groups"))?
+    };
+    for (group, made) in work.to_create.iter().zip(created) {
+        report.groups_created.push(made.display_name.clone());
         if settings.assign_groups {
-            assign.push((created.id, group.app_role_id));
+            assign.push((made.id, group.app_role_id));
         }
     }
     for (group_id, role_id) in &assign {
@@ -453,12 +461,39 @@ async fn group_work(
         .into_iter()
         .collect();
 
+    // One listing by the names' common prefix (`AWS ` by default) instead of one lookup per
+    // group; Entra compares display names without regard to case.
+    let names: Vec<&str> = plan
+        .groups
+        .iter()
+        .map(|g| g.display_name.as_str())
+        .collect();
+    let prefix = common_prefix(&names);
+    let listed: Option<HashMap<String, String>> = if plan.groups.len() > 1 && prefix.len() >= 3 {
+        let found = graph.groups_starting_with(prefix).await?;
+        Some(
+            found
+                .into_iter()
+                .map(|g| (g.display_name.to_lowercase(), g.id))
+                .collect(),
+        )
+    } else {
+        None
+    };
     let mut existing = Vec::new();
     let mut to_create = Vec::new();
     for group in &plan.groups {
-        let found = graph.groups_named(&group.display_name).await?;
-        match found.first() {
-            Some(g) => existing.push((group.clone(), g.id.clone())),
+        let id = match &listed {
+            Some(by_name) => by_name.get(&group.display_name.to_lowercase()).cloned(),
+            None => graph
+                .groups_named(&group.display_name)
+                .await?
+                .into_iter()
+                .next()
+                .map(|g| g.id),
+        };
+        match id {
+            Some(id) => existing.push((group.clone(), id)),
             None => to_create.push(group.clone()),
         }
     }
@@ -469,4 +504,37 @@ async fn group_work(
         orphans,
         current_assignments,
     })
+}
+
+/// The longest prefix every name shares (on character boundaries).
+fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
+    let Some((first, rest)) = names.split_first() else {
+        return "";
+    };
+    let mut end = first.len();
+    for name in rest {
+        end = first
+            .char_indices()
+            .zip(name.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8())
+            .min(end);
+    }
+    &first[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix;
+
+    #[test]
+    fn common_prefixes_end_on_character_boundaries() {
+        assert_eq!(common_prefix(&["AWS 1 - a", "AWS 2 - a"]), "AWS ");
+        assert_eq!(common_prefix(&["Zürich a", "Zürich b"]), "Zürich ");
+        assert_eq!(common_prefix(&["Zü", "Zu"]), "Z");
+        assert_eq!(common_prefix(&["same", "same"]), "same");
+        assert_eq!(common_prefix(&["a", "b"]), "");
+        assert_eq!(common_prefix(&[]), "");
+    }
 }
