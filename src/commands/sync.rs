@@ -66,7 +66,7 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
         OutputFormat::Json
     });
     let started = Instant::now();
-    let report = execute(
+    let executed = execute(
         &Run {
             flags: args.settings.flags(),
             dry_run: args.dry_run,
@@ -74,7 +74,18 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
             restore,
         },
         global,
-    )?;
+    );
+    let report = match executed {
+        Ok(report) => report,
+        Err(failure) => {
+            // In a container the summary line is what alarms read: a failed run has one too.
+            if output == OutputFormat::Json {
+                let line = report::failed_json(restore, &failure, started.elapsed());
+                crate::printer::stdout(&format!("{line}\n"))?;
+            }
+            return Err(failure);
+        }
+    };
     let duration = started.elapsed();
     let rendered = match output {
         OutputFormat::Text => format!(

@@ -5,7 +5,9 @@
 //! "accounts_read", "accounts_failed", "roles_added", "roles_updated", "roles_enabled",
 //! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "groups_created",
 //! "assignments_added", "assignments_removed", "orphan_groups", "backup_key", "duration_ms"}`;
-//! fields are only ever added. A restore prints the same line with `"event":
+//! fields are only ever added. A run that fails before it has a report prints
+//! `{"event", "outcome": "failed", "exit_code", "error", "duration_ms"}` (the error as one line).
+//! A restore prints the same line with `"event":
 //! "fedsync.restore.summary"` and `"restored_from"` (the backup key), and no accounts.
 
 use std::fmt::Write as _;
@@ -14,6 +16,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::SyncReport;
+use crate::exit::Failure;
 use crate::plan::Action;
 
 /// How the run ended, in one word.
@@ -59,6 +62,22 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
             map.remove("accounts_read");
             map.remove("accounts_failed");
         }
+    }
+    line
+}
+
+/// The summary line of a run that failed (`restore`: the backup key it was restoring).
+pub fn failed_json(restore: Option<&str>, failure: &Failure, duration: Duration) -> Value {
+    let mut line = json!({
+        "event": "fedsync.sync.summary",
+        "outcome": "failed",
+        "exit_code": failure.status.code(),
+        "error": format!("{:#}", failure.error),
+        "duration_ms": duration.as_millis() as u64,
+    });
+    if let Some(key) = restore {
+        line["event"] = json!("fedsync.restore.summary");
+        line["restored_from"] = json!(key);
     }
     line
 }

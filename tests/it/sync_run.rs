@@ -302,6 +302,19 @@ async fn without_a_backup_nothing_is_written_and_the_run_exits_1() {
         "{err}"
     );
     assert_eq!(w.writes().await, 0);
+    // A container's log holds a summary line for a failed run too: what the alarm reads.
+    let summary: Value =
+        serde_json::from_str(crate::support::stdout(&out).trim()).expect("one JSON line");
+    assert_eq!(summary["event"], "fedsync.sync.summary");
+    assert_eq!(summary["outcome"], "failed");
+    assert_eq!(summary["exit_code"], 1);
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-bucket"),
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
