@@ -12,4 +12,5 @@ mod graph_client;
 mod graph_emulator;
 mod inventory;
 mod plan_command;
+mod policy;
 mod sync_run;

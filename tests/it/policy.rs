@@ -1,0 +1,666 @@
+//! policy: the IAM grants in cfn/ match the AWS calls in src/, action for action.
+//!
+//! The code side: every AWS SDK operation the sync task's code sends (`.send()` on an SDK fluent
+//! builder, found by reading src/), mapped to IAM actions by [`CALLS`]; the actions a call needs
+//! only implicitly (KMS behind SSM, Secrets Manager and S3) are listed with the call and the
+//! reason. The template side: the `Allow` actions of the task role's inline policies
+//! (cfn/environment.yaml) and of the reader role's (cfn/cross-account-roles.yaml), read with a
+//! YAML parser that keeps CloudFormation's short tags. A surplus on either side fails, with a
+//! message that says which action to grant or remove and where.
+//!
+//! When you add an AWS call: add its row to [`CALLS`] (the action is in the AWS Service
+//! Authorization Reference), grant it in the template, and this test passes again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use saphyr::{LoadableYamlNode, YamlOwned as Yaml};
+use serde_json::Value;
+
+use crate::support::{fedsync, stdout};
+
+/// One SDK operation fedsync calls and the IAM actions it needs.
+struct Call {
+    /// The operation's method on the SDK client (`client.list_roles()`).
+    op: &'static str,
+    /// The action the operation is authorised by.
+    needs: &'static [&'static str],
+    /// Actions the call needs on other services, and why.
+    implies: &'static [(&'static str, &'static str)],
+    /// Made in every child account through the reader role, so the reader role grants it too.
+    reader: bool,
+}
+
+const fn call(op: &'static str, needs: &'static [&'static str]) -> Call {
+    Call {
+        op,
+        needs,
+        implies: &[],
+        reader: false,
+    }
+}
+
+/// Every AWS operation the sync task may call, keyed by SDK method name (unique across the
+/// services fedsync uses). Sources: the AWS Service Authorization Reference.
+const CALLS: &[Call] = &[
+    // src/aws/inventory.rs: which account the task runs in. Needs no permission.
+    call("get_caller_identity", &[]),
+    // src/aws/organization.rs
+    call("list_accounts", &["organizations:ListAccounts"]),
+    // src/aws/account.rs: into each child account's reader role...
+    call("assume_role", &["sts:AssumeRole"]),
+    // ...and, through it (or the task's own role in the management account), IAM reads.
+    Call {
+        reader: true,
+        ..call("list_saml_providers", &["iam:ListSAMLProviders"])
+    },
+    Call {
+        reader: true,
+        ..call("get_saml_provider", &["iam:GetSAMLProvider"])
+    },
+    Call {
+        reader: true,
+        ..call("list_roles", &["iam:ListRoles"])
+    },
+    // src/settings/sources.rs
+    Call {
+        implies: &[(
+            "kms:Decrypt",
+            "SecureString settings are read with_decryption(true); the stack's key encrypts them",
+        )],
+        ..call("get_parameters_by_path", &["ssm:GetParametersByPath"])
+    },
+    Call {
+        implies: &[(
+            "kms:Decrypt",
+            "the credential secret is encrypted with the stack's key",
+        )],
+        ..call("get_secret_value", &["secretsmanager:GetSecretValue"])
+    },
+    // src/backup.rs and src/lease.rs
+    call("list_objects_v2", &["s3:ListBucket"]),
+    Call {
+        implies: &[(
+            "kms:Decrypt",
+            "backups and the lease are SSE-KMS objects (the bucket's default encryption)",
+        )],
+        ..call("get_object", &["s3:GetObject"])
+    },
+    Call {
+        implies: &[(
+            "kms:GenerateDataKey",
+            "backups and the lease are written SSE-KMS (FEDSYNC_BACKUP_KMS_KEY, the bucket default)",
+        )],
+        ..call("put_object", &["s3:PutObject"])
+    },
+    call("delete_object", &["s3:DeleteObject"]),
+];
+
+/// Parts of src/ that are not the sync task's AWS calls, and why.
+const NOT_THE_TASK: &[(&str, &str)] = &[(
+    "src/graph/",
+    "Microsoft Graph over reqwest; its `.send()` is an HTTP request, not an AWS call",
+)];
+
+/// An AWS SDK operation sent somewhere in src/.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SentCall {
+    op: String,
+    at: String,
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `.rs` files under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src/") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `src` with comments removed and the contents of string and char literals blanked (same
+/// length, newlines kept), so a `.send()` or a `)` inside them does not count.
+fn code_only(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = b.to_vec();
+    let blank = |out: &mut Vec<u8>, i: usize| {
+        if out[i] != b'\n' {
+            out[i] = b' ';
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let raw_start = b[i] == b'r'
+            && (i == 0
+                || !is_ident(b[i - 1])
+                || (b[i - 1] == b'b' && (i < 2 || !is_ident(b[i - 2]))));
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                blank(&mut out, i);
+                i += 1;
+            }
+        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    blank(&mut out, i);
+                    blank(&mut out, i + 1);
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    blank(&mut out, i);
+                    blank(&mut out, i + 1);
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    blank(&mut out, i);
+                    i += 1;
+                }
+            }
+        } else if raw_start && matches!(b.get(i + 1), Some(b'"' | b'#')) {
+            let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+            let open = i + 1 + hashes;
+            if b.get(open) != Some(&b'"') {
+                i += 1;
+                continue;
+            }
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
+            i = open + 1;
+            while i < b.len() && !b[i..].starts_with(&close) {
+                blank(&mut out, i);
+                i += 1;
+            }
+            i += close.len();
+        } else if b[i] == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' {
+                    blank(&mut out, i);
+                    i += 1;
+                }
+                blank(&mut out, i);
+                i += 1;
+            }
+            i += 1;
+        } else if b[i] == b'\'' {
+            // A char literal ('x', '\n', '\u{1F600}'), or else a lifetime.
+            let rest = &src[i + 1..];
+            let len = if rest.starts_with('\\') {
+                rest.find('\'').filter(|&n| n > 1)
+            } else {
+                rest.chars()
+                    .next()
+                    .map(char::len_utf8)
+                    .filter(|&n| rest.as_bytes().get(n) == Some(&b'\''))
+            };
+            match len {
+                Some(len) => {
+                    for j in i + 1..i + 1 + len {
+                        blank(&mut out, j);
+                    }
+                    i += len + 2;
+                }
+                None => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("blanking keeps UTF-8")
+}
+
+/// `code` (already [`code_only`]) with its inline `#[cfg(test)] mod ... { }` blocks blanked.
+fn without_tests(code: &str) -> String {
+    let start = Regex::new(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{").unwrap();
+    let mut out = code.as_bytes().to_vec();
+    for m in start.find_iter(code) {
+        let mut depth = 0;
+        for byte in &mut out[m.end() - 1..] {
+            match *byte {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                _ => {}
+            }
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+            if depth == 0 {
+                break;
+            }
+        }
+    }
+    String::from_utf8(out).expect("blanking keeps UTF-8")
+}
+
+/// The position of the `(` that matches the `)` at `close`.
+fn matching_open(code: &[u8], close: usize) -> usize {
+    let mut depth = 0;
+    for i in (0..=close).rev() {
+        match code[i] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses before offset {close}")
+}
+
+/// The method chain that ends at the `.` at `dot`, leftmost first: (name, is a call).
+fn chain_before(code: &[u8], dot: usize) -> Vec<(String, bool)> {
+    let back_over_space = |mut j: usize| {
+        while j > 0 && code[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        j
+    };
+    let mut elements = Vec::new();
+    let mut at = dot;
+    loop {
+        let mut j = back_over_space(at);
+        if j > 0 && code[j - 1] == b'?' {
+            j -= 1;
+        }
+        let mut is_call = false;
+        if j > 0 && code[j - 1] == b')' {
+            j = back_over_space(matching_open(code, j - 1));
+            is_call = true;
+        }
+        let end = j;
+        while j > 0 && is_ident(code[j - 1]) {
+            j -= 1;
+        }
+        if j == end {
+            break;
+        }
+        elements.push((String::from_utf8_lossy(&code[j..end]).into_owned(), is_call));
+        let before = back_over_space(j);
+        if before > 0 && code[before - 1] == b'.' && !(before > 1 && code[before - 2] == b'.') {
+            at = before - 1;
+        } else {
+            break;
+        }
+    }
+    elements.reverse();
+    elements
+}
+
+/// The SDK operations `.send()` in `source` (already [`code_only`]).
+fn sent_ops(source: &str, file: &str) -> Vec<SentCall> {
+    let send = Regex::new(r"\.\s*send\s*\(\s*\)").unwrap();
+    let first_method = Regex::new(r"\.\s*([a-z_][a-z0-9_]*)\s*\(").unwrap();
+    let bytes = source.as_bytes();
+    let mut calls = Vec::new();
+    for m in send.find_iter(source) {
+        let line = source[..m.start()].matches('\n').count() + 1;
+        let at = format!("{file}:{line}");
+        let chain = chain_before(bytes, m.start());
+        // The operation is the chain's first call after its receiver (`self.s3.put_object()`,
+        // `Client::new(sdk).list_roles()`); a bare `request.send()` sends a builder bound
+        // earlier with `let [mut] request = ...`.
+        let op = match chain.iter().skip(1).find(|(_, is_call)| *is_call) {
+            Some((name, _)) => Some(name.clone()),
+            None => chain.first().and_then(|(root, _)| {
+                let binding = Regex::new(&format!(r"let\s+(mut\s+)?{root}\s*=")).unwrap();
+                let bound = binding.find_iter(&source[..m.start()]).last()?;
+                let init = &source[bound.end()..m.start()];
+                Some(first_method.captures(init)?[1].to_owned())
+            }),
+        };
+        let op = op.unwrap_or_else(|| {
+            panic!("{at}: cannot tell which operation this `.send()` sends; write it as `client.operation()...send()`")
+        });
+        calls.push(SentCall { op, at });
+    }
+    calls
+}
+
+/// Every AWS SDK operation the sync task's code sends, with where.
+fn calls_in_src() -> Vec<SentCall> {
+    let mut calls = Vec::new();
+    for path in rust_files(&repo().join("src")) {
+        let file = path
+            .strip_prefix(repo())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if NOT_THE_TASK.iter().any(|(dir, _)| file.starts_with(dir)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read a source file");
+        let code = code_only(&text);
+        calls.extend(sent_ops(&without_tests(&code), &file));
+    }
+    calls
+}
+
+/// The IAM actions the code needs, each with the calls that need it; panics on a call that
+/// [`CALLS`] does not know.
+fn actions_for(calls: &[SentCall], only_reader: bool) -> BTreeMap<String, Vec<String>> {
+    let mut unknown = Vec::new();
+    let mut actions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for sent in calls {
+        let Some(row) = CALLS.iter().find(|c| c.op == sent.op) else {
+            unknown.push(format!(
+                "{}: `{}` is an AWS call tests/it/policy.rs does not know: add a row to CALLS \
+                 with the IAM action it needs, and grant that action to the task role \
+                 (cfn/environment.yaml, TaskRole)",
+                sent.at, sent.op
+            ));
+            continue;
+        };
+        if only_reader && !row.reader {
+            continue;
+        }
+        let implied = row.implies.iter().map(|(action, _)| action);
+        for action in row.needs.iter().chain(implied) {
+            actions
+                .entry((*action).to_owned())
+                .or_default()
+                .push(format!("{} ({})", sent.op, sent.at));
+        }
+    }
+    assert!(unknown.is_empty(), "\n{}\n", unknown.join("\n"));
+    actions
+}
+
+/// A YAML node without its CloudFormation tag (`!Sub`, `!Ref`, ...).
+fn untagged(node: &Yaml) -> &Yaml {
+    match node {
+        Yaml::Tagged(_, inner) => untagged(inner),
+        other => other,
+    }
+}
+
+fn get<'a>(node: &'a Yaml, key: &str) -> Option<&'a Yaml> {
+    untagged(node).as_mapping_get(key)
+}
+
+fn load_template(name: &str) -> Yaml {
+    let path = repo().join("cfn").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read cfn/{name}: {e}"));
+    let mut docs = Yaml::load_from_str(&text).unwrap_or_else(|e| panic!("cfn/{name}: {e}"));
+    assert_eq!(docs.len(), 1, "cfn/{name} holds one YAML document");
+    docs.remove(0)
+}
+
+/// The actions `Allow`ed by the inline policies of the role `logical_id` in `template`.
+fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
+    let doc = load_template(template);
+    let resources = get(&doc, "Resources").expect("a Resources section");
+    for (name, resource) in untagged(resources)
+        .as_mapping()
+        .expect("Resources is a mapping")
+    {
+        let kind = get(resource, "Type").and_then(Yaml::as_str).unwrap_or("");
+        assert!(
+            !matches!(
+                kind,
+                "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy"
+            ),
+            "cfn/{template}: {:?} is a separate {kind}; policy.rs reads only the roles' inline \
+             Policies, so keep the grants there (or teach policy.rs to read it)",
+            name.as_str()
+        );
+    }
+    let role = get(resources, logical_id)
+        .unwrap_or_else(|| panic!("cfn/{template} has no resource {logical_id}"));
+    let properties = get(role, "Properties").expect("the role has Properties");
+    assert!(
+        get(properties, "ManagedPolicyArns").is_none(),
+        "cfn/{template}: {logical_id} attaches managed policies, which policy.rs cannot read; \
+         grant with inline Policies"
+    );
+    let mut actions = BTreeSet::new();
+    let policies = get(properties, "Policies").and_then(|p| untagged(p).as_sequence());
+    for policy in policies.expect("the role has inline Policies") {
+        let document = get(policy, "PolicyDocument").expect("a PolicyDocument");
+        let statements = get(document, "Statement").expect("a Statement");
+        for statement in untagged(statements)
+            .as_sequence()
+            .expect("Statement is a list")
+        {
+            assert!(
+                get(statement, "NotAction").is_none(),
+                "cfn/{template}: {logical_id} uses NotAction; grant named actions"
+            );
+            if get(statement, "Effect").and_then(Yaml::as_str) != Some("Allow") {
+                continue;
+            }
+            let action = untagged(get(statement, "Action").expect("an Action"));
+            let listed = match action.as_sequence() {
+                Some(list) => list.iter().collect(),
+                None => vec![action],
+            };
+            for one in listed {
+                let name = one.as_str().unwrap_or_else(|| {
+                    panic!("cfn/{template}: {logical_id} has an Action that is not a plain string")
+                });
+                assert!(
+                    !name.contains('*'),
+                    "cfn/{template}: {logical_id} grants {name}; grant named actions, not wildcards"
+                );
+                actions.insert(name.to_owned());
+            }
+        }
+    }
+    actions
+}
+
+/// Both sides' surplus, as the lines of a failure message (empty when they match).
+fn compare(
+    needed: &BTreeMap<String, Vec<String>>,
+    granted: &BTreeSet<String>,
+    role: &str,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (action, callers) in needed {
+        if !granted.contains(action) {
+            problems.push(format!(
+                "{role} lacks {action}, which {} needs: grant it",
+                callers.join(", ")
+            ));
+        }
+    }
+    for action in granted {
+        if !needed.contains_key(action) {
+            problems.push(format!(
+                "{role} grants {action}, which no call in src/ needs: remove it (or, if a call \
+                 needs it, add it to that call's row in CALLS)"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_task_role_grants_exactly_the_actions_the_code_calls() {
+    let calls = calls_in_src();
+    let needed = actions_for(&calls, false);
+    let problems = compare(
+        &needed,
+        &granted("environment.yaml", "TaskRole"),
+        "the task role (cfn/environment.yaml, TaskRole)",
+    );
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn the_reader_role_grants_exactly_the_iam_reads() {
+    let needed = actions_for(&calls_in_src(), true);
+    assert!(!needed.is_empty(), "the inventory makes IAM reads");
+    let problems = compare(
+        &needed,
+        &granted("cross-account-roles.yaml", "ReaderRole"),
+        "the reader role (cfn/cross-account-roles.yaml, ReaderRole)",
+    );
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn every_row_of_the_call_table_is_a_call_the_code_makes() {
+    let calls = calls_in_src();
+    let stale: Vec<&str> = CALLS
+        .iter()
+        .map(|row| row.op)
+        .filter(|op| !calls.iter().any(|c| c.op == *op))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "CALLS in tests/it/policy.rs lists {stale:?}, which src/ no longer calls: remove the rows"
+    );
+}
+
+#[test]
+fn the_scanner_reads_sdk_calls_as_src_writes_them() {
+    let source = r#"
+        async fn f(&self, s3: &Client, sdk: &SdkConfig) {
+            // A comment is not code: self.iam.delete_role().send()
+            let out = self
+                .s3
+                .put_object()
+                .key(format!("a)b{}", ')'))
+                .send()
+                .await?;
+            let mut request = s3.get_object().bucket("x");
+            if let Some(k) = key { request = request.key(k); }
+            request.send().await;
+            let mut pages = aws_sdk_ssm::Client::new(sdk)
+                .get_parameters_by_path()
+                .into_paginator()
+                .send();
+            let s = "not code: iam.create_user().send()";
+            ctx.sts.assume_role().role_arn(arn.to_string()).send().await;
+            tx.send(value).await;
+        }
+    "#;
+    let ops: Vec<String> = sent_ops(&code_only(source), "snippet.rs")
+        .into_iter()
+        .map(|c| c.op)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "put_object",
+            "get_object",
+            "get_parameters_by_path",
+            "assume_role"
+        ]
+    );
+}
+
+/// `fedsync config show --output json` with no setting: each setting's name and default.
+fn fedsync_defaults() -> BTreeMap<String, Value> {
+    let output = fedsync()
+        .args(["config", "show", "--output", "json"])
+        .output()
+        .expect("run fedsync");
+    let rows: Value = serde_json::from_str(&stdout(&output)).expect("config show prints JSON");
+    rows.as_array()
+        .expect("a list of settings")
+        .iter()
+        .map(|row| {
+            (
+                row["name"].as_str().unwrap().to_owned(),
+                row["value"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn parameter_default(template: &str, parameter: &str) -> String {
+    let doc = load_template(template);
+    let node = get(&doc, "Parameters")
+        .and_then(|p| get(p, parameter))
+        .and_then(|p| get(p, "Default"))
+        .unwrap_or_else(|| panic!("cfn/{template}: parameter {parameter} has no Default"));
+    node.as_str()
+        .unwrap_or_else(|| panic!("{parameter}: a string"))
+        .to_owned()
+}
+
+#[test]
+fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
+    let defaults = fedsync_defaults();
+    // The task definition's FEDSYNC_* variables are settings fedsync knows.
+    let doc = load_template("environment.yaml");
+    let container = get(&doc, "Resources")
+        .and_then(|r| get(r, "TaskDefinition"))
+        .and_then(|t| get(t, "Properties"))
+        .and_then(|p| get(p, "ContainerDefinitions"))
+        .and_then(|c| untagged(c).as_sequence())
+        .and_then(|c| c.first())
+        .expect("a container definition");
+    let environment = get(container, "Environment")
+        .and_then(|e| untagged(e).as_sequence())
+        .expect("an Environment list");
+    let known: BTreeSet<String> = defaults
+        .keys()
+        .map(|name| format!("FEDSYNC_{}", name.to_uppercase().replace('-', "_")))
+        .chain(["FEDSYNC_SSM_PREFIX".to_owned()])
+        .collect();
+    let mut set = Vec::new();
+    for variable in environment {
+        let name = get(variable, "Name")
+            .and_then(Yaml::as_str)
+            .expect("a Name");
+        if name.starts_with("FEDSYNC_") {
+            assert!(
+                known.contains(name),
+                "the task sets {name}, which fedsync does not read"
+            );
+            set.push(name);
+        }
+    }
+    assert!(set.contains(&"FEDSYNC_BACKUP_BUCKET") && set.contains(&"FEDSYNC_SSM_PREFIX"));
+
+    // Parameters that stand for a fedsync setting default to fedsync's default.
+    for (template, parameter, setting) in [
+        ("environment.yaml", "ReaderRoleName", "cross-account-role"),
+        (
+            "cross-account-roles.yaml",
+            "ReaderRoleName",
+            "cross-account-role",
+        ),
+        ("environment.yaml", "BackupPrefix", "backup-prefix"),
+        ("environment.yaml", "NamingConvention", "naming-convention"),
+    ] {
+        assert_eq!(
+            Value::String(parameter_default(template, parameter)),
+            defaults[setting],
+            "cfn/{template} {parameter} vs fedsync's default {setting}"
+        );
+    }
+    // The reader roles trust the role the environment stack names.
+    assert_eq!(
+        parameter_default("cross-account-roles.yaml", "SyncTaskRoleName"),
+        format!("{}-task", parameter_default("environment.yaml", "Name"))
+    );
+}
