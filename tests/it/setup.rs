@@ -412,3 +412,93 @@ async fn dry_run_lists_the_writes_with_the_secret_redacted_and_writes_nothing() 
     assert!(w.parameters().await.is_empty());
     assert!(w.secret("fedsync/entra-credentials").await.is_none());
 }
+
+/// The whole interactive run through a pseudo-terminal: a bad metadata file, a wrong secret and
+/// a malformed naming convention are each rejected at their prompt, then the right answers are
+/// stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn interactive_setup_through_a_pty_rejects_bad_answers_at_the_prompt_then_stores() {
+    let w = world().await;
+    std::fs::write(w.file("bad.xml"), "<EntityDescriptor><unclosed>").unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fedsync"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FEDSYNC_") {
+            cmd.env_remove(key);
+        }
+    }
+    for (key, value) in org::aws_env(&w.moto.url) {
+        if !key.starts_with("FEDSYNC_") {
+            cmd.env(key, value);
+        }
+    }
+    cmd.env("FEDSYNC_AUTHORITY_URL", &w.emu.base)
+        .env("FEDSYNC_GRAPH_URL", &w.emu.base)
+        .env("FEDSYNC_SSM_PREFIX", PREFIX)
+        .env("FEDSYNC_LOG_FORMAT", "text")
+        .env("NO_COLOR", "1")
+        .arg("setup");
+    let bad = path_str(&w.file("bad.xml"));
+    let good = path_str(&w.file("metadata.xml"));
+    let transcript = tokio::task::spawn_blocking(move || {
+        let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+        p.exp_string("Entra tenant id").unwrap();
+        p.send_line(TENANT).unwrap();
+        p.exp_string("Microsoft cloud").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Federation metadata XML file").unwrap();
+        p.send_line(&bad).unwrap();
+        p.exp_string("has no EntityDescriptor root element")
+            .unwrap();
+        p.send_line(&good).unwrap();
+        p.exp_string("entity id https://sts.windows.net/").unwrap();
+        p.exp_string("client) id").unwrap();
+        p.send_line(CLIENT_ID).unwrap();
+        p.exp_string("Sync app credential").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Client secret (hidden)").unwrap();
+        p.send_line("wrong-secret").unwrap();
+        p.exp_string("no token for the sync app").unwrap();
+        p.exp_string("Sync app credential").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Client secret (hidden)").unwrap();
+        p.send_line(CLIENT_SECRET).unwrap();
+        p.exp_string("Secrets Manager secret").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("service principal").unwrap();
+        p.send_line(SP).unwrap();
+        p.exp_string("naming convention").unwrap();
+        p.send_line("AWS {1}").unwrap();
+        p.exp_string("account").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("preview: AWS 123456789012 - Admin").unwrap();
+        p.exp_string("Use this convention? [Y/n]").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Cross-account read role name").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("S3 bucket").unwrap();
+        p.send_line(BUCKET).unwrap();
+        p.exp_string("KMS key").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Create one security group").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Assign each group").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Write these now? [y/N]").unwrap();
+        p.send_line("y").unwrap();
+        p.exp_eof().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(transcript.contains("fedsync setup wrote:"), "{transcript}");
+    assert!(
+        !transcript.contains(CLIENT_SECRET),
+        "the secret is never echoed"
+    );
+    let params = w.parameters().await;
+    assert!(
+        params.contains(&("service-principal-id".to_owned(), SP.to_owned())),
+        "{params:?}"
+    );
+    assert!(params.contains(&("naming-convention".to_owned(), "AWS {0} - {1}".to_owned())));
+    assert!(w.secret("fedsync/entra-credentials").await.is_some());
+}
