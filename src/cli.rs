@@ -171,6 +171,17 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
 
+    /// First-time configuration: ask, check and prove the answers, then store the settings.
+    ///
+    /// On a terminal it asks each answer (current stored values are the defaults); with --yes,
+    /// or when stdin is no terminal, every answer comes from flags and FEDSYNC_* variables, and
+    /// a missing one exits 2 listing them all. Before writing it gets a token, reads the AWS
+    /// app's service principal, lists the Organization's accounts and reaches the bucket. Then
+    /// it writes the credential to Secrets Manager, the settings under --ssm-prefix, and
+    /// cfn/saml-roles.yaml (with the SAML metadata) and the child account list to
+    /// s3://<backup-bucket>/setup/. --dry-run lists the writes, secrets as ****, and writes nothing.
+    Setup(Box<SetupArgs>),
+
     /// Print a shell completion script to stdout.
     ///
     /// For example: `fedsync completions bash > /etc/bash_completion.d/fedsync`.
@@ -178,6 +189,49 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The AWS app's federation metadata XML file (Entra portal: Single sign-on, SAML
+    /// certificates, Federation Metadata XML). Gives saml-entity-id and saml-certificates.
+    #[arg(long, env = "FEDSYNC_SAML_METADATA", value_name = "FILE")]
+    pub saml_metadata: Option<PathBuf>,
+
+    /// The AWS app's manifest JSON (App registrations, Manifest, Download), instead of
+    /// --service-principal-id: its appId finds the service principal.
+    #[arg(long, env = "FEDSYNC_APP_MANIFEST", value_name = "FILE")]
+    pub app_manifest: Option<PathBuf>,
+
+    /// The sync app's certificate (PEM), with --private-key-pem, instead of a client secret
+    /// (FEDSYNC_CLIENT_SECRET).
+    #[arg(
+        long,
+        env = "FEDSYNC_CERTIFICATE_PEM",
+        value_name = "FILE",
+        requires = "private_key_pem"
+    )]
+    pub certificate_pem: Option<PathBuf>,
+
+    /// The certificate's RSA private key (PEM file).
+    #[arg(
+        long,
+        env = "FEDSYNC_PRIVATE_KEY_PEM",
+        value_name = "FILE",
+        requires = "certificate_pem"
+    )]
+    pub private_key_pem: Option<PathBuf>,
+
+    /// Take every answer from flags and variables and write without asking.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Check and prove the answers, list what would be written (secrets as ****), write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 /// How to print data on stdout.

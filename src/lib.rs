@@ -14,7 +14,8 @@
 //! every setting from flags, environment, SSM and the config file, and validates them all before
 //! a command acts; [`aws`] and [`graph`] are the adapters to the two clouds. [`sync`] wires one
 //! run (lease → inventory → current state → plan → guardrails → [`backup`] → apply → verify →
-//! report); [`lease`] keeps runs from overlapping.
+//! report); [`lease`] keeps runs from overlapping. [`setup`] is the first-time configuration
+//! that writes the settings sync reads.
 
 pub mod access;
 pub mod aws;
@@ -32,6 +33,7 @@ pub mod naming;
 pub mod plan;
 pub mod printer;
 pub mod settings;
+pub mod setup;
 pub mod sync;
 #[cfg(test)]
 mod test_support;

@@ -9,6 +9,7 @@ mod backups;
 mod config;
 mod inventory;
 mod plan;
+mod setup;
 mod sync;
 
 use aws_config::SdkConfig;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Access(AccessCommand::Revoke(args)) => access::change(&args, &global, false),
         Command::Backups(command) => backups::run(&command, &global),
         Command::Config(ConfigCommand::Show(args)) => config::show(&args, &global),
+        Command::Setup(args) => setup::run(&args, &global),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut crate::cli::command(), "fedsync", &mut out);

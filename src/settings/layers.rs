@@ -149,6 +149,11 @@ const OTHER_VARIABLES: &[&str] = &[
     "FEDSYNC_SSM_PREFIX",
     "FEDSYNC_VENV",
     "FEDSYNC_MOTO_SERVER",
+    // `fedsync setup`'s answers that are files, not settings.
+    "FEDSYNC_SAML_METADATA",
+    "FEDSYNC_APP_MANIFEST",
+    "FEDSYNC_CERTIFICATE_PEM",
+    "FEDSYNC_PRIVATE_KEY_PEM",
 ];
 
 impl Env {

@@ -14,4 +14,5 @@ mod graph_emulator;
 mod inventory;
 mod plan_command;
 mod policy;
+mod setup;
 mod sync_run;

@@ -1,0 +1,173 @@
+//! draft: the answers as they stand — one raw value per setting, the metadata, the app manifest
+//! and the credential — before they are proved and stored.
+//!
+//! A draft starts from the loaded settings (flags > `FEDSYNC_*` > the values already stored under
+//! the SSM prefix > defaults), so a rerun offers the stored values. [`Draft::missing`] lists what
+//! is still unanswered and [`Draft::check`] validates it all with the same parsers `fedsync sync`
+//! uses, so what setup stores is what sync accepts. Pure.
+
+use std::collections::BTreeMap;
+
+use super::answers::{ASKED, AppManifest, MetadataAnswer, NewCredential};
+use crate::graph::Credential;
+use crate::settings::layers::Entry;
+use crate::settings::table::SETTINGS;
+use crate::settings::{
+    Problem, Problems, RawValue, ResolvedCredential, Settings, Source, SyncSettings,
+};
+
+/// The credential setup will use: a new one to store, or the one already in the secret.
+#[derive(Clone, Debug)]
+pub enum CredentialAnswer {
+    New(NewCredential),
+    Existing(Credential),
+}
+
+impl CredentialAnswer {
+    pub fn credential(&self) -> &Credential {
+        match self {
+            CredentialAnswer::New(c) => &c.credential,
+            CredentialAnswer::Existing(c) => c,
+        }
+    }
+}
+
+/// Every answer so far.
+#[derive(Clone, Debug, Default)]
+pub struct Draft {
+    /// Raw values by setting name (stored settings, and the local `authority-url`/`graph-url`).
+    pub values: BTreeMap<&'static str, String>,
+    pub metadata: Option<MetadataAnswer>,
+    pub manifest: Option<AppManifest>,
+    pub credential: Option<CredentialAnswer>,
+    /// The SSM prefix, ending with `/`.
+    pub ssm_prefix: Option<String>,
+}
+
+impl Draft {
+    /// Starts from the loaded settings: every value a source set, and the defaults of the
+    /// settings setup asks for. Secrets are not taken (the credential is its own answer).
+    pub fn from_settings(settings: &Settings) -> Draft {
+        let mut values = BTreeMap::new();
+        for r in settings.resolved() {
+            let Some(value) = &r.value else { continue };
+            let keep = r.setting.stored
+                && (r.source != Source::Default || ASKED.contains(&r.setting.name))
+                || matches!(r.setting.name, "authority-url" | "graph-url");
+            if keep && !r.setting.secret {
+                values.insert(r.setting.name, value.expose().to_owned());
+            }
+        }
+        Draft {
+            values,
+            ssm_prefix: settings.ssm_prefix().map(str::to_owned),
+            ..Draft::default()
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) {
+        self.values.insert(name, value.into());
+    }
+
+    /// Takes the metadata's entity id and certificate thumbprints as the SAML settings.
+    pub fn set_metadata(&mut self, metadata: MetadataAnswer) {
+        self.set("saml-entity-id", metadata.metadata.entity_id.clone());
+        self.set("saml-certificates", metadata.thumbprints());
+        self.metadata = Some(metadata);
+    }
+
+    /// What is still unanswered, each with where to give it.
+    pub fn missing(&self) -> Vec<Problem> {
+        let mut missing = Vec::new();
+        let mut need = |name: &str, how: &str| {
+            missing.push(Problem::new(
+                name,
+                None,
+                format!("required, but not given ({how})"),
+            ))
+        };
+        if self.ssm_prefix.is_none() {
+            need(
+                "ssm-prefix",
+                "flag --ssm-prefix or FEDSYNC_SSM_PREFIX, like /fedsync/prod/",
+            );
+        }
+        if self.get("tenant-id").is_none() {
+            need("tenant-id", "flag --tenant-id or FEDSYNC_TENANT_ID");
+        }
+        if self.metadata.is_none() {
+            need(
+                "saml-metadata",
+                "flag --saml-metadata or FEDSYNC_SAML_METADATA: the federation metadata XML file of the AWS app",
+            );
+        }
+        if self.get("service-principal-id").is_none() && self.manifest.is_none() {
+            need(
+                "service-principal-id",
+                "flag --service-principal-id or FEDSYNC_SERVICE_PRINCIPAL_ID, or the app manifest with --app-manifest or FEDSYNC_APP_MANIFEST",
+            );
+        }
+        if self.get("client-id").is_none() {
+            need("client-id", "flag --client-id or FEDSYNC_CLIENT_ID");
+        }
+        if self.credential.is_none() {
+            need(
+                "credential",
+                "FEDSYNC_CLIENT_SECRET, or --certificate-pem and --private-key-pem (or FEDSYNC_CERTIFICATE_PEM and FEDSYNC_PRIVATE_KEY_PEM)",
+            );
+        }
+        if self.get("backup-bucket").is_none() {
+            need(
+                "backup-bucket",
+                "flag --backup-bucket or FEDSYNC_BACKUP_BUCKET",
+            );
+        }
+        missing
+    }
+
+    /// The draft read back as `fedsync sync` would read the stored settings: every problem at
+    /// once, or the settings sync will run with. `service-principal-id` must be known by now.
+    pub fn check(&self) -> Result<SyncSettings, Problems> {
+        let entries: Vec<Entry> = SETTINGS
+            .iter()
+            .filter_map(|s| {
+                Some(Entry {
+                    key: s.name.to_owned(),
+                    value: RawValue::Plain(self.values.get(s.name)?.clone()),
+                    source: Source::Env(s.env),
+                })
+            })
+            .collect();
+        let settings = Settings::from_layers(
+            vec![],
+            entries,
+            vec![],
+            vec![],
+            vec![],
+            self.ssm_prefix.clone(),
+        );
+        let credential = self.credential.as_ref().map(|c| ResolvedCredential {
+            credential: c.credential().clone(),
+            source: Source::SecretsManager {
+                secret: self
+                    .get("credentials-secret")
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+        });
+        settings.sync_from(&Ok(credential))
+    }
+
+    /// The values to store, by setting name: every stored setting the draft has.
+    pub fn stored(&self) -> Vec<(&'static str, &str)> {
+        SETTINGS
+            .iter()
+            .filter(|s| s.stored)
+            .filter_map(|s| Some((s.name, self.values.get(s.name)?.as_str())))
+            .collect()
+    }
+}

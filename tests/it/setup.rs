@@ -1,0 +1,504 @@
+//! `fedsync setup` against moto and the Graph emulator: non-interactive end to end (the SSM
+//! parameters, the secret, the rendered template and the account list, then a sync that reads
+//! only the prefix), missing and wrong answers (exit 2, nothing written), the dry run.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, Running, SP, TENANT, seed, start};
+use crate::support::moto::Moto;
+use crate::support::org::{self, ENTITY_ID, MANAGEMENT};
+
+const BUCKET: &str = "fedsync-setup";
+const PREFIX: &str = "/fedsync/test/";
+const AWS_APP_ID: &str = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621";
+
+struct World {
+    moto: Moto,
+    emu: Running,
+    sdk: aws_config::SdkConfig,
+    s3: aws_sdk_s3::Client,
+    member: String,
+    kms_key: String,
+    dir: tempfile::TempDir,
+}
+
+/// An Organization (management account with our provider and role Admin, one member account
+/// with role Dev), a bucket and a KMS key in moto; the emulator's seed in Graph; the metadata
+/// and an app manifest as files.
+async fn world() -> World {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    org::create_organization(&sdk).await;
+    let member = org::create_account(&sdk, "member").await;
+    for (account, role) in [(MANAGEMENT.to_owned(), "Admin"), (member.clone(), "Dev")] {
+        let iam = org::iam_in(&sdk, &account).await;
+        let idp = org::saml_provider(&iam, "AzureAD", &org::our_metadata()).await;
+        org::role(&iam, "/", role, &org::saml_trust(&[&idp])).await;
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let kms_key = aws_sdk_kms::Client::new(&sdk)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("metadata.xml"), org::our_metadata()).unwrap();
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        serde_json::json!({
+            "id": "0a0a0a0a-0000-4000-8000-000000000001",
+            "appId": AWS_APP_ID,
+            "displayName": "AWS Single-Account Access",
+            "appRoles": [{"displayName": "msiam_access", "value": null, "isEnabled": true}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    World {
+        moto,
+        emu: start(seed()).await,
+        sdk,
+        s3,
+        member,
+        kms_key,
+        dir,
+    }
+}
+
+impl World {
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `fedsync ARGS` with the AWS environment, the emulator's URLs (local settings, never
+    /// stored) and `vars`.
+    fn run(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        let mut cmd = crate::support::fedsync();
+        cmd.args(args);
+        for (key, value) in org::aws_env(&self.moto.url) {
+            if !key.starts_with("FEDSYNC_") {
+                cmd.env(key, value);
+            }
+        }
+        cmd.env("FEDSYNC_AUTHORITY_URL", &self.emu.base);
+        cmd.env("FEDSYNC_GRAPH_URL", &self.emu.base);
+        for (key, value) in vars {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Every answer, as a pipeline gives them.
+    fn answers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("FEDSYNC_SSM_PREFIX", PREFIX.to_owned()),
+            ("FEDSYNC_TENANT_ID", TENANT.to_owned()),
+            ("FEDSYNC_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("FEDSYNC_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            (
+                "FEDSYNC_SAML_METADATA",
+                path_str(&self.file("metadata.xml")),
+            ),
+            (
+                "FEDSYNC_APP_MANIFEST",
+                path_str(&self.file("manifest.json")),
+            ),
+            ("FEDSYNC_BACKUP_BUCKET", BUCKET.to_owned()),
+            ("FEDSYNC_BACKUP_KMS_KEY", self.kms_key.clone()),
+            ("FEDSYNC_MAX_REMOVALS", "100%".to_owned()),
+        ]
+    }
+
+    fn setup(&self, extra: &[&str], answers: &[(&'static str, String)]) -> Output {
+        let vars: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut args = vec!["setup"];
+        args.extend_from_slice(extra);
+        self.run(&args, &vars)
+    }
+
+    async fn parameters(&self) -> Vec<(String, String)> {
+        let ssm = aws_sdk_ssm::Client::new(&self.sdk);
+        let mut out = Vec::new();
+        let mut pages = ssm
+            .get_parameters_by_path()
+            .path(PREFIX)
+            .recursive(true)
+            .with_decryption(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for p in page.unwrap().parameters() {
+                out.push((
+                    p.name().unwrap().trim_start_matches(PREFIX).to_owned(),
+                    p.value().unwrap().to_owned(),
+                ));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    async fn object(&self, key: &str) -> Option<String> {
+        let got = self
+            .s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        Some(String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    async fn secret(&self, name: &str) -> Option<String> {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|s| s.secret_string().map(str::to_owned))
+    }
+}
+
+fn path_str(path: &Path) -> String {
+    path.to_str().unwrap().to_owned()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        out.status.code(),
+        crate::support::stdout(out),
+        crate::support::stderr(out)
+    )
+}
+
+/// `SamlMetadataDocument`'s default in a rendered template, read by a YAML parser.
+fn metadata_default(template: &str) -> String {
+    use saphyr::{LoadableYamlNode, Yaml};
+    let docs = Yaml::load_from_str(template).expect("the rendered template is YAML");
+    let doc = &docs[0];
+    let default = &doc["Parameters"]["SamlMetadataDocument"]["Default"];
+    default
+        .as_str()
+        .expect("SamlMetadataDocument has a string default")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_with_yes_stores_proves_renders_and_a_sync_then_runs_from_the_prefix_alone() {
+    let w = world().await;
+    let out = w.setup(&["--yes"], &w.answers());
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        !all.contains(CLIENT_SECRET),
+        "the secret is never printed: {all}"
+    );
+    assert!(
+        all.contains("naming preview: AWS 123456789012 - Admin"),
+        "{all}"
+    );
+    assert!(
+        all.contains("signing certificate SHA-256 9cf73901"),
+        "{all}"
+    );
+
+    // The settings, as sync reads them.
+    let params = w.parameters().await;
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("{name} stored: {params:?}"))
+    };
+    assert_eq!(get("tenant-id"), TENANT);
+    assert_eq!(get("client-id"), CLIENT_ID);
+    assert_eq!(
+        get("service-principal-id"),
+        SP,
+        "found by the manifest's appId"
+    );
+    assert_eq!(get("saml-entity-id"), ENTITY_ID);
+    assert_eq!(
+        get("saml-certificates"),
+        org::OUR_CERT_SHA256.replace(':', "").to_lowercase()
+    );
+    assert_eq!(get("credentials-secret"), "fedsync/entra-credentials");
+    assert_eq!(get("backup-bucket"), BUCKET);
+    assert_eq!(get("naming-convention"), "AWS {0} - {1}");
+    assert!(
+        !params
+            .iter()
+            .any(|(n, _)| n == "authority-url" || n == "client-secret"),
+        "local settings and secrets are not stored: {params:?}"
+    );
+
+    // The credential, in the secret.
+    let secret: Value =
+        serde_json::from_str(&w.secret("fedsync/entra-credentials").await.unwrap()).unwrap();
+    assert_eq!(secret["client_secret"], CLIENT_SECRET);
+
+    // The template: YAML whose default is a metadata document with our entity and certificate.
+    let template = w
+        .object("setup/saml-roles.yaml")
+        .await
+        .expect("template uploaded");
+    let document = metadata_default(&template);
+    assert!(document.len() <= 4096);
+    let parsed = fedsync::metadata::parse(&document).expect("the embedded metadata parses");
+    assert!(parsed.matches(ENTITY_ID, &[org::OUR_CERT_SHA256.parse().unwrap()]));
+    cfn_lint(&template, w.dir.path());
+
+    // The child accounts: the member, not the management account.
+    let accounts: Vec<String> =
+        serde_json::from_str(&w.object("setup/accounts.json").await.unwrap()).unwrap();
+    assert_eq!(accounts, vec![w.member.clone()]);
+
+    // A sync with only the prefix (and the emulator's URLs, which are local settings).
+    let sync = w.run(&["sync"], &[("FEDSYNC_SSM_PREFIX", PREFIX)]);
+    assert_eq!(sync.status.code(), Some(0), "{}", text(&sync));
+
+    // A rerun with no answer but the prefix and --yes keeps everything (stored values are the
+    // defaults, the secret is kept) and still needs the metadata file.
+    let rerun = w.setup(
+        &["--yes"],
+        &[
+            ("FEDSYNC_SSM_PREFIX", PREFIX.to_owned()),
+            ("FEDSYNC_SAML_METADATA", path_str(&w.file("metadata.xml"))),
+        ],
+    );
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    assert_eq!(w.parameters().await, params);
+}
+
+/// cfn-lint on the rendered template, when `.venv/bin/cfn-lint` exists.
+fn cfn_lint(template: &str, dir: &Path) {
+    let lint = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/cfn-lint");
+    if !lint.exists() {
+        eprintln!("cfn-lint is absent from .venv (setup/dev-env.sh installs it): lint skipped");
+        return;
+    }
+    let path = dir.join("saml-roles.yaml");
+    std::fs::write(&path, template).unwrap();
+    let out = std::process::Command::new(lint)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cfn-lint: {}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_answers_exit_2_listing_each_and_nothing_is_written() {
+    let w = world().await;
+    let out = w.setup(&["--yes"], &[("FEDSYNC_SSM_PREFIX", PREFIX.to_owned())]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = crate::support::stderr(&out);
+    for answer in [
+        "tenant-id",
+        "saml-metadata",
+        "service-principal-id",
+        "client-id",
+        "credential",
+        "backup-bucket",
+    ] {
+        assert!(
+            err.contains(&format!("{answer}: required")),
+            "{answer} in: {err}"
+        );
+    }
+    assert!(w.parameters().await.is_empty());
+
+    let no_tty = w.setup(&[], &w.answers());
+    assert_eq!(no_tty.status.code(), Some(2));
+    assert!(crate::support::stderr(&no_tty).contains("pass --yes"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_answers_are_named_and_nothing_is_written() {
+    let w = world().await;
+    std::fs::write(w.file("bad.xml"), "<EntityDescriptor><unclosed>").unwrap();
+    // Each change replaces one answer; an empty value removes it.
+    let with = |changes: &[(&'static str, String)]| {
+        let mut answers = w.answers();
+        for (k, v) in changes {
+            answers.retain(|(key, _)| key != k);
+            if !v.is_empty() {
+                answers.push((k, v.clone()));
+            }
+        }
+        w.setup(&["--yes"], &answers)
+    };
+    let cases: Vec<(Vec<(&'static str, String)>, &str)> = vec![
+        (
+            vec![("FEDSYNC_SAML_METADATA", path_str(&w.file("bad.xml")))],
+            "saml-metadata: ",
+        ),
+        (
+            vec![("FEDSYNC_CLIENT_SECRET", "wrong-secret".into())],
+            "credential: no token for the sync app",
+        ),
+        (
+            vec![
+                ("FEDSYNC_APP_MANIFEST", String::new()),
+                (
+                    "FEDSYNC_SERVICE_PRINCIPAL_ID",
+                    "11111111-2222-4333-8444-555555555555".into(),
+                ),
+            ],
+            "service-principal-id: not found",
+        ),
+        (
+            vec![("FEDSYNC_NAMING_CONVENTION", "AWS {1}".into())],
+            "naming-convention",
+        ),
+        (
+            vec![("FEDSYNC_BACKUP_BUCKET", "no-such-bucket".into())],
+            "backup-bucket: cannot reach s3://no-such-bucket",
+        ),
+    ];
+    for (changes, expected) in cases {
+        let out = with(&changes);
+        let err = crate::support::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{changes:?}: {}", text(&out));
+        assert!(
+            err.contains(expected),
+            "{changes:?}: expected {expected:?} in {err}"
+        );
+        assert!(!err.contains("wrong-secret"), "{err}");
+    }
+    assert!(w.parameters().await.is_empty(), "nothing stored");
+    assert!(w.secret("fedsync/entra-credentials").await.is_none());
+    assert!(w.object("setup/saml-roles.yaml").await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_lists_the_writes_with_the_secret_redacted_and_writes_nothing() {
+    let w = world().await;
+    let out = w.setup(&["--dry-run"], &w.answers());
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("would write (dry run; nothing written)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("secret   fedsync/entra-credentials = ****"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("ssm      {PREFIX}tenant-id = {TENANT}")),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("s3       s3://{BUCKET}/setup/saml-roles.yaml")),
+        "{all}"
+    );
+    assert!(!all.contains(CLIENT_SECRET));
+    assert!(w.parameters().await.is_empty());
+    assert!(w.secret("fedsync/entra-credentials").await.is_none());
+}
+
+/// The whole interactive run through a pseudo-terminal: a bad metadata file, a wrong secret and
+/// a malformed naming convention are each rejected at their prompt, then the right answers are
+/// stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn interactive_setup_through_a_pty_rejects_bad_answers_at_the_prompt_then_stores() {
+    let w = world().await;
+    std::fs::write(w.file("bad.xml"), "<EntityDescriptor><unclosed>").unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fedsync"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FEDSYNC_") {
+            cmd.env_remove(key);
+        }
+    }
+    for (key, value) in org::aws_env(&w.moto.url) {
+        if !key.starts_with("FEDSYNC_") {
+            cmd.env(key, value);
+        }
+    }
+    cmd.env("FEDSYNC_AUTHORITY_URL", &w.emu.base)
+        .env("FEDSYNC_GRAPH_URL", &w.emu.base)
+        .env("FEDSYNC_SSM_PREFIX", PREFIX)
+        .env("FEDSYNC_LOG_FORMAT", "text")
+        .env("NO_COLOR", "1")
+        .arg("setup");
+    let bad = path_str(&w.file("bad.xml"));
+    let good = path_str(&w.file("metadata.xml"));
+    let transcript = tokio::task::spawn_blocking(move || {
+        let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+        p.exp_string("Entra tenant id").unwrap();
+        p.send_line(TENANT).unwrap();
+        p.exp_string("Microsoft cloud").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Federation metadata XML file").unwrap();
+        p.send_line(&bad).unwrap();
+        p.exp_string("has no EntityDescriptor root element")
+            .unwrap();
+        p.send_line(&good).unwrap();
+        p.exp_string("entity id https://sts.windows.net/").unwrap();
+        p.exp_string("client) id").unwrap();
+        p.send_line(CLIENT_ID).unwrap();
+        p.exp_string("Sync app credential").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Client secret (hidden)").unwrap();
+        p.send_line("wrong-secret").unwrap();
+        p.exp_string("no token for the sync app").unwrap();
+        p.exp_string("Sync app credential").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Client secret (hidden)").unwrap();
+        p.send_line(CLIENT_SECRET).unwrap();
+        p.exp_string("Secrets Manager secret").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("service principal").unwrap();
+        p.send_line(SP).unwrap();
+        p.exp_string("naming convention").unwrap();
+        p.send_line("AWS {1}").unwrap();
+        p.exp_string("account").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("preview: AWS 123456789012 - Admin").unwrap();
+        p.exp_string("Use this convention? [Y/n]").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Cross-account read role name").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("S3 bucket").unwrap();
+        p.send_line(BUCKET).unwrap();
+        p.exp_string("KMS key").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Create one security group").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Assign each group").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Write these now? [y/N]").unwrap();
+        p.send_line("y").unwrap();
+        p.exp_eof().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(transcript.contains("fedsync setup wrote:"), "{transcript}");
+    assert!(
+        !transcript.contains(CLIENT_SECRET),
+        "the secret is never echoed"
+    );
+    let params = w.parameters().await;
+    assert!(
+        params.contains(&("service-principal-id".to_owned(), SP.to_owned())),
+        "{params:?}"
+    );
+    assert!(params.contains(&("naming-convention".to_owned(), "AWS {0} - {1}".to_owned())));
+    assert!(w.secret("fedsync/entra-credentials").await.is_some());
+}
