@@ -427,6 +427,24 @@ pub fn mail_nicknames(display_names: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The longest prefix every name shares (on character boundaries).
+pub fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
+    let Some((first, rest)) = names.split_first() else {
+        return "";
+    };
+    let mut end = first.len();
+    for name in rest {
+        end = first
+            .char_indices()
+            .zip(name.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8())
+            .min(end);
+    }
+    &first[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -900,5 +918,15 @@ mod tests {
             });
             prop_assert_ne!(name(&role_a), name(&role_b));
         }
+    }
+
+    #[test]
+    fn common_prefixes_end_on_character_boundaries() {
+        assert_eq!(common_prefix(&["AWS 1 - a", "AWS 2 - a"]), "AWS ");
+        assert_eq!(common_prefix(&["Zürich a", "Zürich b"]), "Zürich ");
+        assert_eq!(common_prefix(&["Zü", "Zu"]), "Z");
+        assert_eq!(common_prefix(&["same", "same"]), "same");
+        assert_eq!(common_prefix(&["a", "b"]), "");
+        assert_eq!(common_prefix(&[]), "");
     }
 }

@@ -130,25 +130,6 @@ impl GroupName {
     }
 }
 
-/// The longest common prefix of some names, cut at a character boundary.
-pub fn common_prefix<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let mut names = names.into_iter();
-    let Some(first) = names.next() else {
-        return String::new();
-    };
-    let mut len = first.len();
-    for name in names {
-        len = first
-            .char_indices()
-            .zip(name.chars())
-            .take_while(|((_, a), b)| a == b)
-            .last()
-            .map_or(0, |((i, a), _)| i + a.len_utf8())
-            .min(len);
-    }
-    first[..len].to_owned()
-}
-
 /// Why a role name does not name exactly one synced role.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RoleLookupError {
@@ -356,18 +337,6 @@ mod tests {
         assert!(!name.matches("prod/Admin (test)"));
         assert!(!name.matches("/Admin ()"));
         assert!(!name.matches("prod/ReadOnly (prod)"));
-    }
-
-    #[test]
-    fn common_prefixes() {
-        assert_eq!(
-            common_prefix(["aws 1 - a", "aws 2 - b", "aws 1 - c"]),
-            "aws "
-        );
-        assert_eq!(common_prefix(["ü1", "ü2"]), "ü");
-        assert_eq!(common_prefix(["ab", "cd"]), "");
-        assert_eq!(common_prefix(Vec::<&str>::new()), "");
-        assert_eq!(common_prefix(["same"]), "same");
     }
 
     #[test]

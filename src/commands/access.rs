@@ -15,13 +15,13 @@ use super::{Global, block_on, load_settings};
 use crate::access::change::{self, Change, Current, Decision, Principal, Route};
 use crate::access::join::{self, Directory, Filter};
 use crate::access::render;
-use crate::access::roles::{GroupName, common_prefix, hint};
+use crate::access::roles::{GroupName, hint};
 use crate::access::{SyncedRole, closest, resolve_role, synced_roles};
 use crate::cli::{AccessChangeArgs, AccessListArgs, AccessOutput};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, GraphError, Group, Member, RetryPolicy};
 use crate::model::{AccountId, AppRoleId};
-use crate::naming::{NamingConvention, NamingInput};
+use crate::naming::{self, NamingConvention, NamingInput};
 use crate::settings::AccessSettings;
 use crate::settings::Inputs;
 
@@ -193,8 +193,9 @@ async fn synced_groups(
             }
         }
         _ => {
-            let prefix = common_prefix(names.iter().map(GroupName::prefix));
-            groups = graph.groups_starting_with(&prefix).await?;
+            let prefixes: Vec<&str> = names.iter().map(GroupName::prefix).collect();
+            let prefix = naming::common_prefix(&prefixes);
+            groups = graph.groups_starting_with(prefix).await?;
         }
     }
     Ok(join::match_synced_groups(roles, &names, &groups))

@@ -23,6 +23,7 @@ use crate::backup::{BackupError, BackupStore};
 use crate::graph::{Assignment, GraphClient, GraphError, NewGroup};
 use crate::lease::{self, LeaseError};
 use crate::model::{AccountOutcome, AppRole, AppRoleId, Inventory, ServicePrincipal};
+use crate::naming;
 use crate::plan::guardrail::{self, Refusal};
 use crate::plan::{self, Action, Plan, PlanError, PlannedGroup};
 use crate::settings::SyncSettings;
@@ -468,7 +469,7 @@ async fn group_work(
         .iter()
         .map(|g| g.display_name.as_str())
         .collect();
-    let prefix = common_prefix(&names);
+    let prefix = naming::common_prefix(&names);
     let listed: Option<HashMap<String, String>> = if plan.groups.len() > 1 && prefix.len() >= 3 {
         let found = graph.groups_starting_with(prefix).await?;
         Some(
@@ -504,37 +505,4 @@ async fn group_work(
         orphans,
         current_assignments,
     })
-}
-
-/// The longest prefix every name shares (on character boundaries).
-fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
-    let Some((first, rest)) = names.split_first() else {
-        return "";
-    };
-    let mut end = first.len();
-    for name in rest {
-        end = first
-            .char_indices()
-            .zip(name.chars())
-            .take_while(|((_, a), b)| a == b)
-            .last()
-            .map_or(0, |((i, a), _)| i + a.len_utf8())
-            .min(end);
-    }
-    &first[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::common_prefix;
-
-    #[test]
-    fn common_prefixes_end_on_character_boundaries() {
-        assert_eq!(common_prefix(&["AWS 1 - a", "AWS 2 - a"]), "AWS ");
-        assert_eq!(common_prefix(&["Zürich a", "Zürich b"]), "Zürich ");
-        assert_eq!(common_prefix(&["Zü", "Zu"]), "Z");
-        assert_eq!(common_prefix(&["same", "same"]), "same");
-        assert_eq!(common_prefix(&["a", "b"]), "");
-        assert_eq!(common_prefix(&[]), "");
-    }
 }
