@@ -261,7 +261,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
     // The standard AWS chain, as `fedsync` on a laptop would see it; set before any thread.
     for (name, value) in [
         ("AWS_ENDPOINT_URL", aws.url.as_str()),
-        ("AWS_ACCESS_KEY_ID", "AKIABENCHMANAGEMENT"),
+        ("AWS_ACCESS_KEY_ID", "bench-management"),
         ("AWS_SECRET_ACCESS_KEY", "bench-secret"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
