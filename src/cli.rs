@@ -20,7 +20,8 @@ use crate::settings::table::{self, DefaultValue};
 /// them into app roles (and groups) of the AWS enterprise app in Entra ID.
 ///
 /// Exit codes: 0 in sync or planned, 1 failed, 2 invalid input or settings (nothing written),
-/// 3 refused by a guardrail (nothing written), 4 some accounts could not be read.
+/// 3 refused by a guardrail (nothing written), 4 some accounts or roles could not be read or
+/// decided (they were held, untouched).
 #[derive(Debug, Parser)]
 #[command(name = "fedsync", version, propagate_version = true)]
 pub struct Cli {
@@ -117,9 +118,14 @@ pub enum Command {
     /// of them call sts:AssumeRoleWithSAML. AWS credentials, region and endpoints come from the
     /// standard AWS chain. Reads only; writes nothing.
     ///
-    /// `--output json` prints the inventory snapshot `fedsync plan --inventory` reads. Exits 0
-    /// when every account was read, 4 when some could not be (each is listed with the reason),
-    /// 1 when the accounts could not be listed at all, 2 on invalid settings.
+    /// Each provider is ours, ours by entity id with an unknown certificate, not ours, or can't
+    /// tell; each role gets a verdict per provider: yes, no or can't tell, decided as IAM
+    /// evaluates its trust policy (conditions on SAML:aud at saml-audiences).
+    ///
+    /// `--output json` prints the inventory snapshot (version 2) `fedsync plan --inventory`
+    /// reads. Exits 0 when every account was read and every role decided, 4 when some could not
+    /// be (each is listed with the reason), 1 when the accounts could not be listed at all, 2 on
+    /// invalid settings.
     Inventory(InventoryArgs),
 
     /// Plan the app role changes from an inventory snapshot and a service principal file.
@@ -140,9 +146,13 @@ pub enum Command {
     /// adds/updates/disables, PATCH drops roles disabled earlier, create groups, assign groups);
     /// reads back and verifies. `--dry-run` stops after the plan and writes nothing.
     ///
+    /// A role is disabled only on evidence (its account was read and the role is gone or
+    /// definitely not trusted, or the account is closed or gone from the Organization); whatever
+    /// cannot be decided is held, untouched, and listed with why.
+    ///
     /// Exits 0 in sync (changes applied or none needed), 1 failed (the error says whether
     /// anything was written), 2 invalid settings, 3 refused by a guardrail (nothing written),
-    /// 4 applied but some accounts could not be read (their roles were left untouched).
+    /// 4 applied, but some accounts or roles could not be read or decided (held, untouched).
     Sync(Box<SyncArgs>),
 
     /// Restore the AWS app's roles from a backup `sync` took.
@@ -154,6 +164,17 @@ pub enum Command {
     /// and verify as `sync`. `--dry-run` stops after the plan and writes nothing. The next
     /// `sync` plans from AWS again. Exits as `sync` does.
     Restore(Box<RestoreArgs>),
+
+    /// Why fedsync decides what it decides about one role, or every SAML role of an account.
+    ///
+    /// Shows where the account stands (read by sync, or held: excluded, suspended…), each SAML
+    /// provider (ours or not, and why: entity id, certificates, expiry), and per role and
+    /// provider the verdict, the statement that decided it, and how each statement and
+    /// condition was read. Reads AWS with the inventory's settings; writes nothing.
+    ///
+    /// Exits 0 when explained, 1 when the account cannot be read, 2 on an invalid target or
+    /// settings, or a role that does not exist.
+    Explain(Box<ExplainArgs>),
 
     /// Who can assume which synced AWS role; grant or revoke it without the portal.
     ///
@@ -410,6 +431,14 @@ pub struct SyncArgs {
     #[arg(long)]
     pub allow_removals: bool,
 
+    /// Let go of the held roles of these accounts (comma-separated ids), for this run only.
+    ///
+    /// Their app roles are disabled (already disabled ones dropped) whatever held them —
+    /// excluded, suspended, can't tell, unknown certificate, not made by fedsync — except a
+    /// failed read. Counted by max-removals.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub release_held: Vec<String>,
+
     /// Report format: a table for people, or one JSON summary line (the default when stdout is
     /// not a terminal, as in a container).
     #[arg(long, value_enum)]
@@ -417,6 +446,19 @@ pub struct SyncArgs {
 
     #[command(flatten)]
     pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A role ARN (`arn:aws:iam::123456789012:role/Admin`) or an account id.
+    pub target: String,
+
+    /// Output format (JSON: schema `fedsync.explain/v1`).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -546,6 +588,14 @@ pub struct AwsArgs {
     #[arg(long, value_name = "SHA256,...", value_delimiter = ',')]
     pub saml_certificates: Vec<String>,
 
+    /// The SAML:aud values a sign-in through our Entra app carries (its reply URLs),
+    /// comma-separated; `*` matches any run of characters.
+    ///
+    /// Trust policy conditions on SAML:aud are evaluated at these: an Allow that holds at none
+    /// of them lets nobody in, a Deny that holds at none of them shuts nobody out.
+    #[arg(long, value_name = "URL,...", value_delimiter = ',')]
+    pub saml_audiences: Vec<String>,
+
     /// The read-only role fedsync assumes in each account.
     ///
     /// The PowerShell original named it `AWS_IAM_AAD_UpdateTask_CrossAccountRole`.
@@ -573,6 +623,7 @@ impl AwsArgs {
     pub fn add_to(&self, flags: &mut Flags) {
         flags.set("saml-entity-id", self.saml_entity_id.as_deref());
         flags.set_list("saml-certificates", &self.saml_certificates);
+        flags.set_list("saml-audiences", &self.saml_audiences);
         flags.set("cross-account-role", self.cross_account_role.as_deref());
         flags.set("external-id", self.external_id.as_deref());
         flags.set_list("include-accounts", &self.include_accounts);
@@ -603,6 +654,10 @@ pub struct PlanArgs {
     /// Accept a plan that disables more roles than --max-removals, for this run only.
     #[arg(long)]
     pub allow_removals: bool,
+
+    /// Plan to let go of the held roles of these accounts, as `sync --release-held` would.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub release_held: Vec<String>,
 
     #[command(flatten)]
     pub settings: SettingsArgs,

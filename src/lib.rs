@@ -4,9 +4,13 @@
 //! Layout (functional core, imperative shell; see DESIGN.md):
 //! - [`model`]: ids, ARNs, app roles, the service principal manifest, the inventory snapshot.
 //! - [`naming`]: naming conventions for app roles and groups, group mail nicknames.
-//! - [`trust`]: which SAML providers a role's trust policy lets in.
-//! - [`metadata`]: Entra federation metadata: entity id and signing certificates.
-//! - [`plan`]: desired vs current app roles → a [`plan::Plan`], its guardrails and renderings.
+//! - [`trust`]: whether a role's trust policy lets a user of our Entra app in through each
+//!   SAML provider: yes, no or can't tell, decided as IAM evaluates it.
+//! - [`metadata`]: SAML federation metadata: entity id, signing certificates, and whether a
+//!   provider is our Entra app's.
+//! - [`explain`]: why a role or provider got its verdict, as text and JSON.
+//! - [`plan`]: desired vs current app roles → a [`plan::Plan`] (changes and holds), its
+//!   guardrails and renderings.
 //! - [`access`]: who holds which synced role, and what a grant or revoke changes.
 //!
 //! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
@@ -24,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod error_text;
 pub mod exit;
+pub mod explain;
 pub mod graph;
 pub mod lease;
 pub mod logging;

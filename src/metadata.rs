@@ -2,10 +2,12 @@
 //! the identity provider's signing certificates (DER, SHA-256 and SHA-1 thumbprints, expiry) and
 //! its single sign-on endpoints.
 //!
-//! Owns reading the document Entra publishes for an enterprise app (the one IAM stores for a SAML
-//! provider) and deciding whether a provider belongs to that app
-//! ([`FederationMetadata::matches`]: entity id and certificate). Every tenant shares one entity
-//! id, so the certificate is what tells apps apart.
+//! Owns reading the document Entra publishes for an enterprise app ([`parse`], strict: what
+//! `setup` reads from the admin) and deciding whether a SAML provider IAM holds belongs to that
+//! app ([`classify`], lenient: any identity provider's metadata, an `EntitiesDescriptor` root
+//! too, answered ours / ours by entity id with an unknown certificate / not ours / can't tell,
+//! never an error). Every tenant shares one entity id, so the certificate is what tells apps
+//! apart.
 //!
 //! Elements are matched by namespace URI and local name, never by prefix. Only certificates at
 //! `IDPSSODescriptor/KeyDescriptor/KeyInfo/X509Data/X509Certificate` count, where the
@@ -17,7 +19,6 @@
 //! whatever the input.
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
@@ -27,13 +28,11 @@ use quick_xml::errors::IllFormedError;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
-use serde::{Deserialize, Serialize};
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x509_parser::error::X509Error;
 
-use crate::model::ParseError;
+pub use crate::model::Thumbprint;
+use crate::model::ProviderVerdict;
 
 /// Namespace of SAML 2.0 metadata (`EntityDescriptor`, `IDPSSODescriptor`, `KeyDescriptor`, …).
 pub const SAML_METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -95,105 +94,6 @@ impl fmt::Debug for SigningCertificate {
 pub struct SsoService {
     pub binding: String,
     pub location: String,
-}
-
-/// A certificate thumbprint: the SHA-1 (20 bytes) or SHA-256 (32 bytes) digest of its DER form.
-///
-/// Parses hex in any case, bare or with one `:` or ` ` between bytes (`AB:CD:…`, `ab cd …`);
-/// prints lowercase hex without separators, which is also its serde form.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Thumbprint(Vec<u8>);
-
-impl Thumbprint {
-    const SHA1_LEN: usize = 20;
-    const SHA256_LEN: usize = 32;
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// True for a SHA-256 thumbprint, false for a SHA-1 one.
-    pub fn is_sha256(&self) -> bool {
-        self.0.len() == Self::SHA256_LEN
-    }
-}
-
-impl FromStr for Thumbprint {
-    type Err = ParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = |problem: String| ParseError::new("thumbprint", s, problem);
-        let trimmed = s.trim();
-        let wrong_length = |n: usize| {
-            invalid(format!(
-                "expected 32 bytes (SHA-256) or 20 bytes (SHA-1), got {n}"
-            ))
-        };
-        if trimmed.is_empty() {
-            return Err(wrong_length(0));
-        }
-        if let Some(bad) = trimmed
-            .chars()
-            .find(|c| !(c.is_ascii_hexdigit() || *c == ':' || *c == ' '))
-        {
-            return Err(invalid(format!(
-                "{bad:?} is not a hex digit; expected hex, optionally with ':' or ' ' between bytes"
-            )));
-        }
-        let mut bytes = Vec::with_capacity(Self::SHA256_LEN);
-        for group in trimmed.split([':', ' ']) {
-            if group.is_empty() || group.len() % 2 != 0 {
-                return Err(invalid(
-                    "separators must stand alone between whole bytes (two hex digits)".to_owned(),
-                ));
-            }
-            for pair in group.as_bytes().chunks_exact(2) {
-                if let [hi, lo] = pair {
-                    bytes.push((hex_value(*hi) << 4) | hex_value(*lo));
-                }
-            }
-        }
-        match bytes.len() {
-            Self::SHA1_LEN | Self::SHA256_LEN => Ok(Thumbprint(bytes)),
-            n => Err(wrong_length(n)),
-        }
-    }
-}
-
-/// Value of one ASCII hex digit; callers have checked `digit.is_ascii_hexdigit()`.
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        b'A'..=b'F' => digit - b'A' + 10,
-        _ => 0,
-    }
-}
-
-impl TryFrom<String> for Thumbprint {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Thumbprint> for String {
-    fn from(t: Thumbprint) -> String {
-        t.to_string()
-    }
-}
-
-impl fmt::Display for Thumbprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl fmt::Debug for Thumbprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Thumbprint({self})")
-    }
 }
 
 /// Why federation metadata was rejected. Certificate indexes count from 1, in document order,
@@ -259,23 +159,29 @@ pub enum MetadataError {
     },
 }
 
-/// Parses Entra ID (or any SAML 2.0 IdP) federation metadata. A leading byte order mark is
-/// accepted; the XML signature is not checked.
+/// Parses Entra ID (or any SAML 2.0 IdP) federation metadata: one `EntityDescriptor` root, as
+/// Entra publishes it. A leading byte order mark is accepted; the XML signature is not checked.
 pub fn parse(xml: &str) -> Result<FederationMetadata, MetadataError> {
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
-    let scan = Scan::run(xml)?;
-
-    let entity_id = scan
-        .entity_id
-        .ok_or_else(|| MetadataError::NoEntityDescriptor {
+    let scan = Scan::run(xml, false)?;
+    let entity = scan.entities.into_iter().next();
+    let Some(EntityScan {
+        entity_id: Some(entity_id),
+        saw_idp_sso,
+        certificate_texts,
+        sso_services,
+    }) = entity
+    else {
+        return Err(MetadataError::NoEntityDescriptor {
             found: "no element".to_owned(),
-        })?;
-    if !scan.saw_idp_sso {
+        });
+    };
+    if !saw_idp_sso {
         return Err(MetadataError::NoIdpSsoDescriptor { entity_id });
     }
 
     let mut signing_certificates: Vec<SigningCertificate> = Vec::new();
-    for (i, text) in scan.certificate_texts.iter().enumerate() {
+    for (i, text) in certificate_texts.iter().enumerate() {
         let cert = certificate(i + 1, text)?;
         if !signing_certificates.iter().any(|c| c.der == cert.der) {
             signing_certificates.push(cert);
@@ -288,8 +194,201 @@ pub fn parse(xml: &str) -> Result<FederationMetadata, MetadataError> {
     Ok(FederationMetadata {
         entity_id,
         signing_certificates,
-        sso_services: scan.sso_services,
+        sso_services,
     })
+}
+
+/// Whether a SAML provider's metadata is our Entra app's, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderMatch {
+    pub verdict: ProviderVerdict,
+    /// The entity ids the document holds (one per `EntityDescriptor`), as far as it was read.
+    pub entity_ids: Vec<String>,
+    /// The signing certificates of the entity with our entity id (none when it is not ours).
+    pub certificates: Vec<CertificateSeen>,
+    /// One line: why.
+    pub reason: String,
+}
+
+/// One signing certificate of a provider with our entity id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateSeen {
+    /// SHA-256 of the decoded bytes; none when the text is not base64.
+    pub sha256: Option<Thumbprint>,
+    /// `notAfter`, when the bytes are an X.509 certificate.
+    pub not_after: Option<OffsetDateTime>,
+    /// In `saml-certificates`.
+    pub ours: bool,
+    /// Why the bytes are not a certificate, when they are not.
+    pub problem: Option<String>,
+}
+
+/// Decides whether a SAML provider belongs to our Entra app, from the metadata IAM holds for it.
+///
+/// - An entity id that is not `entity_id` (the `EntityDescriptor` root's, or every one inside
+///   an `EntitiesDescriptor`): **not ours**, decided as soon as the root is read; the
+///   certificates of a foreign provider are never parsed, so nothing in them can fail anything.
+/// - Our entity id and a signing certificate whose SHA-256 is in `ours`: **ours**.
+/// - Our entity id, certificates that parse, none of them ours: **ours by entity id, unknown
+///   certificate** (another app of the tenant, or a rotation half done).
+/// - Our entity id and no certificate that parses, or a document that cannot be read: **can't
+///   tell**.
+pub fn classify(xml: &str, entity_id: &str, ours: &[Thumbprint]) -> ProviderMatch {
+    let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    let (scan, result) = match Scan::run(xml, true) {
+        Ok(scan) => (scan, Ok(())),
+        Err(failed) => (failed.scan, Err(failed.error)),
+    };
+    let entity_ids: Vec<String> = scan
+        .entities
+        .iter()
+        .filter_map(|e| e.entity_id.clone())
+        .collect();
+    let not_ours = |entity_ids: Vec<String>| ProviderMatch {
+        verdict: ProviderVerdict::NotOurs,
+        reason: format!(
+            "entity id {} is not ours ({entity_id})",
+            entity_ids.join(", ")
+        ),
+        entity_ids,
+        certificates: Vec::new(),
+    };
+    let cant_tell = |entity_ids: Vec<String>, certificates, reason| ProviderMatch {
+        verdict: ProviderVerdict::CantTell,
+        entity_ids,
+        certificates,
+        reason,
+    };
+    // One EntityDescriptor root: its entity id decides, whatever follows.
+    if !scan.grouped
+        && let Some(first) = entity_ids.first()
+        && first != entity_id
+    {
+        return not_ours(entity_ids);
+    }
+    if let Err(error) = result {
+        // quick-xml quotes the document in its errors: keep the reason on one line.
+        let cause = crate::error_text::chain(&error);
+        let reason = format!(
+            "its metadata cannot be read: {}",
+            cause.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        return cant_tell(entity_ids, Vec::new(), reason);
+    }
+    let mine: Vec<&EntityScan> = scan
+        .entities
+        .iter()
+        .filter(|e| e.entity_id.as_deref() == Some(entity_id))
+        .collect();
+    if mine.is_empty() {
+        if entity_ids.is_empty() {
+            return cant_tell(
+                entity_ids,
+                Vec::new(),
+                "its metadata holds no EntityDescriptor".to_owned(),
+            );
+        }
+        return not_ours(entity_ids);
+    }
+    if !mine.iter().any(|e| e.saw_idp_sso) {
+        return cant_tell(
+            entity_ids,
+            Vec::new(),
+            format!("entity id {entity_id} is ours, but its metadata has no IDPSSODescriptor"),
+        );
+    }
+    let mut certificates: Vec<CertificateSeen> = Vec::new();
+    for text in mine.iter().flat_map(|e| &e.certificate_texts) {
+        let seen = certificate_seen(text, ours);
+        if !certificates.contains(&seen) {
+            certificates.push(seen);
+        }
+    }
+    let described = describe_certificates(&certificates);
+    if let Some(cert) = certificates.iter().find(|c| c.ours) {
+        let sha256 = cert.sha256.as_ref().map(ToString::to_string);
+        return ProviderMatch {
+            verdict: ProviderVerdict::Ours,
+            reason: format!(
+                "entity id {entity_id} and signing certificate {} are ours",
+                sha256.unwrap_or_default()
+            ),
+            entity_ids,
+            certificates,
+        };
+    }
+    if certificates.iter().any(|c| c.problem.is_none()) {
+        return ProviderMatch {
+            verdict: ProviderVerdict::UnknownCertificate,
+            reason: format!(
+                "entity id {entity_id} is ours, but no signing certificate is in saml-certificates ({described}); add it to saml-certificates if this is a rotation"
+            ),
+            entity_ids,
+            certificates,
+        };
+    }
+    let reason = if certificates.is_empty() {
+        format!("entity id {entity_id} is ours, but its metadata has no signing certificate")
+    } else {
+        format!(
+            "entity id {entity_id} is ours, but no signing certificate parses ({described})"
+        )
+    };
+    cant_tell(entity_ids, certificates, reason)
+}
+
+/// One certificate text as seen: its digest, expiry, and whether it is ours.
+fn certificate_seen(text: &str, ours: &[Thumbprint]) -> CertificateSeen {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = match STANDARD_PAD_INDIFFERENT.decode(compact.as_bytes()) {
+        Ok(der) => der,
+        Err(e) => {
+            return CertificateSeen {
+                sha256: None,
+                not_after: None,
+                ours: false,
+                problem: Some(format!("not base64: {e}")),
+            };
+        }
+    };
+    // The digest names the certificate even when the parser below does not take it.
+    let sha256 = Thumbprint::sha256_of(&der);
+    let (not_after, problem) = match x509_parser::parse_x509_certificate(&der) {
+        Ok((rest, _)) if !rest.is_empty() => (
+            None,
+            Some(format!("{} bytes after the certificate", rest.len())),
+        ),
+        Ok((_, cert)) => (Some(cert.validity().not_after.to_datetime()), None),
+        Err(e) => (
+            None,
+            Some(format!("not an X.509 certificate: {}", X509Error::from(e))),
+        ),
+    };
+    CertificateSeen {
+        ours: ours.contains(&sha256),
+        sha256: Some(sha256),
+        not_after,
+        problem,
+    }
+}
+
+/// `sha256 (expires 2029-11-27), …`, for a reason line.
+fn describe_certificates(certificates: &[CertificateSeen]) -> String {
+    let parts: Vec<String> = certificates
+        .iter()
+        .map(|c| {
+            let name = c
+                .sha256
+                .as_ref()
+                .map_or_else(|| "a certificate".to_owned(), ToString::to_string);
+            match (&c.not_after, &c.problem) {
+                (Some(not_after), _) => format!("{name}, expires {}", not_after.date()),
+                (None, Some(problem)) => format!("{name}: {problem}"),
+                (None, None) => name,
+            }
+        })
+        .collect();
+    parts.join("; ")
 }
 
 /// Decodes one certificate's base64 text (any whitespace) and reads its DER.
@@ -314,8 +413,8 @@ fn certificate(index: usize, text: &str) -> Result<SigningCertificate, MetadataE
         }
     };
     Ok(SigningCertificate {
-        sha256: Thumbprint(Sha256::digest(&der).to_vec()),
-        sha1: Thumbprint(Sha1::digest(&der).to_vec()),
+        sha256: Thumbprint::sha256_of(&der),
+        sha1: Thumbprint::sha1_of(&der),
         not_after,
         der,
     })
@@ -326,6 +425,8 @@ fn certificate(index: usize, text: &str) -> Result<SigningCertificate, MetadataE
 /// `Signature` and `RoleDescriptor` certificates out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Node {
+    /// `EntitiesDescriptor` (only when grouping is allowed), at the root or inside another.
+    Entities,
     EntityDescriptor,
     IdpSso,
     SigningKey,
@@ -341,21 +442,54 @@ struct Open {
     name: String,
 }
 
-/// One pass over the document, collecting raw pieces; certificates are decoded afterwards so
-/// that an XML error anywhere wins over a certificate error.
+/// What one `EntityDescriptor` holds.
 #[derive(Default)]
-struct Scan {
+struct EntityScan {
     entity_id: Option<String>,
-    root_closed: bool,
     saw_idp_sso: bool,
     certificate_texts: Vec<String>,
     sso_services: Vec<SsoService>,
 }
 
+/// One pass over the document, collecting raw pieces; certificates are decoded afterwards so
+/// that an XML error anywhere wins over a certificate error.
+#[derive(Default)]
+struct Scan {
+    /// An `EntitiesDescriptor` root may group several entities (SAML metadata §2.3.1), and an
+    /// incomplete `SingleSignOnService` is passed over: how [`classify`] reads a provider.
+    lenient: bool,
+    /// The root is an `EntitiesDescriptor`.
+    grouped: bool,
+    entities: Vec<EntityScan>,
+    root_closed: bool,
+}
+
+/// A scan that stopped at an error, with what it had read by then.
+struct Failed {
+    scan: Scan,
+    error: MetadataError,
+}
+
+impl From<Failed> for MetadataError {
+    fn from(failed: Failed) -> MetadataError {
+        failed.error
+    }
+}
+
 impl Scan {
-    fn run(xml: &str) -> Result<Scan, MetadataError> {
+    fn run(xml: &str, lenient: bool) -> Result<Scan, Failed> {
+        let mut scan = Scan {
+            lenient,
+            ..Scan::default()
+        };
+        match scan.read(xml) {
+            Ok(()) => Ok(scan),
+            Err(error) => Err(Failed { scan, error }),
+        }
+    }
+
+    fn read(&mut self, xml: &str) -> Result<(), MetadataError> {
         let mut reader = NsReader::from_str(xml);
-        let mut scan = Scan::default();
         let mut stack: Vec<Open> = Vec::new();
         loop {
             let event = reader
@@ -367,34 +501,27 @@ impl Scan {
             let in_certificate = stack.last().is_some_and(|o| o.node == Node::Certificate);
             match event {
                 Event::Start(e) => {
-                    let node = scan.open(&reader, &e, &stack)?;
-                    if node == Node::Certificate {
-                        scan.certificate_texts.push(String::new());
-                    }
+                    let node = self.open(&reader, &e, &stack)?;
+                    self.entered(node);
                     stack.push(Open {
                         node,
                         name: e.name().as_ref().to_owned(),
                     });
                 }
                 Event::Empty(e) => {
-                    let node = scan.open(&reader, &e, &stack)?;
-                    if node == Node::Certificate {
-                        scan.certificate_texts.push(String::new());
-                    }
-                    if node == Node::EntityDescriptor {
-                        scan.root_closed = true;
+                    let node = self.open(&reader, &e, &stack)?;
+                    self.entered(node);
+                    if stack.is_empty() {
+                        self.root_closed = true;
                     }
                 }
                 Event::End(_) => {
                     // quick-xml has already checked that the end tag matches the start tag.
-                    if let Some(open) = stack.pop()
-                        && open.node == Node::EntityDescriptor
-                    {
-                        scan.root_closed = true;
-                    }
+                    stack.pop();
+                    self.root_closed |= stack.is_empty();
                 }
-                Event::Text(t) if in_certificate => scan.push_text(&t.xml10_content()),
-                Event::CData(c) if in_certificate => scan.push_text(&c.into_inner()),
+                Event::Text(t) if in_certificate => self.push_text(&t.xml10_content()),
+                Event::CData(c) if in_certificate => self.push_text(&c.into_inner()),
                 Event::GeneralRef(r) if in_certificate => {
                     let resolved =
                         r.resolve_char_ref()
@@ -403,11 +530,11 @@ impl Scan {
                                 source,
                             })?;
                     match resolved {
-                        Some(c) => scan.push_text(c.encode_utf8(&mut [0; 4])),
+                        Some(c) => self.push_text(c.encode_utf8(&mut [0; 4])),
                         None => match resolve_predefined_entity(&r) {
-                            Some(s) => scan.push_text(s),
+                            Some(s) => self.push_text(s),
                             // Not base64 either way; keep it so the base64 error shows up.
-                            None => scan.push_text(&format!("&{};", &*r)),
+                            None => self.push_text(&format!("&{};", &*r)),
                         },
                     }
                 }
@@ -418,15 +545,28 @@ impl Scan {
                             source: IllFormedError::MissingEndTag(open.name).into(),
                         });
                     }
-                    return Ok(scan);
+                    return Ok(());
                 }
                 _ => {}
             }
         }
     }
 
+    /// Records an element that starts a certificate.
+    fn entered(&mut self, node: Node) {
+        if node == Node::Certificate
+            && let Some(entity) = self.entities.last_mut()
+        {
+            entity.certificate_texts.push(String::new());
+        }
+    }
+
     fn push_text(&mut self, text: &str) {
-        if let Some(current) = self.certificate_texts.last_mut() {
+        if let Some(current) = self
+            .entities
+            .last_mut()
+            .and_then(|e| e.certificate_texts.last_mut())
+        {
             current.push_str(text);
         }
     }
@@ -455,11 +595,15 @@ impl Scan {
         let ds = |name: &str| ns == Some(XMLDSIG_NS) && local.as_ref() == name;
 
         let Some(parent) = stack.last() else {
-            return self.open_root(reader, e, ns, md("EntityDescriptor"));
+            return self.open_root(reader, e, ns, md("EntityDescriptor"), md("EntitiesDescriptor"));
         };
         let node = match parent.node {
+            Node::Entities if md("EntitiesDescriptor") => Node::Entities,
+            Node::Entities if md("EntityDescriptor") => self.open_entity(reader, e)?,
             Node::EntityDescriptor if md("IDPSSODescriptor") => {
-                self.saw_idp_sso = true;
+                if let Some(entity) = self.entities.last_mut() {
+                    entity.saw_idp_sso = true;
+                }
                 Node::IdpSso
             }
             Node::IdpSso if md("KeyDescriptor") => match attribute(reader, e, "use")? {
@@ -468,12 +612,7 @@ impl Scan {
                 Some(_) => Node::Ignored,
             },
             Node::IdpSso if md("SingleSignOnService") => {
-                let index = self.sso_services.len() + 1;
-                let missing = |attribute| MetadataError::SsoServiceIncomplete { index, attribute };
-                let binding = attribute(reader, e, "Binding")?.ok_or_else(|| missing("Binding"))?;
-                let location =
-                    attribute(reader, e, "Location")?.ok_or_else(|| missing("Location"))?;
-                self.sso_services.push(SsoService { binding, location });
+                self.sso_service(reader, e)?;
                 Node::Ignored
             }
             Node::SigningKey if ds("KeyInfo") => Node::KeyInfo,
@@ -484,12 +623,36 @@ impl Scan {
         Ok(node)
     }
 
+    fn sso_service(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        e: &BytesStart<'_>,
+    ) -> Result<(), MetadataError> {
+        let Some(entity) = self.entities.last_mut() else {
+            return Ok(());
+        };
+        let index = entity.sso_services.len() + 1;
+        let missing = |attribute| MetadataError::SsoServiceIncomplete { index, attribute };
+        let binding = attribute(reader, e, "Binding")?;
+        let location = attribute(reader, e, "Location")?;
+        match (binding, location) {
+            (Some(binding), Some(location)) => {
+                entity.sso_services.push(SsoService { binding, location });
+                Ok(())
+            }
+            _ if self.lenient => Ok(()),
+            (None, _) => Err(missing("Binding")),
+            (Some(_), None) => Err(missing("Location")),
+        }
+    }
+
     fn open_root(
         &mut self,
         reader: &NsReader<&[u8]>,
         e: &BytesStart<'_>,
         ns: Option<&str>,
         is_entity_descriptor: bool,
+        is_entities_descriptor: bool,
     ) -> Result<Node, MetadataError> {
         let name = e.name().as_ref().to_owned();
         if self.root_closed {
@@ -498,6 +661,10 @@ impl Scan {
                 position: reader.buffer_position(),
             });
         }
+        if is_entities_descriptor && self.lenient {
+            self.grouped = true;
+            return Ok(Node::Entities);
+        }
         if !is_entity_descriptor {
             let found = match ns {
                 Some(uri) => format!("<{name}> in namespace {uri}"),
@@ -505,9 +672,21 @@ impl Scan {
             };
             return Err(MetadataError::NoEntityDescriptor { found });
         }
+        self.open_entity(reader, e)
+    }
+
+    /// An `EntityDescriptor`: a new entity, which must have an `entityID`.
+    fn open_entity(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        e: &BytesStart<'_>,
+    ) -> Result<Node, MetadataError> {
         match attribute(reader, e, "entityID")? {
             Some(id) if !id.is_empty() => {
-                self.entity_id = Some(id);
+                self.entities.push(EntityScan {
+                    entity_id: Some(id),
+                    ..EntityScan::default()
+                });
                 Ok(Node::EntityDescriptor)
             }
             _ => Err(MetadataError::NoEntityId),
@@ -986,65 +1165,6 @@ mod tests {
     }
 
     #[test]
-    fn thumbprint_parses_common_spellings() {
-        let canonical = "9cf73901b6ab4710d84486f66a85b0bd3f826326f3684d3d59e0ddb248b68967";
-        for spelling in [
-            IDP_SHA256,
-            canonical,
-            &canonical.to_uppercase(),
-            &IDP_SHA256.replace(':', " "),
-            &format!("  {IDP_SHA256}\n"),
-        ] {
-            let t: Thumbprint = spelling.parse().unwrap();
-            assert_eq!(t.to_string(), canonical, "{spelling}");
-            assert!(t.is_sha256());
-        }
-        let sha1: Thumbprint = "ae62367b06da9c7437217de7288d328467ae002c".parse().unwrap();
-        assert_eq!(sha1, tp(IDP_SHA1));
-        assert!(!sha1.is_sha256());
-        assert_eq!(sha1.as_bytes().len(), 20);
-    }
-
-    #[test]
-    fn thumbprint_rejects_wrong_length_and_non_hex() {
-        let canonical = "9cf73901b6ab4710d84486f66a85b0bd3f826326f3684d3d59e0ddb248b68967";
-        for (bad, why) in [
-            ("", "got 0"),
-            (&canonical[..62], "got 31"),
-            (&canonical[..63], "between whole bytes"),
-            (&format!("{canonical}00"), "got 33"),
-            (&format!("{}zz", &canonical[..62]), "'z' is not a hex digit"),
-            (
-                "0x9cf73901b6ab4710d84486f66a85b0bd3f826326",
-                "'x' is not a hex digit",
-            ),
-            ("AB::CD", "between whole bytes"),
-            (":AB:CD", "between whole bytes"),
-            ("A:BC", "between whole bytes"),
-            (
-                "9C-F7-39-01-B6-AB-47-10-D8-44-86-F6-6A-85-B0-BD-3F-82-63-26",
-                "'-' is not a hex digit",
-            ),
-        ] {
-            let err = bad.parse::<Thumbprint>().unwrap_err().to_string();
-            assert!(err.contains(why), "{bad:?}: {err}");
-            assert!(err.starts_with("invalid thumbprint"), "{err}");
-        }
-    }
-
-    #[test]
-    fn thumbprint_serde_is_the_canonical_string() {
-        let t = tp(IDP_SHA256);
-        let json = serde_json::to_string(&t).unwrap();
-        assert_eq!(json, format!("\"{t}\""));
-        assert_eq!(
-            serde_json::from_str::<Thumbprint>(&format!("\"{IDP_SHA256}\"")).unwrap(),
-            t
-        );
-        assert!(serde_json::from_str::<Thumbprint>("\"abcd\"").is_err());
-    }
-
-    #[test]
     fn matches_needs_entity_id_and_a_listed_certificate() {
         let m = parse(ENTRA).unwrap();
         assert!(m.matches(TENANT_ENTITY_ID, &[tp(IDP_SHA256)]));
@@ -1078,6 +1198,105 @@ mod tests {
             !m.matches(TENANT_ENTITY_ID, &[tp(ROLE_SHA256)]),
             "encryption certificate"
         );
+    }
+
+    const KEYCLOAK: &str = include_str!("../tests/fixtures/metadata/keycloak.xml");
+    const ADFS: &str = include_str!("../tests/fixtures/metadata/adfs.xml");
+    const SHIBBOLETH: &str = include_str!("../tests/fixtures/metadata/shibboleth.xml");
+    const GOOGLE: &str = include_str!("../tests/fixtures/metadata/google.xml");
+    const BARE_KEY: &str = include_str!("../tests/fixtures/metadata/bare-key.xml");
+    const FOREIGN: [&str; 5] = [KEYCLOAK, ADFS, SHIBBOLETH, GOOGLE, BARE_KEY];
+
+    fn ours() -> Vec<Thumbprint> {
+        vec![tp(IDP_SHA256)]
+    }
+
+    #[test]
+    fn our_entity_id_and_certificate_are_ours() {
+        for xml in [ENTRA, PREFIXED, ROTATION] {
+            let m = classify(xml, TENANT_ENTITY_ID, &ours());
+            assert_eq!(m.verdict, ProviderVerdict::Ours, "{}", m.reason);
+            assert_eq!(m.entity_ids, [TENANT_ENTITY_ID]);
+            assert!(m.certificates.iter().any(|c| c.ours));
+        }
+        // The next certificate alone also matches rotation.xml.
+        let m = classify(ROTATION, TENANT_ENTITY_ID, &[tp(NEXT_SHA256)]);
+        assert_eq!(m.verdict, ProviderVerdict::Ours);
+    }
+
+    #[test]
+    fn our_entity_id_with_another_certificate_is_unknown_certificate_naming_it() {
+        let m = classify(ENTRA, TENANT_ENTITY_ID, &[tp(NEXT_SHA256)]);
+        assert_eq!(m.verdict, ProviderVerdict::UnknownCertificate);
+        let canonical = tp(IDP_SHA256).to_string();
+        assert!(
+            m.reason.contains(&canonical) && m.reason.contains("expires 2036-11-25"),
+            "{}",
+            m.reason
+        );
+        assert!(m.reason.contains("add it to saml-certificates"), "{}", m.reason);
+    }
+
+    #[test]
+    fn other_identity_providers_are_not_ours_whatever_their_certificates() {
+        for xml in FOREIGN {
+            let m = classify(xml, TENANT_ENTITY_ID, &ours());
+            assert_eq!(m.verdict, ProviderVerdict::NotOurs, "{xml}");
+            assert!(m.certificates.is_empty(), "certificates are never parsed");
+            assert!(m.reason.contains("is not ours"), "{}", m.reason);
+        }
+        let keycloak = classify(KEYCLOAK, TENANT_ENTITY_ID, &ours());
+        assert_eq!(keycloak.entity_ids, ["https://keycloak.example.com/realms/corp"]);
+        // Broken XML after a foreign root is still not ours: nothing about it matters.
+        let broken = &GOOGLE[..GOOGLE.len() / 2];
+        assert_eq!(
+            classify(broken, TENANT_ENTITY_ID, &ours()).verdict,
+            ProviderVerdict::NotOurs
+        );
+    }
+
+    #[test]
+    fn a_group_holding_our_entity_is_read_inside_the_group() {
+        let ours_inside = KEYCLOAK
+            .replace("https://keycloak.example.com/realms/corp", TENANT_ENTITY_ID)
+            .replace(
+                &base64_of(ROLE_PEM),
+                &base64_of(IDP_PEM),
+            );
+        let m = classify(&ours_inside, TENANT_ENTITY_ID, &ours());
+        assert_eq!(m.verdict, ProviderVerdict::Ours, "{}", m.reason);
+        // A broken group cannot be read: can't tell.
+        let m = classify(&ours_inside[..ours_inside.len() - 30], TENANT_ENTITY_ID, &ours());
+        assert_eq!(m.verdict, ProviderVerdict::CantTell);
+        assert!(m.reason.contains("cannot be read"), "{}", m.reason);
+    }
+
+    #[test]
+    fn our_entity_id_without_a_certificate_that_parses_is_cant_tell() {
+        let bare_ours = BARE_KEY.replace("https://idp.legacy.example.net/saml", TENANT_ENTITY_ID);
+        let m = classify(&bare_ours, TENANT_ENTITY_ID, &ours());
+        assert_eq!(m.verdict, ProviderVerdict::CantTell, "{}", m.reason);
+        assert!(m.reason.contains("no signing certificate parses"), "{}", m.reason);
+        let m = classify(&with_idp(""), TENANT_ENTITY_ID, &ours());
+        assert_eq!(m.verdict, ProviderVerdict::CantTell);
+        let m = classify("<EntityDescriptor", TENANT_ENTITY_ID, &ours());
+        assert_eq!(m.verdict, ProviderVerdict::CantTell);
+        let m = classify("", TENANT_ENTITY_ID, &ours());
+        assert_eq!(m.verdict, ProviderVerdict::CantTell);
+        // The digest names a certificate even when the X.509 parser refuses it.
+        let m = classify(&with_idp(&key_descriptor("", "aGVsbG8=")), TENANT_ENTITY_ID, &[
+            Thumbprint::sha256_of(b"hello"),
+        ]);
+        assert_eq!(m.verdict, ProviderVerdict::Ours, "{}", m.reason);
+    }
+
+    #[test]
+    fn strict_parse_still_wants_one_entity_descriptor() {
+        assert!(matches!(
+            parse(KEYCLOAK),
+            Err(MetadataError::NoEntityDescriptor { .. })
+        ));
+        assert!(parse(GOOGLE).is_ok());
     }
 
     /// A byte-level change to a document: overwrite, insert or delete at a position.
@@ -1140,6 +1359,20 @@ mod tests {
             s in r#"(<[a-zA-Z:]{1,6}( [a-zA-Z:]{1,4}="[^"<]{0,6}")*/?>|</[a-zA-Z:]{1,6}>|[^<]{0,6}|&#?[a-z0-9]{0,4};?){0,24}"#
         ) {
             check_invariants(&parse(&s))?;
+        }
+
+        #[test]
+        fn classify_never_panics_and_a_foreign_root_is_never_ours(
+            fixture in prop_oneof![Just(ENTRA), Just(ROTATION), Just(KEYCLOAK), Just(ADFS), Just(BARE_KEY)],
+            mutations in prop::collection::vec(mutation(), 0..=5),
+            truncate in prop::option::of(any::<usize>()),
+        ) {
+            let xml = mutate(fixture, &mutations, truncate);
+            let m = classify(&xml, TENANT_ENTITY_ID, &[tp(IDP_SHA256)]);
+            prop_assert!(!m.reason.contains('\n'), "{}", m.reason);
+            if m.verdict == ProviderVerdict::Ours {
+                prop_assert!(m.entity_ids.iter().any(|e| e == TENANT_ENTITY_ID));
+            }
         }
 
         #[test]

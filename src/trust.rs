@@ -1,30 +1,192 @@
-//! trust: which SAML providers a role's trust policy lets call `sts:AssumeRoleWithSAML`.
+//! trust: can a user of our Entra app, signing in through one SAML provider at one of our
+//! audiences, assume this role? An IAM role's trust policy (raw JSON from moto, percent-encoded
+//! from real IAM) answered per provider as **yes**, **no** or **can't tell**, with the reason.
 //!
-//! Owns the reading of an IAM role's `AssumeRolePolicyDocument`, raw JSON (moto) or
-//! percent-encoded (real IAM), and returns the set of [`SamlProviderArn`]s that an `Allow`
-//! statement lets in and no `Deny` statement shuts out. Pure: no I/O, no clock, no async.
+//! Decided as the IAM User Guide says IAM evaluates a request:
+//! - *Policy evaluation logic* and *The difference between explicit and implicit denies*
+//!   (`reference_policies_evaluation-logic*`): a request is allowed only when an `Allow`
+//!   statement applies and no `Deny` statement applies; an explicit deny wins over any allow;
+//!   the order of statements does not matter.
+//! - *Action* / *NotAction*: `*` and `?` wildcards, case-insensitive; `NotAction` covers every
+//!   action but those it lists.
+//! - *Principal*: `"*"` is every principal, `Federated` values are OR-ed. Some services read
+//!   `{"AWS": "*"}` differently from `"*"`, so for a SAML sign-in it is ambiguous: can't tell.
+//! - *NotPrincipal*: "You cannot use the NotPrincipal element … in an IAM role trust policy": a
+//!   statement with it that concerns `sts:AssumeRoleWithSAML` is can't tell.
+//! - *Condition operators*: a key's values are OR-ed, a negated operator's values AND-ed (the key
+//!   equals none of them); every operator and key of a block must hold; `…IfExists` and `Null`
+//!   test presence; `ForAnyValue:`/`ForAllValues:` over the one value a single-valued key has.
+//! - *SAML condition keys*: `SAML:aud` is "an endpoint URL to which SAML assertions are
+//!   presented" — for our sign-ins one of the app's reply URLs, [`Audiences`].
 //!
-//! It must never guess: a shape it cannot decide safely (`NotAction`/`NotPrincipal` that may
-//! concern SAML, an `Allow` to any principal, a malformed provider ARN, wrong JSON types) is a
-//! [`TrustError`] naming the statement and the offending piece, never an empty or partial answer.
-//! Conditions are not evaluated: they never add a provider, and a `Deny` with a condition is
-//! taken as applying, so an uncertain answer always errs towards "not trusted".
+//! `SAML:aud` (any case) is the one key whose value is fixed for our sign-ins, so it is
+//! evaluated, at each audience fedsync considers ([`Audiences::candidates`]). Every other key
+//! (`aws:SourceIp`, `aws:MultiFactorAuthPresent`, `saml:sub`, tags, …) varies per sign-in: it
+//! narrows *which* sessions get in, not *whether* anyone can, so an `Allow` with it still says
+//! yes and a `Deny` with it never makes the role a no; both are listed as notes. An operator
+//! this module does not know, or a policy variable, on `SAML:aud` is can't tell.
+//!
+//! Three-valued throughout: yes ∧ can't-tell is can't-tell, no wins an ∧, yes wins an ∨. A
+//! provider is *yes* when at some audience an `Allow` applies and no `Deny` does. Pure: no I/O,
+//! no clock, no async; never panics, whatever the document.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::model::{ParseError, SamlProviderArn};
+use crate::model::{IamRole, ProviderVerdict, RoleArn, SamlProviderArn, Trust, TrustVerdict};
 
 /// The one action fedsync cares about.
 const ASSUME_ROLE_WITH_SAML: &str = "sts:AssumeRoleWithSAML";
+/// The one condition key whose value is fixed for our sign-ins.
+const AUDIENCE_KEY: &str = "SAML:aud";
+/// Stands in for `*` in an audience pattern: a value no policy names.
+const UNNAMED: &str = "fedsync-unnamed";
 
-/// Longest excerpt of the document an error message quotes, in characters.
+/// Longest excerpt of the document a message quotes, in characters.
 const EXCERPT_CHARS: usize = 120;
 
-/// Where in the policy an error sits: the statement's position in `Statement` (0-based; a lone
+/// The AWS sign-in endpoints of every partition, global and regional: the default of
+/// `saml-audiences`, comma-separated as the setting takes it.
+pub const DEFAULT_AUDIENCES: &str = "https://signin.aws.amazon.com/saml,https://*.signin.aws.amazon.com/saml,https://signin.amazonaws-us-gov.com/saml,https://*.signin.amazonaws-us-gov.com/saml,https://signin.amazonaws.cn/saml,https://*.signin.amazonaws.cn/saml";
+
+/// The `SAML:aud` values our sign-ins can carry: the Entra app's reply URLs. An entry with `*`
+/// stands for every URL it matches (`*` matches any run of characters), such as every regional
+/// endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audiences(Vec<String>);
+
+impl Default for Audiences {
+    fn default() -> Self {
+        Audiences(DEFAULT_AUDIENCES.split(',').map(str::to_owned).collect())
+    }
+}
+
+impl Audiences {
+    /// Checks each entry: an `http://` or `https://` URL without spaces or commas; at least one.
+    pub fn new(entries: Vec<String>) -> Result<Audiences, String> {
+        if entries.is_empty() {
+            return Err("lists no audience; give the Entra app's reply URLs".to_owned());
+        }
+        for entry in &entries {
+            let rest = entry
+                .strip_prefix("https://")
+                .or_else(|| entry.strip_prefix("http://"));
+            match rest {
+                Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => {}
+                _ => return Err(format!("{entry:?} is not an https:// URL")),
+            }
+        }
+        Ok(Audiences(entries))
+    }
+
+    pub fn entries(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The audiences a policy is tried at: each entry without `*` as it is; for an entry with
+    /// `*`, every value the policy names under `SAML:aud` that the entry matches (wildcards of
+    /// `StringLike` values filled in), and one value the policy names nowhere, standing for all
+    /// the others.
+    fn candidates(&self, named: &[&str]) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = Vec::new();
+        let mut push = |value: String, label: String| {
+            if !out.iter().any(|c| c.value == value) {
+                out.push(Candidate { value, label });
+            }
+        };
+        for entry in &self.0 {
+            if !entry.contains('*') {
+                push(entry.clone(), entry.clone());
+                continue;
+            }
+            for value in named {
+                for variant in [value.to_string(), value.to_lowercase()] {
+                    for fill in ["", "x"] {
+                        let instance = variant.replace(['*', '?'], fill);
+                        if glob(entry, &instance, false) {
+                            push(instance.clone(), instance);
+                        }
+                    }
+                }
+            }
+            push(
+                entry.replace('*', UNNAMED),
+                format!("{entry} (any value the policy does not name)"),
+            );
+        }
+        out
+    }
+}
+
+impl fmt::Display for Audiences {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(","))
+    }
+}
+
+/// One audience a policy is tried at, and how to show it.
+#[derive(Clone, Debug)]
+struct Candidate {
+    value: String,
+    label: String,
+}
+
+/// The answer for one provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    Yes,
+    No,
+    CantTell,
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Answer::Yes => "yes",
+            Answer::No => "no",
+            Answer::CantTell => "can't tell",
+        })
+    }
+}
+
+/// What a trust policy says about one SAML provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderTrust {
+    pub provider: SamlProviderArn,
+    pub answer: Answer,
+    /// One line: which statement decided, and how.
+    pub reason: String,
+    /// Each statement's part in the answer, for `fedsync explain`.
+    pub steps: Vec<String>,
+    /// A statement about `sts:AssumeRoleWithSAML` names this provider (or every provider), so
+    /// the policy was written with it in mind, whatever the answer.
+    pub named: bool,
+}
+
+/// A trust policy decided for each provider asked about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    /// One per provider asked about, in the order asked.
+    pub providers: Vec<ProviderTrust>,
+    /// Conditions on keys that vary per sign-in, which narrow who gets in.
+    pub notes: Vec<String>,
+    /// Some statement may concern `sts:AssumeRoleWithSAML` by a SAML provider, or the policy
+    /// cannot be read.
+    pub mentions_saml: bool,
+}
+
+impl Evaluation {
+    /// The answer for `provider`, when it was asked about.
+    pub fn get(&self, provider: &SamlProviderArn) -> Option<&ProviderTrust> {
+        self.providers.iter().find(|p| &p.provider == provider)
+    }
+}
+
+/// Where in the policy a statement sits: its position in `Statement` (0-based; a lone
 /// statement object is statement 0) and its `Sid` when it has one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatementRef {
@@ -42,7 +204,7 @@ impl fmt::Display for StatementRef {
     }
 }
 
-/// A trust policy fedsync cannot read, or cannot decide safely.
+/// Why a trust policy, or one statement of it, cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
     #[error("trust policy has invalid percent-encoding {found:?} at byte {offset}")]
@@ -93,67 +255,247 @@ pub enum TrustError {
     #[error("{at}: {element} is {found}, expected {expected}")]
     ElementType {
         at: StatementRef,
-        element: &'static str,
+        element: String,
         found: String,
         expected: &'static str,
     },
-
-    #[error(
-        "{at}: NotAction {not_action} with a principal that may be a SAML provider cannot be decided; list the actions under Action instead"
-    )]
-    NotAction {
-        at: StatementRef,
-        not_action: String,
-    },
-
-    #[error(
-        "{at}: NotPrincipal {not_principal} on an action matching sts:AssumeRoleWithSAML cannot be decided; name the providers under Principal.Federated instead"
-    )]
-    NotPrincipal {
-        at: StatementRef,
-        not_principal: String,
-    },
-
-    #[error(
-        "{at}: Allow of sts:AssumeRoleWithSAML to any principal ({principal}) cannot be narrowed to SAML providers; name them under Principal.Federated instead"
-    )]
-    AnyPrincipal { at: StatementRef, principal: String },
-
-    #[error("{at}: Federated {value:?} is not a valid SAML provider ARN")]
-    ProviderArn {
-        at: StatementRef,
-        value: String,
-        #[source]
-        source: ParseError,
-    },
 }
 
-/// The SAML providers `document` (an `AssumeRolePolicyDocument`, raw or percent-encoded) lets
-/// call `sts:AssumeRoleWithSAML`: those an `Allow` statement names under `Principal.Federated`,
-/// minus those a `Deny` statement covers. Empty when the role is not SAML-federated.
+/// Decides `document` for each of `providers`, at `audiences`.
 ///
 /// ```
+/// use fedsync::trust::{evaluate, Answer, Audiences};
 /// let policy = r#"{"Version": "2012-10-17", "Statement": {
 ///     "Effect": "Allow",
 ///     "Principal": {"Federated": "arn:aws:iam::123456789012:saml-provider/AzureAD"},
 ///     "Action": "sts:AssumeRoleWithSAML",
 ///     "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}}"#;
-/// let providers = fedsync::trust::saml_providers(policy).unwrap();
-/// assert_eq!(providers.len(), 1);
-/// assert_eq!(providers.first().unwrap().name(), "AzureAD");
+/// let azure = "arn:aws:iam::123456789012:saml-provider/AzureAD".parse().unwrap();
+/// let okta = "arn:aws:iam::123456789012:saml-provider/Okta".parse().unwrap();
+/// let got = evaluate(policy, &[azure, okta], &Audiences::default());
+/// assert_eq!(got.providers[0].answer, Answer::Yes);
+/// assert_eq!(got.providers[1].answer, Answer::No);
 ///
 /// // Real IAM returns the document percent-encoded: the answer is the same.
 /// let encoded = "%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Federated%22%3A%22arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2FAzureAD%22%7D%2C%22Action%22%3A%22sts%3AAssumeRoleWithSAML%22%7D%7D";
-/// assert_eq!(fedsync::trust::saml_providers(encoded).unwrap(), providers);
+/// let again = evaluate(encoded, &[got.providers[0].provider.clone()], &Audiences::default());
+/// assert_eq!(again.providers[0].answer, Answer::Yes);
 /// ```
-pub fn saml_providers(document: &str) -> Result<BTreeSet<SamlProviderArn>, TrustError> {
+pub fn evaluate(
+    document: &str,
+    providers: &[SamlProviderArn],
+    audiences: &Audiences,
+) -> Evaluation {
+    let statements = match read_policy(document) {
+        Ok(statements) => statements,
+        Err(e) => {
+            return evaluate_unreadable(
+                providers,
+                &format!("the trust policy cannot be read: {e}"),
+            );
+        }
+    };
+    let named: Vec<&str> = statements
+        .iter()
+        .flat_map(|s| s.audience_values())
+        .collect();
+    let candidates = audiences.candidates(&named);
+    let notes = statements
+        .iter()
+        .filter(|s| !matches!(s.action, Tri::No(_)))
+        .flat_map(Statement::notes)
+        .collect();
+    let mentions_saml = statements.iter().any(Statement::may_concern_saml);
+    Evaluation {
+        providers: providers
+            .iter()
+            .map(|p| decide(&statements, p, &candidates))
+            .collect(),
+        notes,
+        mentions_saml,
+    }
+}
+
+/// A provider asked about, with its verdict and why (from [`crate::metadata::classify`]).
+#[derive(Clone, Debug)]
+pub struct AskedProvider {
+    pub arn: SamlProviderArn,
+    pub verdict: ProviderVerdict,
+    pub reason: String,
+}
+
+/// The inventory's record of a role: the trust policy's answer for each provider asked about,
+/// joined with that provider's verdict; none when the role concerns none of them (every answer
+/// no, and no statement names one). `document` is none when IAM gave no trust policy.
+///
+/// The join: a yes through a provider that is ours is yes; through a provider with our entity
+/// id and an unknown certificate, unknown-certificate; through an undecided provider, can't
+/// tell. A no is a no and a can't-tell a can't-tell, whatever the provider.
+pub fn judge(
+    arn: &RoleArn,
+    document: Option<&str>,
+    providers: &[AskedProvider],
+    audiences: &Audiences,
+) -> (Option<IamRole>, Evaluation) {
+    let arns: Vec<SamlProviderArn> = providers.iter().map(|p| p.arn.clone()).collect();
+    let evaluation = match document {
+        Some(document) => evaluate(document, &arns, audiences),
+        None => evaluate_unreadable(&arns, "IAM listed the role without a trust policy"),
+    };
+    let trust: Vec<Trust> = providers
+        .iter()
+        .zip(&evaluation.providers)
+        .map(|(provider, answer)| {
+            let (verdict, reason) = match (answer.answer, provider.verdict) {
+                (Answer::No, _) => (TrustVerdict::No, answer.reason.clone()),
+                (Answer::CantTell, _) => (TrustVerdict::CantTell, answer.reason.clone()),
+                (Answer::Yes, ProviderVerdict::Ours) => (TrustVerdict::Yes, answer.reason.clone()),
+                (Answer::Yes, ProviderVerdict::UnknownCertificate) => (
+                    TrustVerdict::UnknownCertificate,
+                    format!("the trust policy lets {} in, but {}", provider.arn, provider.reason),
+                ),
+                (Answer::Yes, ProviderVerdict::CantTell | ProviderVerdict::NotOurs) => (
+                    TrustVerdict::CantTell,
+                    format!(
+                        "the trust policy lets {} in, but whether the provider is ours cannot be told: {}",
+                        provider.arn, provider.reason
+                    ),
+                ),
+            };
+            Trust {
+                provider: provider.arn.clone(),
+                verdict,
+                reason,
+            }
+        })
+        .collect();
+    let concerns = trust.iter().any(|t| t.verdict != TrustVerdict::No)
+        || evaluation.providers.iter().any(|p| p.named);
+    let role = concerns.then(|| IamRole {
+        arn: arn.clone(),
+        trust,
+        notes: evaluation.notes.clone(),
+    });
+    (role, evaluation)
+}
+
+/// Can't tell for every provider, for one reason.
+fn evaluate_unreadable(providers: &[SamlProviderArn], reason: &str) -> Evaluation {
+    Evaluation {
+        providers: providers
+            .iter()
+            .map(|p| ProviderTrust {
+                provider: p.clone(),
+                answer: Answer::CantTell,
+                reason: reason.to_owned(),
+                steps: vec![reason.to_owned()],
+                named: true,
+            })
+            .collect(),
+        notes: Vec::new(),
+        mentions_saml: true,
+    }
+}
+
+/// A three-valued truth, with the reason when it is not plainly true.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tri {
+    Yes,
+    No(String),
+    Unknown(String),
+}
+
+impl Tri {
+    /// Kleene ∧: a no wins, then can't tell.
+    fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::No(r), _) | (_, Tri::No(r)) => Tri::No(r),
+            (Tri::Unknown(r), _) | (_, Tri::Unknown(r)) => Tri::Unknown(r),
+            (Tri::Yes, Tri::Yes) => Tri::Yes,
+        }
+    }
+
+    /// Kleene ∨ over many: a yes wins, then can't tell; `none` when there is nothing.
+    fn any(terms: impl IntoIterator<Item = Tri>, none: &str) -> Tri {
+        let mut unknown = None;
+        let mut no = None;
+        for term in terms {
+            match term {
+                Tri::Yes => return Tri::Yes,
+                Tri::Unknown(r) => {
+                    unknown.get_or_insert(r);
+                }
+                Tri::No(r) => {
+                    no.get_or_insert(r);
+                }
+            }
+        }
+        match (unknown, no) {
+            (Some(r), _) => Tri::Unknown(r),
+            (None, Some(r)) => Tri::No(r),
+            (None, None) => Tri::No(none.to_owned()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        })
+    }
+}
+
+/// Who a statement's `Principal` (or `NotPrincipal`) element names, as far as SAML goes.
+enum Principal {
+    /// `"*"`.
+    Everyone,
+    Named {
+        /// `Federated` values.
+        federated: Vec<String>,
+        /// `{"AWS": "*"}`: ambiguous for a SAML sign-in.
+        aws_everyone: bool,
+        /// Principal types IAM does not have (a typo), which make the statement unreadable.
+        unknown_types: Vec<String>,
+    },
+    /// `NotPrincipal`, which a role trust policy may not use; its JSON.
+    Not(String),
+}
+
+/// One `Condition` test: operator, key, values.
+struct Test {
+    operator: String,
+    key: String,
+    values: Value,
+}
+
+/// One statement, each element read on its own, so that a broken element makes only what
+/// depends on it unknown.
+struct Statement {
+    at: StatementRef,
+    effect: Result<Effect, String>,
+    /// Covers `sts:AssumeRoleWithSAML`.
+    action: Tri,
+    principal: Result<Principal, String>,
+    conditions: Result<Vec<Test>, String>,
+}
+
+/// The statements of a readable policy; an error when the document itself cannot be read.
+fn read_policy(document: &str) -> Result<Vec<Statement>, TrustError> {
     let policy = parse(document)?;
     let Value::Object(policy) = policy else {
         return Err(TrustError::NotAnObject {
             found: kind(&policy),
         });
     };
-    let statements: Vec<&Value> = match policy.get("Statement") {
+    let entries: Vec<&Value> = match policy.get("Statement") {
         None => return Err(TrustError::MissingStatement),
         Some(one @ Value::Object(_)) => vec![one],
         Some(Value::Array(many)) => many.iter().collect(),
@@ -163,16 +505,28 @@ pub fn saml_providers(document: &str) -> Result<BTreeSet<SamlProviderArn>, Trust
             });
         }
     };
+    Ok(entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| Statement::read(index, entry))
+        .collect())
+}
 
-    let mut allowed = BTreeSet::new();
-    let mut denied = BTreeSet::new();
-    let mut deny_all = false;
-    for (index, entry) in statements.into_iter().enumerate() {
+impl Statement {
+    fn read(index: usize, entry: &Value) -> Statement {
         let Value::Object(statement) = entry else {
-            return Err(TrustError::StatementEntryType {
+            let problem = TrustError::StatementEntryType {
                 index,
                 found: describe(entry),
-            });
+            }
+            .to_string();
+            return Statement {
+                at: StatementRef { index, sid: None },
+                effect: Err(problem.clone()),
+                action: Tri::Unknown(problem.clone()),
+                principal: Err(problem.clone()),
+                conditions: Err(problem),
+            };
         };
         let at = StatementRef {
             index,
@@ -181,17 +535,533 @@ pub fn saml_providers(document: &str) -> Result<BTreeSet<SamlProviderArn>, Trust
                 .and_then(Value::as_str)
                 .map(|s| truncate(s.to_owned())),
         };
-        match judge(&at, statement)? {
-            Verdict::Irrelevant => {}
-            Verdict::Allow(providers) => allowed.extend(providers),
-            Verdict::DenyAll => deny_all = true,
-            Verdict::Deny(providers) => denied.extend(providers),
+        Statement {
+            effect: read_effect(&at, statement),
+            action: read_action(&at, statement),
+            principal: read_principal(&at, statement),
+            conditions: read_conditions(&at, statement),
+            at,
         }
     }
-    if deny_all {
-        return Ok(BTreeSet::new());
+
+    fn effect_name(&self) -> String {
+        match &self.effect {
+            Ok(effect) => effect.to_string(),
+            Err(_) => "unreadable Effect".to_owned(),
+        }
     }
-    Ok(allowed.difference(&denied).cloned().collect())
+
+    /// The `SAML:aud` values this statement names, for the audiences to try.
+    fn audience_values(&self) -> Vec<&str> {
+        let Ok(tests) = &self.conditions else {
+            return Vec::new();
+        };
+        tests
+            .iter()
+            .filter(|t| is_audience_key(&t.key))
+            .flat_map(|t| match &t.values {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// A note for each condition on a key that varies per sign-in.
+    fn notes(&self) -> Vec<String> {
+        let Ok(tests) = &self.conditions else {
+            return Vec::new();
+        };
+        tests
+            .iter()
+            .filter(|t| !is_audience_key(&t.key))
+            .map(|t| match self.effect {
+                Ok(Effect::Deny) => format!(
+                    "{} (Deny) denies sessions for which {} {} {} holds; that narrows who gets in, it does not make the role a no",
+                    self.at,
+                    t.operator,
+                    t.key,
+                    excerpt(&t.values)
+                ),
+                _ => format!(
+                    "{} ({}) lets in only sessions for which {} {} {} holds",
+                    self.at,
+                    self.effect_name(),
+                    t.operator,
+                    t.key,
+                    excerpt(&t.values)
+                ),
+            })
+            .collect()
+    }
+
+    fn may_concern_saml(&self) -> bool {
+        if matches!(self.action, Tri::No(_)) {
+            return false;
+        }
+        match &self.principal {
+            Ok(Principal::Everyone | Principal::Not(_)) | Err(_) => true,
+            Ok(Principal::Named {
+                federated,
+                aws_everyone,
+                unknown_types,
+            }) => {
+                *aws_everyone
+                    || !unknown_types.is_empty()
+                    || federated
+                        .iter()
+                        .any(|f| f.contains('*') || f.to_ascii_lowercase().contains("saml"))
+            }
+        }
+    }
+
+    /// Whether the principal element covers `provider`.
+    fn covers(&self, provider: &SamlProviderArn) -> Tri {
+        let at = &self.at;
+        match &self.principal {
+            Err(problem) => Tri::Unknown(problem.clone()),
+            Ok(Principal::Everyone) => Tri::Yes,
+            Ok(Principal::Not(json)) => Tri::Unknown(format!(
+                "{at}: NotPrincipal {json} cannot be used in a role trust policy (IAM User Guide, NotPrincipal), so what IAM does with it is undefined"
+            )),
+            Ok(Principal::Named {
+                federated,
+                aws_everyone,
+                unknown_types,
+            }) => {
+                let arn = provider.to_string();
+                let mut terms = Vec::new();
+                for value in federated {
+                    terms.push(if value == "*" || glob(value, &arn, false) {
+                        Tri::Yes
+                    } else if glob(value, &arn, true) {
+                        Tri::Unknown(format!(
+                            "{at}: Federated {value:?} matches {arn} only when case is ignored"
+                        ))
+                    } else {
+                        Tri::No(String::new())
+                    });
+                }
+                if *aws_everyone {
+                    terms.push(Tri::Unknown(format!(
+                        "{at}: Principal {{\"AWS\": \"*\"}} is read differently by different services; whether it covers a SAML sign-in is undocumented"
+                    )));
+                }
+                for kind in unknown_types {
+                    terms.push(Tri::Unknown(format!(
+                        "{at}: Principal type {kind:?} is not one IAM has (AWS, Federated, Service, CanonicalUser)"
+                    )));
+                }
+                Tri::any(terms, "").or_no(|| format!("{at}: its Principal does not name {arn}"))
+            }
+        }
+    }
+
+    /// Whether the statement's conditions hold at `audience`. Conditions on keys that vary per
+    /// sign-in hold for an `Allow` (some sessions get in) and not for a `Deny` (some sessions
+    /// are not denied).
+    fn condition_holds(&self, audience: &str) -> Tri {
+        let at = &self.at;
+        let tests = match &self.conditions {
+            Ok(tests) => tests,
+            Err(problem) => return Tri::Unknown(problem.clone()),
+        };
+        let mut result = Tri::Yes;
+        for test in tests {
+            let term = if is_audience_key(&test.key) {
+                match audience_test(&test.operator, &test.values, audience) {
+                    Ok(true) => Tri::Yes,
+                    Ok(false) => Tri::No(format!(
+                        "{at}: {} {} {} holds at none of saml-audiences",
+                        test.operator,
+                        test.key,
+                        excerpt(&test.values)
+                    )),
+                    Err(problem) => Tri::Unknown(format!(
+                        "{at}: {} {} {}: {problem}",
+                        test.operator,
+                        test.key,
+                        excerpt(&test.values)
+                    )),
+                }
+            } else if self.effect == Ok(Effect::Deny) {
+                Tri::No(format!(
+                    "{at}: denies only sessions for which {} {} holds",
+                    test.operator, test.key
+                ))
+            } else {
+                Tri::Yes
+            };
+            result = result.and(term);
+        }
+        result
+    }
+
+    /// Whether the statement applies to a sign-in through `provider` at `audience`, leaving
+    /// out its effect.
+    fn applies(&self, provider: &SamlProviderArn, audience: &str) -> Tri {
+        self.action
+            .clone()
+            .and(self.covers(provider))
+            .and(self.condition_holds(audience))
+    }
+}
+
+impl Tri {
+    /// A no with an empty reason gets `reason`.
+    fn or_no(self, reason: impl FnOnce() -> String) -> Tri {
+        match self {
+            Tri::No(r) if r.is_empty() => Tri::No(reason()),
+            other => other,
+        }
+    }
+}
+
+fn read_effect(at: &StatementRef, statement: &Map<String, Value>) -> Result<Effect, String> {
+    match statement.get("Effect") {
+        Some(Value::String(s)) if s == "Allow" => Ok(Effect::Allow),
+        Some(Value::String(s)) if s == "Deny" => Ok(Effect::Deny),
+        Some(other) => Err(TrustError::Effect {
+            at: at.clone(),
+            found: excerpt(other),
+        }
+        .to_string()),
+        None => Err(TrustError::MissingElement {
+            at: at.clone(),
+            element: "Effect",
+        }
+        .to_string()),
+    }
+}
+
+fn read_action(at: &StatementRef, statement: &Map<String, Value>) -> Tri {
+    let not_covered = || Tri::No(format!("{at}: its actions do not cover {ASSUME_ROLE_WITH_SAML}"));
+    match (statement.get("Action"), statement.get("NotAction")) {
+        (Some(_), Some(_)) => Tri::Unknown(
+            TrustError::ConflictingElements {
+                at: at.clone(),
+                first: "Action",
+                second: "NotAction",
+            }
+            .to_string(),
+        ),
+        (None, None) => Tri::Unknown(
+            TrustError::MissingElement {
+                at: at.clone(),
+                element: "Action or NotAction",
+            }
+            .to_string(),
+        ),
+        (Some(action), None) => match strings(at, "Action", action) {
+            Err(e) => Tri::Unknown(e.to_string()),
+            Ok(list) if list.iter().any(|p| glob(p, ASSUME_ROLE_WITH_SAML, true)) => Tri::Yes,
+            Ok(_) => not_covered(),
+        },
+        (None, Some(not_action)) => match strings(at, "NotAction", not_action) {
+            Err(e) => Tri::Unknown(e.to_string()),
+            Ok(list) if list.iter().any(|p| glob(p, ASSUME_ROLE_WITH_SAML, true)) => {
+                not_covered()
+            }
+            Ok(_) => Tri::Yes,
+        },
+    }
+}
+
+fn read_principal(at: &StatementRef, statement: &Map<String, Value>) -> Result<Principal, String> {
+    let value = match (statement.get("Principal"), statement.get("NotPrincipal")) {
+        (Some(_), Some(_)) => {
+            return Err(TrustError::ConflictingElements {
+                at: at.clone(),
+                first: "Principal",
+                second: "NotPrincipal",
+            }
+            .to_string());
+        }
+        (None, None) => {
+            return Err(TrustError::MissingElement {
+                at: at.clone(),
+                element: "Principal or NotPrincipal",
+            }
+            .to_string());
+        }
+        (None, Some(not)) => return Ok(Principal::Not(excerpt(not))),
+        (Some(value), None) => value,
+    };
+    let map = match value {
+        Value::String(s) if s == "*" => return Ok(Principal::Everyone),
+        Value::Object(map) => map,
+        other => {
+            return Err(TrustError::ElementType {
+                at: at.clone(),
+                element: "Principal".to_owned(),
+                found: describe(other),
+                expected: "\"*\" or an object",
+            }
+            .to_string());
+        }
+    };
+    let mut federated = Vec::new();
+    let mut aws_everyone = false;
+    let mut unknown_types = Vec::new();
+    for (kind, values) in map {
+        let element = format!("Principal.{kind}");
+        let list = strings(at, &element, values).map_err(|e| e.to_string())?;
+        match kind.as_str() {
+            "Federated" => federated.extend(list.into_iter().map(str::to_owned)),
+            "AWS" => aws_everyone |= list.contains(&"*"),
+            "Service" | "CanonicalUser" => {}
+            other => unknown_types.push(truncate(other.to_owned())),
+        }
+    }
+    Ok(Principal::Named {
+        federated,
+        aws_everyone,
+        unknown_types,
+    })
+}
+
+fn read_conditions(at: &StatementRef, statement: &Map<String, Value>) -> Result<Vec<Test>, String> {
+    let Some(condition) = statement.get("Condition") else {
+        return Ok(Vec::new());
+    };
+    let wrong = |element: String, found: &Value| {
+        TrustError::ElementType {
+            at: at.clone(),
+            element,
+            found: describe(found),
+            expected: "an object",
+        }
+        .to_string()
+    };
+    let Value::Object(operators) = condition else {
+        return Err(wrong("Condition".to_owned(), condition));
+    };
+    let mut tests = Vec::new();
+    for (operator, block) in operators {
+        let Value::Object(keys) = block else {
+            return Err(wrong(format!("Condition.{operator}"), block));
+        };
+        for (key, values) in keys {
+            tests.push(Test {
+                operator: truncate(operator.clone()),
+                key: truncate(key.clone()),
+                values: values.clone(),
+            });
+        }
+    }
+    Ok(tests)
+}
+
+fn is_audience_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case(AUDIENCE_KEY)
+}
+
+/// One test of the single-valued, always present key `SAML:aud` against `audience`; an error
+/// when the operator or the values cannot be decided.
+fn audience_test(operator: &str, values: &Value, audience: &str) -> Result<bool, String> {
+    let (set, rest) = match operator.split_once(':') {
+        Some((set @ ("ForAnyValue" | "ForAllValues"), rest)) => (Some(set), rest),
+        Some(_) => return Err("is not a condition operator fedsync knows".to_owned()),
+        None => (None, operator),
+    };
+    let (base, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(base) => (base, true),
+        None => (rest, false),
+    };
+    if base == "Null" {
+        if set.is_some() || if_exists {
+            return Err("Null takes no set operator and no IfExists".to_owned());
+        }
+        // SAML:aud is always in a SAML sign-in's request context.
+        return match values {
+            Value::Bool(b) => Ok(!b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(false),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(true),
+            _ => Err("Null takes true or false".to_owned()),
+        };
+    }
+    let list: Vec<&str> = match values {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().ok_or("values must be strings"))
+            .collect::<Result<_, _>>()?,
+        _ => return Err("values must be a string or a non-empty list of strings".to_owned()),
+    };
+    if list.iter().any(|v| v.contains("${")) {
+        return Err("a policy variable in the value cannot be decided before sign-in".to_owned());
+    }
+    let lower = audience.to_lowercase();
+    // With one value in the request, ForAnyValue and ForAllValues ask the same as the plain
+    // operator; IfExists changes nothing for a key that is present.
+    let result = match base {
+        "StringEquals" => list.contains(&audience),
+        "StringNotEquals" => list.iter().all(|v| *v != audience),
+        "StringEqualsIgnoreCase" => list.iter().any(|v| v.to_lowercase() == lower),
+        "StringNotEqualsIgnoreCase" => list.iter().all(|v| v.to_lowercase() != lower),
+        "StringLike" => list.iter().any(|v| glob(v, audience, false)),
+        "StringNotLike" => list.iter().all(|v| !glob(v, audience, false)),
+        _ => return Err("is not a string condition operator fedsync knows".to_owned()),
+    };
+    Ok(result)
+}
+
+/// A statement's part for one provider, over every audience tried.
+struct Part<'a> {
+    statement: &'a Statement,
+    /// Per candidate: whether it applies.
+    terms: Vec<Tri>,
+}
+
+/// The answer for one provider.
+fn decide(
+    statements: &[Statement],
+    provider: &SamlProviderArn,
+    candidates: &[Candidate],
+) -> ProviderTrust {
+    let unreadable_effect = |s: &Statement| s.effect.clone().err();
+    let parts: Vec<Part> = statements
+        .iter()
+        .map(|statement| Part {
+            statement,
+            terms: candidates
+                .iter()
+                .map(|c| {
+                    let applies = statement.applies(provider, &c.value);
+                    match unreadable_effect(statement) {
+                        // Either effect could follow: unknown unless it does not apply.
+                        Some(problem) => applies.and(Tri::Unknown(problem)),
+                        None => applies,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let named = statements.iter().any(|s| {
+        !matches!(s.action, Tri::No(_)) && !matches!(s.covers(provider), Tri::No(_))
+    });
+    let is = |part: &Part, effect: Effect| match part.statement.effect {
+        Ok(e) => e == effect,
+        Err(_) => true,
+    };
+    let arn = provider.to_string();
+    let mut reach = Vec::new();
+    for (i, _) in candidates.iter().enumerate() {
+        let allowed = Tri::any(
+            parts
+                .iter()
+                .filter(|p| is(p, Effect::Allow))
+                .map(|p| p.terms[i].clone()),
+            "",
+        );
+        let denied = Tri::any(
+            parts
+                .iter()
+                .filter(|p| is(p, Effect::Deny))
+                .map(|p| p.terms[i].clone()),
+            "",
+        );
+        let not_denied = match denied {
+            Tri::Yes => Tri::No("denied".to_owned()),
+            Tri::No(_) => Tri::Yes,
+            unknown => unknown,
+        };
+        reach.push(allowed.and(not_denied));
+    }
+
+    let (answer, reason) = if let Some(i) = reach.iter().position(|r| *r == Tri::Yes) {
+        let by = parts
+            .iter()
+            .find(|p| is(p, Effect::Allow) && p.terms[i] == Tri::Yes)
+            .map(|p| p.statement.at.to_string())
+            .unwrap_or_default();
+        (
+            Answer::Yes,
+            format!(
+                "{by} allows {ASSUME_ROLE_WITH_SAML} by {arn} at {}, and no statement denies it there",
+                candidates[i].label
+            ),
+        )
+    } else if let Some(Tri::Unknown(why)) = reach.iter().find(|r| matches!(r, Tri::Unknown(_))) {
+        (Answer::CantTell, why.clone())
+    } else {
+        (Answer::No, why_not(&parts, candidates, provider))
+    };
+    let steps = parts
+        .iter()
+        .map(|part| step(part, candidates))
+        .collect();
+    ProviderTrust {
+        provider: provider.clone(),
+        answer,
+        reason,
+        steps,
+        named,
+    }
+}
+
+/// Why no audience lets `arn` in: no allow covers it, its audience condition holds nowhere,
+/// or a deny applies wherever it is allowed.
+fn why_not(parts: &[Part], candidates: &[Candidate], provider: &SamlProviderArn) -> String {
+    let arn = provider.to_string();
+    let allows: Vec<&Part> = parts
+        .iter()
+        .filter(|p| p.statement.effect == Ok(Effect::Allow))
+        .collect();
+    let allowed_somewhere = |part: &&Part| part.terms.contains(&Tri::Yes);
+    if !allows.iter().any(allowed_somewhere) {
+        // An allow that names the provider but whose audience condition never holds.
+        let restricted = allows.iter().find(|p| {
+            !matches!(p.statement.action, Tri::No(_))
+                && matches!(p.statement.covers(provider), Tri::Yes)
+        });
+        return match restricted.and_then(|p| p.terms.first()) {
+            Some(Tri::No(why)) => why.clone(),
+            _ => format!("no statement allows {ASSUME_ROLE_WITH_SAML} by {arn}"),
+        };
+    }
+    for part in parts
+        .iter()
+        .filter(|p| p.statement.effect == Ok(Effect::Deny))
+    {
+        if let Some(i) = part.terms.iter().position(|t| *t == Tri::Yes) {
+            return format!(
+                "{} denies {ASSUME_ROLE_WITH_SAML} by {arn} (at {}, and wherever it is allowed)",
+                part.statement.at, candidates[i].label
+            );
+        }
+    }
+    format!("no statement allows {ASSUME_ROLE_WITH_SAML} by {arn}")
+}
+
+/// One line on what a statement does for the provider, over the audiences tried.
+fn step(part: &Part, candidates: &[Candidate]) -> String {
+    let at = &part.statement.at;
+    let effect = part.statement.effect_name();
+    let applies_at: Vec<&str> = part
+        .terms
+        .iter()
+        .zip(candidates)
+        .filter(|(t, _)| **t == Tri::Yes)
+        .map(|(_, c)| c.label.as_str())
+        .collect();
+    let first_other = part.terms.iter().find(|t| **t != Tri::Yes);
+    match (applies_at.len(), first_other) {
+        (_, None) => format!("{at} ({effect}): applies at every audience"),
+        (0, Some(Tri::No(why))) => format!("{at} ({effect}): does not apply: {}", strip(why, at)),
+        (0, Some(Tri::Unknown(why))) => format!("{at} ({effect}): can't tell: {}", strip(why, at)),
+        (_, Some(Tri::No(why) | Tri::Unknown(why))) => format!(
+            "{at} ({effect}): applies at {}; elsewhere: {}",
+            applies_at.join(", "),
+            strip(why, at)
+        ),
+        (_, Some(Tri::Yes)) => format!("{at} ({effect}): applies"),
+    }
+}
+
+/// `why` without its leading `statement N: `, when the step names the statement already.
+fn strip<'a>(why: &'a str, at: &StatementRef) -> &'a str {
+    why.strip_prefix(&format!("{at}: ")).unwrap_or(why)
 }
 
 /// Raw JSON (moto) or percent-encoded JSON (real IAM, whose encoding keeps `+` a literal plus).
@@ -241,200 +1111,16 @@ fn decode(document: &str) -> Result<std::borrow::Cow<'_, str>, TrustError> {
         .map_err(|source| TrustError::Utf8 { source })
 }
 
-/// What one statement says about `sts:AssumeRoleWithSAML` by SAML providers.
-enum Verdict {
-    /// It cannot concern SAML federation (another action, or only non-SAML principals).
-    Irrelevant,
-    Allow(BTreeSet<SamlProviderArn>),
-    Deny(BTreeSet<SamlProviderArn>),
-    /// A Deny that covers every principal, so every provider.
-    DenyAll,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Effect {
-    Allow,
-    Deny,
-}
-
-/// The principals a `Principal` element names, as far as SAML federation goes.
-struct Principals {
-    /// `"*"`, `{"AWS": "*"}` or `{"Federated": "*"}`: the JSON of the whole element.
-    any: Option<String>,
-    providers: BTreeSet<SamlProviderArn>,
-}
-
-impl Principals {
-    fn may_be_saml(&self) -> bool {
-        self.any.is_some() || !self.providers.is_empty()
-    }
-}
-
-fn judge(at: &StatementRef, statement: &Map<String, Value>) -> Result<Verdict, TrustError> {
-    let effect = match statement.get("Effect") {
-        Some(Value::String(s)) if s == "Allow" => Effect::Allow,
-        Some(Value::String(s)) if s == "Deny" => Effect::Deny,
-        Some(other) => {
-            return Err(TrustError::Effect {
-                at: at.clone(),
-                found: excerpt(other),
-            });
-        }
-        None => {
-            return Err(TrustError::MissingElement {
-                at: at.clone(),
-                element: "Effect",
-            });
-        }
-    };
-    let action = one_of(at, statement, "Action", "NotAction")?;
-    let principal = one_of(at, statement, "Principal", "NotPrincipal")?;
-
-    // Shapes are checked before relevance, so a wrongly typed element is reported wherever it is.
-    let principals = match principal {
-        Element::Plain(p) => Some(read_principal(at, p)?),
-        Element::Not(_) => None,
-    };
-    let matches = match action {
-        Element::Plain(action) => strings(at, "Action", action)?
-            .iter()
-            .any(|p| wildcard_match(p, ASSUME_ROLE_WITH_SAML)),
-        Element::Not(not_action) => {
-            strings(at, "NotAction", not_action)?;
-            // Only SAML providers can call AssumeRoleWithSAML, so a NotAction statement about
-            // services, accounts or web identity providers cannot change the answer: skip it
-            // instead of failing the whole role. With a principal that may be a SAML provider
-            // (or a NotPrincipal) we would have to reason about "every action but these" against
-            // "everyone but those", which is where a guess hides.
-            if principals.as_ref().is_none_or(Principals::may_be_saml) {
-                return Err(TrustError::NotAction {
-                    at: at.clone(),
-                    not_action: excerpt(not_action),
-                });
-            }
-            return Ok(Verdict::Irrelevant);
-        }
-    };
-    if !matches {
-        return Ok(Verdict::Irrelevant);
-    }
-    let (Element::Plain(_), Some(principals)) = (principal, principals) else {
-        let not_principal = match principal {
-            Element::Plain(p) | Element::Not(p) => excerpt(p),
-        };
-        return Err(TrustError::NotPrincipal {
-            at: at.clone(),
-            not_principal,
-        });
-    };
-    match (effect, principals.any) {
-        (Effect::Allow, Some(principal)) => Err(TrustError::AnyPrincipal {
-            at: at.clone(),
-            principal,
-        }),
-        (Effect::Allow, None) => Ok(Verdict::Allow(principals.providers)),
-        (Effect::Deny, Some(_)) => Ok(Verdict::DenyAll),
-        (Effect::Deny, None) => Ok(Verdict::Deny(principals.providers)),
-    }
-}
-
-/// An element that comes in a plain and a negated form, such as `Action` and `NotAction`.
-#[derive(Clone, Copy)]
-enum Element<'a> {
-    Plain(&'a Value),
-    Not(&'a Value),
-}
-
-/// Exactly one of `name` and `not_name` (e.g. `Action`/`NotAction`) must be present.
-fn one_of<'a>(
-    at: &StatementRef,
-    statement: &'a Map<String, Value>,
-    name: &'static str,
-    not_name: &'static str,
-) -> Result<Element<'a>, TrustError> {
-    match (statement.get(name), statement.get(not_name)) {
-        (Some(_), Some(_)) => Err(TrustError::ConflictingElements {
-            at: at.clone(),
-            first: name,
-            second: not_name,
-        }),
-        (None, None) => Err(TrustError::MissingElement {
-            at: at.clone(),
-            element: if name == "Action" {
-                "Action or NotAction"
-            } else {
-                "Principal or NotPrincipal"
-            },
-        }),
-        (Some(plain), None) => Ok(Element::Plain(plain)),
-        (None, Some(not)) => Ok(Element::Not(not)),
-    }
-}
-
-fn read_principal(at: &StatementRef, principal: &Value) -> Result<Principals, TrustError> {
-    let map = match principal {
-        Value::String(s) if s == "*" => {
-            return Ok(Principals {
-                any: Some(excerpt(principal)),
-                providers: BTreeSet::new(),
-            });
-        }
-        Value::Object(map) => map,
-        other => {
-            return Err(TrustError::ElementType {
-                at: at.clone(),
-                element: "Principal",
-                found: describe(other),
-                expected: "\"*\" or an object",
-            });
-        }
-    };
-    let mut any = false;
-    // `{"AWS": "*"}` is documented as equivalent to `"*"`; whether IAM lets it cover federated
-    // callers is not, so treat it as "anyone": a Deny then shuts every provider out and an Allow
-    // is reported instead of read as "no providers".
-    if let Some(aws) = map.get("AWS") {
-        any |= strings(at, "Principal.AWS", aws)?.contains(&"*");
-    }
-    let mut providers = BTreeSet::new();
-    if let Some(federated) = map.get("Federated") {
-        for value in strings(at, "Principal.Federated", federated)? {
-            if value == "*" {
-                any = true;
-            } else if looks_like_saml_provider(value) {
-                let arn = value.parse().map_err(|source| TrustError::ProviderArn {
-                    at: at.clone(),
-                    value: truncate(value.to_owned()),
-                    source,
-                })?;
-                providers.insert(arn);
-            }
-            // Anything else (`cognito-identity.amazonaws.com`, an OIDC provider ARN) is a web
-            // identity provider, which cannot call AssumeRoleWithSAML.
-        }
-    }
-    Ok(Principals {
-        any: any.then(|| excerpt(principal)),
-        providers,
-    })
-}
-
-/// A Federated value meant as a SAML provider, or a wildcard pattern IAM would not take in a
-/// principal: either must parse as a provider ARN, else it is an error, not "some other provider".
-fn looks_like_saml_provider(value: &str) -> bool {
-    value.to_ascii_lowercase().contains("saml-provider") || value.contains('*')
-}
-
 /// A string or a list of strings, as IAM takes for Action, NotAction and principal values.
 fn strings<'a>(
     at: &StatementRef,
-    element: &'static str,
+    element: &str,
     value: &'a Value,
 ) -> Result<Vec<&'a str>, TrustError> {
     const EXPECTED: &str = "a string or a list of strings";
     let wrong = |found: &Value| TrustError::ElementType {
         at: at.clone(),
-        element,
+        element: element.to_owned(),
         found: describe(found),
         expected: EXPECTED,
     };
@@ -448,11 +1134,18 @@ fn strings<'a>(
     }
 }
 
-/// IAM action matching: ASCII case-insensitive, `*` matches any run of characters (also none),
-/// `?` exactly one.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let text: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+/// IAM wildcard matching: `*` matches any run of characters (also none), `?` exactly one;
+/// ASCII case ignored when `ignore_case` (actions), not otherwise (ARNs, string conditions).
+fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    let fold = |c: char| {
+        if ignore_case {
+            c.to_ascii_lowercase()
+        } else {
+            c
+        }
+    };
+    let pattern: Vec<char> = pattern.chars().map(fold).collect();
+    let text: Vec<char> = text.chars().map(fold).collect();
     let (mut p, mut t) = (0, 0);
     // Where the last `*` was, and the text position it currently swallows up to.
     let mut star: Option<(usize, usize)> = None;
@@ -495,7 +1188,7 @@ fn describe(value: &Value) -> String {
     format!("{} ({})", kind(value), excerpt(value))
 }
 
-/// The value as compact, one-line JSON, shortened for an error message.
+/// The value as compact, one-line JSON, shortened for a message.
 fn excerpt(value: &Value) -> String {
     truncate(value.to_string())
 }
@@ -509,572 +1202,4 @@ fn truncate(mut text: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use crate::model::Partition;
-    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-    use proptest::prelude::*;
-    use serde_json::json;
-
-    const AZURE: &str = "arn:aws:iam::123456789012:saml-provider/AzureAD";
-    const OKTA: &str = "arn:aws:iam::123456789012:saml-provider/Okta";
-
-    fn arns(list: &[&str]) -> BTreeSet<SamlProviderArn> {
-        list.iter().map(|s| s.parse().unwrap()).collect()
-    }
-
-    fn providers(policy: &Value) -> BTreeSet<SamlProviderArn> {
-        saml_providers(&policy.to_string()).unwrap()
-    }
-
-    fn error(policy: &Value) -> String {
-        saml_providers(&policy.to_string()).unwrap_err().to_string()
-    }
-
-    fn encode(text: &str) -> String {
-        utf8_percent_encode(text, NON_ALPHANUMERIC).to_string()
-    }
-
-    /// One statement letting `principal` call `action`.
-    fn allow(principal: Value, action: Value) -> Value {
-        json!({"Effect": "Allow", "Principal": principal, "Action": action})
-    }
-
-    fn saml_allow(federated: Value) -> Value {
-        allow(
-            json!({"Federated": federated}),
-            json!("sts:AssumeRoleWithSAML"),
-        )
-    }
-
-    fn policy(statements: Value) -> Value {
-        json!({"Version": "2012-10-17", "Statement": statements})
-    }
-
-    /// The trust policy the AWS console writes for SAML 2.0 federation.
-    const CONSOLE_RAW: &str = r#"{
-  "Version": "2012-10-17",
-  "Statement": [
-    {
-      "Effect": "Allow",
-      "Principal": {"Federated": "arn:aws:iam::123456789012:saml-provider/AzureAD"},
-      "Action": "sts:AssumeRoleWithSAML",
-      "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}
-    }
-  ]
-}"#;
-
-    /// The same policy as `iam list-roles` returns it from real IAM (percent-encoded, compact).
-    const CONSOLE_ENCODED: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Federated%22%3A%22arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2FAzureAD%22%7D%2C%22Action%22%3A%22sts%3AAssumeRoleWithSAML%22%2C%22Condition%22%3A%7B%22StringEquals%22%3A%7B%22SAML%3Aaud%22%3A%22https%3A%2F%2Fsignin.aws.amazon.com%2Fsaml%22%7D%7D%7D%5D%7D";
-
-    #[test]
-    fn raw_and_iam_encoded_documents_give_the_same_providers() {
-        let raw = saml_providers(CONSOLE_RAW).unwrap();
-        assert_eq!(raw, arns(&[AZURE]));
-        assert_eq!(saml_providers(CONSOLE_ENCODED).unwrap(), raw);
-        assert_eq!(saml_providers(&encode(CONSOLE_RAW)).unwrap(), raw);
-        // Leading whitespace does not make raw JSON look encoded.
-        assert_eq!(saml_providers(&format!("\n  {CONSOLE_RAW}")).unwrap(), raw);
-    }
-
-    #[test]
-    fn plus_in_an_encoded_document_is_a_literal_plus() {
-        // `+` is an IAM name character; IAM's encoding does not turn it into a space.
-        let raw = policy(saml_allow(json!(
-            "arn:aws:iam::123456789012:saml-provider/Azure+AD"
-        )))
-        .to_string();
-        let encoded = encode(&raw).replace("%2B", "+");
-        assert!(encoded.contains("Azure+AD"), "{encoded}");
-        assert_eq!(
-            saml_providers(&encoded).unwrap(),
-            arns(&["arn:aws:iam::123456789012:saml-provider/Azure+AD"])
-        );
-    }
-
-    #[test]
-    fn statement_may_be_an_object_or_an_array() {
-        let one = saml_allow(json!(AZURE));
-        assert_eq!(providers(&policy(one.clone())), arns(&[AZURE]));
-        assert_eq!(providers(&policy(json!([one]))), arns(&[AZURE]));
-        assert_eq!(
-            providers(&policy(json!([
-                saml_allow(json!(AZURE)),
-                saml_allow(json!(OKTA))
-            ]))),
-            arns(&[AZURE, OKTA])
-        );
-    }
-
-    #[test]
-    fn action_may_be_a_string_or_a_list() {
-        let federated = json!({"Federated": AZURE});
-        let as_string = allow(federated.clone(), json!("sts:AssumeRoleWithSAML"));
-        let as_list = allow(
-            federated,
-            json!(["sts:TagSession", "sts:AssumeRoleWithSAML"]),
-        );
-        assert_eq!(providers(&policy(as_string)), arns(&[AZURE]));
-        assert_eq!(providers(&policy(as_list)), arns(&[AZURE]));
-    }
-
-    #[test]
-    fn wildcard_and_case_insensitive_actions_match() {
-        for action in [
-            "sts:*",
-            "*",
-            "sts:AssumeRole*",
-            "STS:assumerolewithsaml",
-            "sts:AssumeRoleWith????",
-            "sts:*SAML",
-        ] {
-            let p = policy(allow(json!({"Federated": AZURE}), json!(action)));
-            assert_eq!(providers(&p), arns(&[AZURE]), "{action}");
-        }
-    }
-
-    #[test]
-    fn other_actions_grant_nothing() {
-        for action in [
-            json!("sts:AssumeRoleWithWebIdentity"),
-            json!("sts:AssumeRole"),
-            json!(["sts:TagSession", "sts:SetSourceIdentity"]),
-            json!("sts:AssumeRoleWithSAML?"),
-            json!("iam:*"),
-            json!([]),
-        ] {
-            let p = policy(allow(json!({"Federated": AZURE}), action.clone()));
-            assert_eq!(providers(&p), BTreeSet::new(), "{action}");
-        }
-    }
-
-    #[test]
-    fn wildcard_match_follows_iam_rules() {
-        assert!(wildcard_match("a*b*c", "axxbyyc"));
-        assert!(wildcard_match("a*", "a"));
-        assert!(wildcard_match("**", ""));
-        assert!(!wildcard_match("a?", "a"));
-        assert!(!wildcard_match("a*b", "axxbc"));
-        assert!(!wildcard_match("", "a"));
-    }
-
-    #[test]
-    fn federated_may_be_a_string_or_a_list_of_two() {
-        assert_eq!(providers(&policy(saml_allow(json!(AZURE)))), arns(&[AZURE]));
-        assert_eq!(
-            providers(&policy(saml_allow(json!([AZURE, OKTA])))),
-            arns(&[AZURE, OKTA])
-        );
-    }
-
-    #[test]
-    fn non_saml_federated_principals_are_ignored() {
-        let p = policy(json!([
-            allow(
-                json!({"Federated": ["cognito-identity.amazonaws.com", AZURE]}),
-                json!("sts:*")
-            ),
-            allow(
-                json!({"Federated": "accounts.google.com"}),
-                json!("sts:AssumeRoleWithWebIdentity")
-            ),
-            allow(
-                json!({"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}),
-                json!("sts:AssumeRoleWithSAML")
-            ),
-        ]));
-        assert_eq!(providers(&p), arns(&[AZURE]));
-    }
-
-    #[test]
-    fn other_partitions_are_read() {
-        let gov = "arn:aws-us-gov:iam::123456789012:saml-provider/AzureAD";
-        let cn = "arn:aws-cn:iam::123456789012:saml-provider/AzureAD";
-        let got = providers(&policy(saml_allow(json!([gov, cn]))));
-        assert_eq!(got, arns(&[gov, cn]));
-        let partitions: BTreeSet<_> = got.iter().map(|a| a.partition()).collect();
-        assert_eq!(
-            partitions,
-            BTreeSet::from([Partition::AwsUsGov, Partition::AwsCn])
-        );
-    }
-
-    #[test]
-    fn a_specific_deny_removes_that_provider() {
-        let p = policy(json!([
-            saml_allow(json!([AZURE, OKTA])),
-            {"Effect": "Deny", "Principal": {"Federated": OKTA}, "Action": "sts:*"},
-        ]));
-        assert_eq!(providers(&p), arns(&[AZURE]));
-        // Deny wins regardless of order, and with a condition it is still taken as applying.
-        let p = policy(json!([
-            {"Effect": "Deny", "Principal": {"Federated": [AZURE]}, "Action": "sts:AssumeRoleWithSAML",
-             "Condition": {"StringNotEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}},
-            saml_allow(json!([AZURE, OKTA])),
-        ]));
-        assert_eq!(providers(&p), arns(&[OKTA]));
-    }
-
-    #[test]
-    fn a_deny_on_other_actions_removes_nothing() {
-        let p = policy(json!([
-            saml_allow(json!(AZURE)),
-            {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"},
-        ]));
-        assert_eq!(providers(&p), arns(&[AZURE]));
-    }
-
-    #[test]
-    fn a_wildcard_deny_removes_every_provider() {
-        for principal in [json!("*"), json!({"Federated": "*"}), json!({"AWS": "*"})] {
-            let p = policy(json!([
-                saml_allow(json!([AZURE, OKTA])),
-                {"Effect": "Deny", "Principal": principal, "Action": "*"},
-            ]));
-            assert_eq!(providers(&p), BTreeSet::new(), "{principal}");
-        }
-    }
-
-    #[test]
-    fn saml_aud_conditions_do_not_change_an_allow() {
-        for aud in [
-            json!("https://signin.aws.amazon.com/saml"),
-            json!([
-                "https://signin.aws.amazon.com/saml",
-                "https://us-east-1.signin.aws.amazon.com/saml"
-            ]),
-            json!("https://us-gov-west-1.signin.amazonaws-us-gov.com/saml"),
-        ] {
-            let mut statement = saml_allow(json!(AZURE));
-            statement["Condition"] = json!({"StringEquals": {"SAML:aud": aud}});
-            assert_eq!(providers(&policy(statement)), arns(&[AZURE]), "{aud}");
-        }
-    }
-
-    #[test]
-    fn a_service_only_trust_policy_has_no_providers() {
-        let p = policy(json!([
-            allow(
-                json!({"Service": "ec2.amazonaws.com"}),
-                json!("sts:AssumeRole")
-            ),
-            allow(json!({"Service": ["lambda.amazonaws.com"]}), json!("sts:*")),
-            allow(json!({"AWS": "arn:aws:iam::123456789012:root"}), json!("*")),
-        ]));
-        assert_eq!(providers(&p), BTreeSet::new());
-    }
-
-    #[test]
-    fn not_action_about_other_principals_is_skipped() {
-        // Only SAML providers can call AssumeRoleWithSAML, so this cannot change the answer.
-        let p = policy(json!([
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "NotAction": "iam:*"},
-            {"Effect": "Deny", "Principal": {"Federated": "cognito-identity.amazonaws.com"}, "NotAction": "sts:TagSession"},
-            saml_allow(json!(AZURE)),
-        ]));
-        assert_eq!(providers(&p), arns(&[AZURE]));
-    }
-
-    #[test]
-    fn not_principal_on_other_actions_is_skipped() {
-        let p = policy(json!([
-            {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"},
-            saml_allow(json!(AZURE)),
-        ]));
-        assert_eq!(providers(&p), arns(&[AZURE]));
-    }
-
-    /// Every error message: one line, lowercase start, no trailing period.
-    fn assert_one_line(message: &str) {
-        assert!(!message.contains('\n'), "{message}");
-        assert!(!message.ends_with('.'), "{message}");
-        assert!(
-            message.starts_with(|c: char| !c.is_uppercase()),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn each_error_names_what_is_wrong() {
-        let cases: Vec<(String, &str)> = vec![
-            (
-                "%7B%22Statement%22%zz".into(),
-                r#"trust policy has invalid percent-encoding "%zz" at byte 18"#,
-            ),
-            (
-                "%7B%22Statement%22%3A%5B%5D%2".into(),
-                r#"trust policy has invalid percent-encoding "%2" at byte 27"#,
-            ),
-            (
-                "%7B%FF%7D".into(),
-                "percent-decoded trust policy is not valid UTF-8 after byte 1",
-            ),
-            (
-                r#"{"Statement": ["#.into(),
-                "trust policy is not valid JSON (line 1, column 15)",
-            ),
-            (
-                "%7B%22Statement%22".into(),
-                "trust policy is not valid JSON (line 1, column 12)",
-            ),
-            ("".into(), "trust policy is not valid JSON (line 1, column 0)"),
-            (
-                "%5B%5D".into(),
-                "trust policy is an array, expected a JSON object",
-            ),
-            (
-                json!({"Version": "2012-10-17"}).to_string(),
-                "trust policy has no Statement",
-            ),
-            (
-                json!({"Statement": "Allow"}).to_string(),
-                r#"trust policy Statement is a string ("Allow"), expected an object or an array of objects"#,
-            ),
-            (
-                policy(json!([saml_allow(json!(AZURE)), 7])).to_string(),
-                "statement 1 is a number (7), expected an object",
-            ),
-            (
-                policy(json!({"Sid": "Fed", "Effect": "allow", "Principal": "*", "Action": "*"}))
-                    .to_string(),
-                r#"statement 0 (Sid "Fed"): Effect "allow" is neither "Allow" nor "Deny" (the value is case-sensitive)"#,
-            ),
-            (
-                policy(json!({"Principal": {"Federated": AZURE}, "Action": "sts:*"})).to_string(),
-                "statement 0: has no Effect",
-            ),
-            (
-                policy(json!({"Effect": "Allow", "Principal": {"Federated": AZURE}})).to_string(),
-                "statement 0: has no Action or NotAction",
-            ),
-            (
-                policy(json!({"Effect": "Allow", "Action": "sts:*"})).to_string(),
-                "statement 0: has no Principal or NotPrincipal",
-            ),
-            (
-                policy(json!({"Effect": "Allow", "Principal": {"Federated": AZURE},
-                              "Action": "sts:*", "NotAction": "iam:*"}))
-                .to_string(),
-                "statement 0: has both Action and NotAction",
-            ),
-            (
-                policy(json!({"Effect": "Deny", "Principal": "*", "NotPrincipal": {"Federated": AZURE},
-                              "Action": "sts:*"}))
-                .to_string(),
-                "statement 0: has both Principal and NotPrincipal",
-            ),
-            (
-                policy(json!([saml_allow(json!(AZURE)),
-                              allow(json!({"Federated": AZURE}), json!(42))]))
-                .to_string(),
-                "statement 1: Action is a number (42), expected a string or a list of strings",
-            ),
-            (
-                policy(allow(json!({"Federated": AZURE}), json!(["sts:*", {"x": 1}]))).to_string(),
-                r#"statement 0: Action is an object ({"x":1}), expected a string or a list of strings"#,
-            ),
-            (
-                policy(allow(json!({"Federated": true}), json!("sts:*"))).to_string(),
-                "statement 0: Principal.Federated is a boolean (true), expected a string or a list of strings",
-            ),
-            (
-                policy(allow(json!("arn:aws:iam::123456789012:root"), json!("sts:*"))).to_string(),
-                r#"statement 0: Principal is a string ("arn:aws:iam::123456789012:root"), expected "*" or an object"#,
-            ),
-            (
-                policy(json!({"Effect": "Allow", "Principal": {"Federated": AZURE},
-                              "NotAction": "sts:AssumeRoleWithWebIdentity"}))
-                .to_string(),
-                r#"statement 0: NotAction "sts:AssumeRoleWithWebIdentity" with a principal that may be a SAML provider cannot be decided; list the actions under Action instead"#,
-            ),
-            (
-                policy(json!([saml_allow(json!(AZURE)),
-                              {"Effect": "Deny", "NotPrincipal": {"Federated": AZURE}, "Action": "sts:*"}]))
-                .to_string(),
-                r#"statement 1: NotPrincipal {"Federated":"arn:aws:iam::123456789012:saml-provider/AzureAD"} on an action matching sts:AssumeRoleWithSAML cannot be decided; name the providers under Principal.Federated instead"#,
-            ),
-            (
-                policy(allow(json!("*"), json!("sts:AssumeRoleWithSAML"))).to_string(),
-                r#"statement 0: Allow of sts:AssumeRoleWithSAML to any principal ("*") cannot be narrowed to SAML providers; name them under Principal.Federated instead"#,
-            ),
-            (
-                policy(allow(json!({"AWS": ["*"]}), json!("sts:*"))).to_string(),
-                r#"statement 0: Allow of sts:AssumeRoleWithSAML to any principal ({"AWS":["*"]}) cannot be narrowed to SAML providers; name them under Principal.Federated instead"#,
-            ),
-            (
-                policy(saml_allow(json!([AZURE, "*"]))).to_string(),
-                r#"statement 0: Allow of sts:AssumeRoleWithSAML to any principal ({"Federated":["arn:aws:iam::123456789012:saml-provider/AzureAD","*"]}) cannot be narrowed to SAML providers; name them under Principal.Federated instead"#,
-            ),
-            (
-                policy(saml_allow(json!("arn:aws:iam::12345:saml-provider/AzureAD"))).to_string(),
-                r#"statement 0: Federated "arn:aws:iam::12345:saml-provider/AzureAD" is not a valid SAML provider ARN"#,
-            ),
-            (
-                policy(saml_allow(json!("arn:aws:iam::123456789012:saml-provider/*"))).to_string(),
-                r#"statement 0: Federated "arn:aws:iam::123456789012:saml-provider/*" is not a valid SAML provider ARN"#,
-            ),
-        ];
-        for (document, expected) in cases {
-            let message = match saml_providers(&document) {
-                Ok(set) => panic!("{document}: expected an error, got {set:?}"),
-                Err(e) => e.to_string(),
-            };
-            assert_eq!(message, expected, "{document}");
-            assert_one_line(&message);
-        }
-    }
-
-    #[test]
-    fn provider_arn_errors_keep_the_parse_reason_as_source() {
-        let document = policy(saml_allow(json!(
-            "arn:aws:iam::12345:saml-provider/AzureAD"
-        )));
-        let err = saml_providers(&document.to_string()).unwrap_err();
-        let source = std::error::Error::source(&err).map(ToString::to_string);
-        assert!(
-            source.as_deref().is_some_and(|s| s.contains("12 digits")),
-            "{source:?}"
-        );
-    }
-
-    #[test]
-    fn long_values_are_shortened_in_messages() {
-        let long = "x".repeat(1000);
-        let message = error(&json!({"Statement": long}));
-        assert!(message.chars().count() < 250, "{message}");
-        assert!(message.contains('…'), "{message}");
-    }
-
-    /// JSON-ish values biased towards the words a trust policy uses.
-    fn json_ish() -> impl Strategy<Value = Value> {
-        crate::test_support::json_biased(
-            &[
-                "Statement",
-                "Effect",
-                "Action",
-                "NotAction",
-                "Principal",
-                "NotPrincipal",
-                "Federated",
-                "AWS",
-                "Condition",
-                "Sid",
-            ],
-            &[
-                "Allow",
-                "Deny",
-                "*",
-                "sts:*",
-                "sts:AssumeRoleWithSAML",
-                AZURE,
-                "arn:aws:iam::1:saml-provider/x",
-                "cognito-identity.amazonaws.com",
-            ],
-        )
-    }
-
-    fn string_or_list(
-        word: impl Strategy<Value = &'static str> + Clone,
-    ) -> impl Strategy<Value = Value> {
-        prop_oneof![
-            word.clone().prop_map(Value::from),
-            prop::collection::vec(word, 0..3).prop_map(Value::from),
-        ]
-    }
-
-    /// Statements close to real ones, so that many documents parse and some grant providers.
-    fn statement_ish() -> impl Strategy<Value = Value> {
-        let effect =
-            prop_oneof![4 => Just(json!("Allow")), 2 => Just(json!("Deny")), 1 => json_ish()];
-        let action_word = prop_oneof![
-            Just("sts:AssumeRoleWithSAML"),
-            Just("sts:*"),
-            Just("*"),
-            Just("sts:AssumeRole"),
-            Just("iam:*"),
-        ];
-        let federated_word = prop_oneof![
-            3 => Just(AZURE),
-            3 => Just(OKTA),
-            1 => Just("*"),
-            1 => Just("accounts.google.com"),
-            1 => Just("arn:aws:iam::1:saml-provider/x"),
-        ];
-        let principal = prop_oneof![
-            4 => string_or_list(federated_word).prop_map(|f| json!({"Federated": f})),
-            1 => Just(json!("*")),
-            1 => Just(json!({"Service": "ec2.amazonaws.com"})),
-            1 => json_ish(),
-        ];
-        let action_key = prop_oneof![4 => Just("Action"), 1 => Just("NotAction")];
-        let principal_key = prop_oneof![4 => Just("Principal"), 1 => Just("NotPrincipal")];
-        (
-            effect,
-            action_key,
-            string_or_list(action_word),
-            principal_key,
-            principal,
-            any::<bool>(),
-        )
-            .prop_map(|(effect, action_key, action, principal_key, principal, condition)| {
-                let mut statement = json!({"Effect": effect});
-                statement[action_key] = action;
-                statement[principal_key] = principal;
-                if condition {
-                    statement["Condition"] =
-                        json!({"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}});
-                }
-                statement
-            })
-    }
-
-    fn statements_ish() -> impl Strategy<Value = Vec<Value>> {
-        prop::collection::vec(prop_oneof![12 => statement_ish(), 1 => json_ish()], 0..4)
-    }
-
-    /// Documents from free-form JSON to near-real policies.
-    fn policy_ish() -> impl Strategy<Value = Value> {
-        prop_oneof![
-            json_ish(),
-            json_ish().prop_map(policy),
-            statement_ish().prop_map(policy),
-            statements_ish().prop_map(|s| policy(Value::Array(s))),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn never_panics_on_arbitrary_text(text in ".*") {
-            let _ = saml_providers(&text);
-        }
-
-        #[test]
-        fn never_panics_on_arbitrary_json(value in policy_ish()) {
-            let raw = value.to_string();
-            let from_raw = saml_providers(&raw);
-            let from_encoded = saml_providers(&encode(&raw));
-            // Either form gives the same answer, whether that is a set or an error.
-            match (&from_raw, &from_encoded) {
-                (Ok(a), Ok(b)) => {
-                    prop_assert_eq!(a, b);
-                    // Only providers the document names can come out.
-                    for arn in a {
-                        prop_assert!(raw.contains(&arn.to_string()), "{arn} not in {raw}");
-                    }
-                }
-                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
-                _ => prop_assert!(false, "{raw}: {from_raw:?} vs {from_encoded:?}"),
-            }
-        }
-
-        #[test]
-        fn a_deny_all_statement_always_wins(mut statements in statements_ish()) {
-            if saml_providers(&policy(Value::Array(statements.clone())).to_string()).is_ok() {
-                statements.push(json!({"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRoleWithSAML"}));
-                let got = saml_providers(&policy(Value::Array(statements)).to_string());
-                prop_assert_eq!(got.ok(), Some(BTreeSet::new()));
-            }
-        }
-    }
-}
+mod tests;

@@ -5,7 +5,10 @@
 
 use std::time::Instant;
 
-use fedsync::model::{AccountInventory, AccountOutcome, AppRole, FederatedRole, Inventory};
+use fedsync::model::{
+    AccountInventory, AccountOutcome, AppRole, IamRole, Inventory, Listing, ProviderVerdict,
+    SamlProvider, Trust, TrustVerdict,
+};
 use fedsync::naming::NamingInput;
 use fedsync::plan::guardrail::{self, Guardrails};
 use fedsync::plan::{Action, PlanSettings};
@@ -22,21 +25,31 @@ fn inventory(accounts: usize, roles: usize) -> anyhow::Result<Inventory> {
             format!("arn:aws:iam::{id}:saml-provider/{PROVIDER}").parse()?;
         let mut federated = Vec::with_capacity(roles);
         for r in 0..roles {
-            federated.push(FederatedRole {
+            federated.push(IamRole {
                 arn: format!("arn:aws:iam::{id}:role/Federated{r:03}").parse()?,
-                providers: vec![provider.clone()],
+                trust: vec![Trust {
+                    provider: provider.clone(),
+                    verdict: TrustVerdict::Yes,
+                    reason: String::new(),
+                }],
+                notes: Vec::new(),
             });
         }
         all.push(AccountInventory {
             id: id.parse()?,
             name: format!("member-{a:05}"),
             outcome: AccountOutcome::Read {
-                providers: vec![provider],
+                providers: vec![SamlProvider {
+                    arn: provider,
+                    verdict: ProviderVerdict::Ours,
+                    reason: String::new(),
+                    certificates: Vec::new(),
+                }],
                 roles: federated,
             },
         });
     }
-    Ok(Inventory::new(all))
+    Ok(Inventory::new(Listing::Organization, all))
 }
 
 /// msiam_access, then `manifest - 1` managed roles for the inventory's first roles, named as the
@@ -65,7 +78,7 @@ fn manifest(inventory: &Inventory, entries: usize, settings: &PlanSettings) -> V
                 break 'accounts;
             }
             let value =
-                fedsync::model::AwsRoleValue::new(role.arn.clone(), role.providers[0].clone())
+                fedsync::model::AwsRoleValue::new(role.arn.clone(), role.trust[0].provider.clone())
                     .unwrap_or_else(|e| panic!("{}: {e}", role.arn));
             let display = settings.naming.render(&NamingInput {
                 account_id: &account.id,

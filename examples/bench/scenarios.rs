@@ -146,6 +146,7 @@ pub fn inventory_settings(concurrency: usize) -> anyhow::Result<InventorySetting
                 .parse()
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         ],
+        saml_audiences: Default::default(),
         cross_account_role: "fedsync-reader"
             .parse()
             .map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -196,6 +197,9 @@ fn check_inventory(inventory: &Inventory, accounts: usize, roles: usize) -> anyh
             AccountOutcome::Failed { stage, reason } => {
                 bail!("account {} failed at {stage}: {reason}", account.id)
             }
+            AccountOutcome::Skipped { reason, .. } => {
+                bail!("account {} was not read: {}", account.id, reason.describe())
+            }
         }
     }
     Ok(())
@@ -219,7 +223,7 @@ pub async fn inventory(
         .context("reading the inventory")?;
     let wall = started.elapsed();
     let cpu = usage::cpu_time().saturating_sub(cpu_before);
-    check_inventory(&read.inventory, accounts, roles)?;
+    check_inventory(&read, accounts, roles)?;
     let (calls, connections) = endpoints.aws_calls().await?;
     Ok(InventoryRun {
         concurrency,

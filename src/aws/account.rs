@@ -1,11 +1,16 @@
-//! account: read one account — assume the reader role, find our SAML providers, page through
-//! `ListRoles` and keep the roles that trust one of them.
+//! account: read one account — assume the reader role, read every SAML provider and decide
+//! whether it is ours, page through `ListRoles` and decide each role's trust policy.
 //!
-//! Every account ends as `Read { providers, roles }` or `Failed { stage, reason }`; an error at
-//! any stage fails the account (never "no roles"), and never the run. Calls per account:
-//! 1 `AssumeRole` (none for the account fedsync runs in), 1 `ListSAMLProviders`, 1
-//! `GetSAMLProvider` per provider, and — only when a provider matched — 1 `ListRoles` per page
-//! of up to `list_roles_page_size` roles.
+//! Only the account-level calls fail an account (`AssumeRole`, `ListSAMLProviders`,
+//! `ListRoles`): every account ends `Read { providers, roles }` or `Failed { stage, reason }`,
+//! never "no roles" by mistake, and never the run. A provider whose `GetSAMLProvider` fails, or
+//! whose metadata cannot be read, is undecided on its own; a role whose trust policy cannot be
+//! decided is can't tell on its own. Calls per account: 1 `AssumeRole` (none for the account
+//! fedsync runs in), 1 `ListSAMLProviders`, 1 `GetSAMLProvider` per provider, and — only when
+//! a provider may be ours — 1 `ListRoles` per page of up to `list_roles_page_size` roles.
+//!
+//! The decisions are the pure core's ([`crate::metadata::classify`], [`crate::trust::judge`]);
+//! this module fetches, and [`crate::explain`] reuses it to show its work.
 
 use std::time::SystemTime;
 
@@ -13,13 +18,14 @@ use aws_config::SdkConfig;
 use tracing::{info, instrument, warn};
 
 use super::config::AwsOptions;
-use super::error::{chain, describe};
+use super::error::describe;
 use super::inventory::InventorySettings;
-use super::organization::OrgAccount;
+use crate::metadata::{self, ProviderMatch};
 use crate::model::{
-    AccountInventory, AccountOutcome, FailureStage, FederatedRole, Partition, SamlProviderArn,
+    AccountId, AccountInventory, AccountOutcome, Certificate, FailureStage, IamRole, Partition,
+    ProviderVerdict, RoleArn, SamlProvider, SamlProviderArn,
 };
-use crate::{metadata, trust};
+use crate::trust::{self, AskedProvider};
 
 /// `ListRoles` pages followed at most per account (at 1000 a page, far above IAM's role quota).
 const MAX_ROLE_PAGES: usize = 10_000;
@@ -34,15 +40,16 @@ pub struct AccountContext<'a> {
     pub sts: &'a aws_sdk_sts::Client,
     pub partition: Partition,
     /// The account fedsync runs in: read with its own credentials, no `AssumeRole`.
-    pub home_account: &'a crate::model::AccountId,
+    pub home_account: &'a AccountId,
     pub settings: &'a InventorySettings,
     pub options: &'a AwsOptions,
 }
 
 /// Where and why reading an account stopped.
-struct StageError {
-    stage: FailureStage,
-    reason: String,
+#[derive(Debug)]
+pub struct StageError {
+    pub stage: FailureStage,
+    pub reason: String,
 }
 
 impl StageError {
@@ -54,10 +61,55 @@ impl StageError {
     }
 }
 
+/// One SAML provider of an account, as read and decided.
+#[derive(Clone, Debug)]
+pub struct ProviderRead {
+    pub arn: SamlProviderArn,
+    pub matched: ProviderMatch,
+}
+
+impl ProviderRead {
+    /// The inventory's record of it.
+    pub fn record(&self) -> SamlProvider {
+        SamlProvider {
+            arn: self.arn.clone(),
+            verdict: self.matched.verdict,
+            reason: self.matched.reason.clone(),
+            certificates: self
+                .matched
+                .certificates
+                .iter()
+                .filter_map(|c| {
+                    c.sha256.clone().map(|sha256| Certificate {
+                        sha256,
+                        not_after: c.not_after,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Asked about in trust policies: every provider that may be ours.
+    pub fn asked(&self) -> Option<AskedProvider> {
+        (self.matched.verdict != ProviderVerdict::NotOurs).then(|| AskedProvider {
+            arn: self.arn.clone(),
+            verdict: self.matched.verdict,
+            reason: self.matched.reason.clone(),
+        })
+    }
+}
+
+/// One role as `ListRoles` gives it.
+pub struct ListedRole {
+    pub arn: String,
+    /// `AssumeRolePolicyDocument`, raw or percent-encoded.
+    pub document: Option<String>,
+}
+
 /// Reads one account; always returns, read or failed.
-#[instrument(skip_all, fields(account = %account.id))]
-pub async fn read_account(ctx: &AccountContext<'_>, account: &OrgAccount) -> AccountInventory {
-    let outcome = match read(ctx, account).await {
+#[instrument(skip_all, fields(account = %id))]
+pub async fn read_account(ctx: &AccountContext<'_>, id: &AccountId, name: &str) -> AccountInventory {
+    let outcome = match read(ctx, id).await {
         Ok((providers, roles)) => {
             info!(
                 providers = providers.len(),
@@ -72,39 +124,60 @@ pub async fn read_account(ctx: &AccountContext<'_>, account: &OrgAccount) -> Acc
         }
     };
     AccountInventory {
-        id: account.id.clone(),
-        name: account.name.clone(),
+        id: id.clone(),
+        name: name.to_owned(),
         outcome,
     }
 }
 
 async fn read(
     ctx: &AccountContext<'_>,
-    account: &OrgAccount,
-) -> Result<(Vec<SamlProviderArn>, Vec<FederatedRole>), StageError> {
-    let iam = if &account.id == ctx.home_account {
-        aws_sdk_iam::Client::new(ctx.sdk)
-    } else {
-        assume_reader(ctx, account).await?
-    };
-    let providers = our_providers(&iam, ctx.settings).await?;
-    if providers.is_empty() {
-        return Ok((providers, Vec::new()));
+    id: &AccountId,
+) -> Result<(Vec<SamlProvider>, Vec<IamRole>), StageError> {
+    let iam = iam_client(ctx, id).await?;
+    let providers = read_providers(&iam, ctx.settings).await?;
+    for provider in &providers {
+        if provider.matched.verdict == ProviderVerdict::UnknownCertificate {
+            warn!(provider = %provider.arn, reason = %provider.matched.reason, "a SAML provider has our entity id but a certificate not in saml-certificates");
+        }
     }
-    let mut roles = federated_roles(&iam, &providers, ctx.options).await?;
+    let asked: Vec<AskedProvider> = providers.iter().filter_map(ProviderRead::asked).collect();
+    let records = providers.iter().map(ProviderRead::record).collect();
+    if asked.is_empty() {
+        return Ok((records, Vec::new()));
+    }
+    let mut roles = Vec::new();
+    each_role(&iam, None, ctx.options, |listed| {
+        let Ok(arn) = listed.arn.parse::<RoleArn>() else {
+            // An ARN fedsync cannot read can be no app role's value either.
+            warn!(role = %listed.arn, "skipping a role whose ARN fedsync cannot read");
+            return;
+        };
+        let (role, _) = trust::judge(
+            &arn,
+            listed.document.as_deref(),
+            &asked,
+            &ctx.settings.saml_audiences,
+        );
+        roles.extend(role);
+    })
+    .await?;
     roles.sort_by(|a, b| a.arn.cmp(&b.arn));
-    Ok((providers, roles))
+    Ok((records, roles))
 }
 
-/// An IAM client acting as the reader role of `account`.
-async fn assume_reader(
+/// An IAM client for `account`: the reader role there, or fedsync's own credentials at home.
+pub async fn iam_client(
     ctx: &AccountContext<'_>,
-    account: &OrgAccount,
+    account: &AccountId,
 ) -> Result<aws_sdk_iam::Client, StageError> {
+    if account == ctx.home_account {
+        return Ok(aws_sdk_iam::Client::new(ctx.sdk));
+    }
     let role = ctx
         .settings
         .cross_account_role
-        .arn_in(ctx.partition, &account.id);
+        .arn_in(ctx.partition, account);
     let out = ctx
         .sts
         .assume_role()
@@ -139,96 +212,73 @@ async fn assume_reader(
     Ok(aws_sdk_iam::Client::from_conf(config))
 }
 
-/// The account's SAML providers whose metadata has our entity id and one of our certificates.
-async fn our_providers(
+/// Every SAML provider of the account, each decided: ours or not, or why not known. Only
+/// listing them can fail.
+pub async fn read_providers(
     iam: &aws_sdk_iam::Client,
     settings: &InventorySettings,
-) -> Result<Vec<SamlProviderArn>, StageError> {
+) -> Result<Vec<ProviderRead>, StageError> {
     let list = iam
         .list_saml_providers()
         .send()
         .await
         .map_err(|e| StageError::new(FailureStage::ListSamlProviders, describe(&e)))?;
-    let mut ours = Vec::new();
+    let mut providers = Vec::new();
     for entry in list.saml_provider_list() {
         let Some(raw_arn) = entry.arn() else { continue };
-        let arn: SamlProviderArn = raw_arn.parse().map_err(|e: crate::model::ParseError| {
-            StageError::new(FailureStage::ListSamlProviders, e.to_string())
-        })?;
-        let provider = iam
-            .get_saml_provider()
-            .saml_provider_arn(raw_arn)
-            .send()
-            .await
-            .map_err(|e| {
-                StageError::new(
-                    FailureStage::ReadSamlProvider,
-                    format!("{arn}: {}", describe(&e)),
-                )
-            })?;
-        let Some(xml) = provider.saml_metadata_document() else {
-            return Err(StageError::new(
-                FailureStage::ReadSamlProvider,
-                format!("{arn}: no metadata document"),
-            ));
+        let Ok(arn) = raw_arn.parse::<SamlProviderArn>() else {
+            warn!(provider = %raw_arn, "skipping a SAML provider whose ARN fedsync cannot read");
+            continue;
         };
-        let parsed = metadata::parse(xml).map_err(|e| {
-            StageError::new(
-                FailureStage::ReadSamlProvider,
-                format!("{arn}: {}", chain(&e)),
-            )
-        })?;
-        if parsed.matches(&settings.saml_entity_id, &settings.saml_certificates) {
-            ours.push(arn);
-        }
+        let undecided = |reason: String| ProviderMatch {
+            verdict: ProviderVerdict::CantTell,
+            entity_ids: Vec::new(),
+            certificates: Vec::new(),
+            reason,
+        };
+        let matched = match iam.get_saml_provider().saml_provider_arn(raw_arn).send().await {
+            Err(e) => undecided(format!("GetSAMLProvider failed: {}", describe(&e))),
+            Ok(read) => match read.saml_metadata_document() {
+                None => undecided("IAM holds no metadata document for it".to_owned()),
+                Some(xml) => metadata::classify(
+                    xml,
+                    &settings.saml_entity_id,
+                    &settings.saml_certificates,
+                ),
+            },
+        };
+        providers.push(ProviderRead { arn, matched });
     }
-    Ok(ours)
+    Ok(providers)
 }
 
-/// Every role whose trust policy lets one of `providers` call `sts:AssumeRoleWithSAML`.
-async fn federated_roles(
+/// Calls `each` for every role `ListRoles` gives (under `path_prefix`, when set), page by page
+/// to the end.
+pub async fn each_role(
     iam: &aws_sdk_iam::Client,
-    providers: &[SamlProviderArn],
+    path_prefix: Option<&str>,
     options: &AwsOptions,
-) -> Result<Vec<FederatedRole>, StageError> {
-    let mut roles = Vec::new();
+    mut each: impl FnMut(ListedRole),
+) -> Result<(), StageError> {
     let mut marker: Option<String> = None;
     for _ in 0..MAX_ROLE_PAGES {
         let page = iam
             .list_roles()
             .max_items(options.list_roles_page_size)
+            .set_path_prefix(path_prefix.map(str::to_owned))
             .set_marker(marker.take())
             .send()
             .await
             .map_err(|e| StageError::new(FailureStage::ListRoles, describe(&e)))?;
         for role in page.roles() {
-            let Some(document) = role.assume_role_policy_document() else {
-                continue;
-            };
-            let trusted = trust::saml_providers(document).map_err(|e| {
-                StageError::new(
-                    FailureStage::ListRoles,
-                    format!("role {}: {}", role.arn(), chain(&e)),
-                )
-            })?;
-            let ours: Vec<SamlProviderArn> = trusted
-                .into_iter()
-                .filter(|p| providers.contains(p))
-                .collect();
-            if ours.is_empty() {
-                continue;
-            }
-            let arn = role.arn().parse().map_err(|e: crate::model::ParseError| {
-                StageError::new(FailureStage::ListRoles, e.to_string())
-            })?;
-            roles.push(FederatedRole {
-                arn,
-                providers: ours,
+            each(ListedRole {
+                arn: role.arn().to_owned(),
+                document: role.assume_role_policy_document().map(str::to_owned),
             });
         }
         // IAM may return short pages: only IsTruncated says whether more follow.
         if !page.is_truncated() {
-            return Ok(roles);
+            return Ok(());
         }
         match page.marker() {
             Some(next) => marker = Some(next.to_owned()),

@@ -3,7 +3,8 @@
 //!
 //! Who we are (`GetCallerIdentity`) and which accounts exist (`ListAccounts`) must succeed, or the
 //! run stops: without them nothing can be said. After that, each account ends read or failed on
-//! its own; one failing never stops the others.
+//! its own; one failing never stops the others. Accounts listed but not read (settings, state)
+//! are in the inventory too, with why, so a plan can hold their roles rather than guess.
 
 use aws_config::SdkConfig;
 use futures::StreamExt;
@@ -12,9 +13,12 @@ use tracing::warn;
 use super::account::{AccountContext, read_account};
 use super::config::AwsOptions;
 use super::error::describe;
-use super::organization::{self, ListError, Listing, OrgAccount, SkipReason};
-use crate::metadata::Thumbprint;
-use crate::model::{AccountId, AccountInventory, Inventory, Partition, RoleName};
+use super::organization::{self, ListError, OrgAccount};
+use crate::model::{
+    AccountId, AccountInventory, AccountOutcome, Inventory, Listing, Partition, RoleName,
+    Thumbprint,
+};
+use crate::trust::Audiences;
 
 /// The settings that decide what an inventory reads and keeps.
 #[derive(Clone, Debug)]
@@ -23,6 +27,8 @@ pub struct InventorySettings {
     pub saml_entity_id: String,
     /// SHA-256 thumbprints of our app's signing certificates (several during a rotation).
     pub saml_certificates: Vec<Thumbprint>,
+    /// The `SAML:aud` values our sign-ins carry: the Entra app's reply URLs.
+    pub saml_audiences: Audiences,
     /// The reader role fedsync assumes in each account.
     pub cross_account_role: RoleName,
     /// `ExternalId` for `AssumeRole`, when the reader roles require one.
@@ -47,16 +53,6 @@ pub trait InventoryObserver: Sync {
 pub struct Quiet;
 impl InventoryObserver for Quiet {}
 
-/// The inventory, and what was left out of it.
-#[derive(Debug)]
-pub struct InventoryRead {
-    pub inventory: Inventory,
-    /// False when the account is in no Organization: then only it was read.
-    pub in_organization: bool,
-    /// Accounts of the Organization that were not read, and why.
-    pub skipped: Vec<(OrgAccount, SkipReason)>,
-}
-
 /// The run cannot read an inventory at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -66,14 +62,8 @@ pub enum ReadError {
     List(#[from] ListError),
 }
 
-/// Reads the inventory of every selected account.
-pub async fn read_inventory(
-    sdk: &SdkConfig,
-    settings: &InventorySettings,
-    options: &AwsOptions,
-    observer: &dyn InventoryObserver,
-) -> Result<InventoryRead, ReadError> {
-    let sts = aws_sdk_sts::Client::new(sdk);
+/// The account fedsync runs in, and its partition (`GetCallerIdentity`).
+pub async fn identity(sts: &aws_sdk_sts::Client) -> Result<(AccountId, Partition), ReadError> {
     let identity = sts
         .get_caller_identity()
         .send()
@@ -94,20 +84,37 @@ pub async fn read_inventory(
         .and_then(|arn| arn.split(':').nth(1))
         .and_then(|p| p.parse::<Partition>().ok())
         .unwrap_or(Partition::Aws);
+    Ok((home, partition))
+}
+
+/// Reads the inventory of every selected account.
+pub async fn read_inventory(
+    sdk: &SdkConfig,
+    settings: &InventorySettings,
+    options: &AwsOptions,
+    observer: &dyn InventoryObserver,
+) -> Result<Inventory, ReadError> {
+    let sts = aws_sdk_sts::Client::new(sdk);
+    let (home, partition) = identity(&sts).await?;
 
     let organizations = aws_sdk_organizations::Client::new(sdk);
-    let (accounts, in_organization) = match organization::list_accounts(&organizations).await? {
-        Listing::Organization(accounts) => (accounts, true),
-        Listing::NotInOrganization => {
+    let (accounts, listing) = match organization::list_accounts(&organizations).await? {
+        organization::Listing::Organization(accounts) => (accounts, Listing::Organization),
+        organization::Listing::NotInOrganization => {
             warn!(account = %home, "not in an AWS Organization: reading this account only");
             let this = OrgAccount {
                 id: home.clone(),
                 name: String::new(),
                 state: "ACTIVE".to_owned(),
             };
-            (vec![this], false)
+            (vec![this], Listing::ThisAccountOnly)
         }
     };
+    let order: std::collections::HashMap<AccountId, usize> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.clone(), i))
+        .collect();
     let (to_read, skipped) = organization::select(
         accounts,
         &settings.include_accounts,
@@ -126,16 +133,24 @@ pub async fn read_inventory(
     let ctx = &ctx;
     let mut done: Vec<(usize, AccountInventory)> =
         futures::stream::iter(to_read.iter().enumerate())
-            .map(|(index, account)| async move { (index, read_account(ctx, account).await) })
+            .map(|(index, account)| async move {
+                (index, read_account(ctx, &account.id, &account.name).await)
+            })
             .buffer_unordered(settings.concurrency.max(1))
             .inspect(|(_, account)| observer.account_done(account))
             .collect()
             .await;
     done.sort_by_key(|(index, _)| *index);
-    let inventory = Inventory::new(done.into_iter().map(|(_, account)| account).collect());
-    Ok(InventoryRead {
-        inventory,
-        in_organization,
-        skipped,
-    })
+    let mut all: Vec<AccountInventory> = done.into_iter().map(|(_, account)| account).collect();
+    all.extend(skipped.into_iter().map(|(account, reason)| AccountInventory {
+        id: account.id,
+        name: account.name,
+        outcome: AccountOutcome::Skipped {
+            reason,
+            state: account.state,
+        },
+    }));
+    // In the order Organizations listed them.
+    all.sort_by_key(|a| order.get(&a.id).copied());
+    Ok(Inventory::new(listing, all))
 }

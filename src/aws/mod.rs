@@ -3,8 +3,9 @@
 //!
 //! - [`config`]: one `SdkConfig` from the standard chain, with retries, backoff and timeouts.
 //! - [`organization`]: the accounts to read (`ListAccounts`, active only, include/exclude).
-//! - [`account`]: one account — assume the reader role, match SAML providers, page through roles.
+//! - [`account`]: one account — assume the reader role, decide each SAML provider and each role.
 //! - [`inventory`]: every account, `concurrency` at a time, each ending read or failed.
+//! - [`explain`]: the reads behind `fedsync explain` (one role, or an account's SAML roles).
 //! - [`error`]: SDK errors as one readable line (`Code: message`), never the SDK's Debug dump.
 //!
 //! Decisions (which provider is ours, which role trusts it) are made by the pure core
@@ -13,8 +14,9 @@
 pub mod account;
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod inventory;
 pub mod organization;
 
 pub use config::{AwsOptions, load_config};
-pub use inventory::{InventoryObserver, InventoryRead, InventorySettings, read_inventory};
+pub use inventory::{InventoryObserver, InventorySettings, read_inventory};

@@ -1,5 +1,5 @@
 //! organization: which accounts a run reads — `ListAccounts` to the end, active accounts only,
-//! then the include/exclude settings.
+//! then the include/exclude settings; every other account is kept with why it was not read.
 //!
 //! Paging follows `NextToken` even past an empty page (Organizations returns those), with a
 //! ceiling on the number of pages. Selecting is a pure function, tested below.
@@ -7,7 +7,7 @@
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 
 use super::error::{code, describe};
-use crate::model::AccountId;
+use crate::model::{AccountId, SkipReason};
 
 /// `MaxResults` of a `ListAccounts` page; Organizations allows at most 20.
 const PAGE_SIZE: i32 = 20;
@@ -125,17 +125,6 @@ fn state_of(account: &aws_sdk_organizations::types::Account) -> String {
     }
 }
 
-/// Why an account of the Organization is not read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SkipReason {
-    /// Not `ACTIVE` (suspended, closed, pending closure…).
-    Inactive(String),
-    /// Not in a non-empty include list.
-    NotIncluded,
-    /// In the exclude list.
-    Excluded,
-}
-
 /// The accounts to read, and those left out with why. Pure.
 pub fn select(
     accounts: Vec<OrgAccount>,
@@ -145,9 +134,8 @@ pub fn select(
     let mut read = Vec::new();
     let mut skipped = Vec::new();
     for account in accounts {
-        if !account.is_active() {
-            let state = account.state.clone();
-            skipped.push((account, SkipReason::Inactive(state)));
+        if let Some(reason) = SkipReason::for_state(&account.state) {
+            skipped.push((account, reason));
         } else if !include.is_empty() && !include.contains(&account.id) {
             skipped.push((account, SkipReason::NotIncluded));
         } else if exclude.contains(&account.id) {
@@ -178,13 +166,17 @@ mod tests {
                 account("111111111111", "ACTIVE"),
                 account("222222222222", "SUSPENDED"),
                 account("333333333333", "PENDING_CLOSURE"),
+                account("444444444444", "CLOSED"),
+                account("555555555555", "HIBERNATING"),
             ],
             &[],
             &[],
         );
         assert_eq!(read, [account("111111111111", "ACTIVE")]);
-        assert_eq!(skipped[0].1, SkipReason::Inactive("SUSPENDED".into()));
-        assert_eq!(skipped[1].1, SkipReason::Inactive("PENDING_CLOSURE".into()));
+        assert_eq!(skipped[0].1, SkipReason::Suspended);
+        assert_eq!(skipped[1].1, SkipReason::PendingClosure);
+        assert_eq!(skipped[2].1, SkipReason::Closed);
+        assert_eq!(skipped[3].1, SkipReason::UnknownState);
     }
 
     #[test]
@@ -215,6 +207,6 @@ mod tests {
         let include: Vec<AccountId> = vec!["222222222222".parse().unwrap()];
         let (read, skipped) = select(vec![account("222222222222", "SUSPENDED")], &include, &[]);
         assert!(read.is_empty());
-        assert_eq!(skipped[0].1, SkipReason::Inactive("SUSPENDED".into()));
+        assert_eq!(skipped[0].1, SkipReason::Suspended);
     }
 }

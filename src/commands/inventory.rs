@@ -11,11 +11,13 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Global, block_on, load_settings};
-use crate::aws::organization::SkipReason;
-use crate::aws::{self, AwsOptions, InventoryObserver, InventoryRead};
+use crate::aws::{self, AwsOptions, InventoryObserver};
 use crate::cli::{InventoryArgs, OutputFormat};
 use crate::exit::{ExitStatus, Failure};
-use crate::model::{AccountInventory, AccountOutcome};
+use crate::model::{
+    AccountInventory, AccountOutcome, IamRole, Inventory, Listing, ProviderVerdict, SamlProvider,
+    SamlProviderArn, TrustVerdict,
+};
 use crate::settings::Flags;
 
 pub fn run(args: &InventoryArgs, global: &Global) -> Result<ExitStatus, Failure> {
@@ -25,7 +27,7 @@ pub fn run(args: &InventoryArgs, global: &Global) -> Result<ExitStatus, Failure>
     let options = AwsOptions::default();
     let progress =
         Progress::new(args.output == OutputFormat::Text && std::io::stderr().is_terminal());
-    let read = block_on(async {
+    let inventory = block_on(async {
         let sdk = aws::load_config(&options).await;
         let settings = load_settings(&inputs, Some(&sdk))
             .await?
@@ -39,20 +41,36 @@ pub fn run(args: &InventoryArgs, global: &Global) -> Result<ExitStatus, Failure>
     progress.finish();
 
     let rendered = match args.output {
-        OutputFormat::Text => to_text(&read),
-        OutputFormat::Json => format!("{:#}\n", serde_json::to_value(&read.inventory)?),
+        OutputFormat::Text => to_text(&inventory),
+        OutputFormat::Json => format!("{:#}\n", serde_json::to_value(&inventory)?),
     };
     crate::printer::stdout(&rendered)?;
-    let failed = read
-        .inventory
-        .accounts
-        .iter()
-        .any(|a| matches!(a.outcome, AccountOutcome::Failed { .. }));
-    Ok(if failed {
+    Ok(if inventory.failed() > 0 || undecided(&inventory) > 0 {
         ExitStatus::Partial
     } else {
         ExitStatus::Success
     })
+}
+
+/// Roles with no yes and some verdict that could not be decided.
+fn undecided(inventory: &Inventory) -> usize {
+    inventory
+        .accounts
+        .iter()
+        .filter_map(|a| match &a.outcome {
+            AccountOutcome::Read { roles, .. } => Some(roles),
+            _ => None,
+        })
+        .flatten()
+        .filter(|r| r.trust.iter().any(|t| is_undecided(t.verdict)))
+        .count()
+}
+
+fn is_undecided(verdict: TrustVerdict) -> bool {
+    matches!(
+        verdict,
+        TrustVerdict::CantTell | TrustVerdict::UnknownCertificate
+    )
 }
 
 /// A progress bar on a terminal: accounts done of all, failures so far.
@@ -105,31 +123,31 @@ impl InventoryObserver for Progress {
     }
 }
 
-/// The inventory for a terminal: per account its providers and roles, or why it was not read.
-pub fn to_text(read: &InventoryRead) -> String {
-    let accounts = &read.inventory.accounts;
-    let failed = accounts
-        .iter()
-        .filter(|a| matches!(a.outcome, AccountOutcome::Failed { .. }))
-        .count();
-    let roles: usize = accounts
+/// The inventory for a terminal: per account its providers and roles with their verdicts, or
+/// why it was not read.
+pub fn to_text(inventory: &Inventory) -> String {
+    let accounts = &inventory.accounts;
+    let federated: usize = accounts
         .iter()
         .map(|a| match &a.outcome {
-            AccountOutcome::Read { roles, .. } => roles.len(),
-            AccountOutcome::Failed { .. } => 0,
+            AccountOutcome::Read { roles, .. } => {
+                roles.iter().filter(|r| r.trusted().next().is_some()).count()
+            }
+            _ => 0,
         })
         .sum();
+    let skipped = accounts.len() - inventory.read() - inventory.failed();
     let mut out = String::new();
-    if !read.in_organization {
+    if inventory.listing == Listing::ThisAccountOnly {
         out.push_str("Not in an AWS Organization: read this account only.\n");
     }
     let _ = writeln!(
         out,
-        "{} accounts: {} read, {} failed; {} federated roles.",
+        "{} accounts: {} read, {} failed, {skipped} not read; {federated} federated roles, {} undecided.",
         accounts.len(),
-        accounts.len() - failed,
-        failed,
-        roles
+        inventory.read(),
+        inventory.failed(),
+        undecided(inventory),
     );
     for account in accounts {
         let name = if account.name.is_empty() {
@@ -137,38 +155,80 @@ pub fn to_text(read: &InventoryRead) -> String {
         } else {
             format!("  {}", account.name)
         };
-        let _ = writeln!(out, "\n{}{name}", account.id);
         match &account.outcome {
             AccountOutcome::Read { providers, roles } => {
-                if providers.is_empty() {
-                    out.push_str("  no SAML provider of our Entra app\n");
-                    continue;
-                }
-                let names: Vec<&str> = providers.iter().map(|p| p.name()).collect();
-                let _ = writeln!(out, "  providers: {}", names.join(", "));
-                if roles.is_empty() {
-                    out.push_str("  no role trusts them\n");
-                }
-                for role in roles {
-                    let via: Vec<&str> = role.providers.iter().map(|p| p.name()).collect();
-                    let _ = writeln!(out, "  {}  (via {})", role.arn, via.join(", "));
-                }
+                let _ = writeln!(out, "\n{}{name}", account.id);
+                read_account_text(&mut out, providers, roles);
             }
             AccountOutcome::Failed { stage, reason } => {
+                let _ = writeln!(out, "\n{}{name}", account.id);
                 let _ = writeln!(out, "  ! not read: {stage}: {reason}");
             }
+            AccountOutcome::Skipped { .. } => {}
         }
     }
-    if !read.skipped.is_empty() {
-        out.push_str("\nNot read:\n");
-        for (account, why) in &read.skipped {
-            let why = match why {
-                SkipReason::Inactive(state) => format!("state {state}"),
-                SkipReason::NotIncluded => "not in include-accounts".to_owned(),
-                SkipReason::Excluded => "in exclude-accounts".to_owned(),
-            };
-            let _ = writeln!(out, "  {} {}: {why}", account.id, account.name);
+    let not_read: Vec<_> = accounts
+        .iter()
+        .filter_map(|a| match &a.outcome {
+            AccountOutcome::Skipped { reason, state } => Some((a, reason, state)),
+            _ => None,
+        })
+        .collect();
+    if !not_read.is_empty() {
+        out.push_str("\nNot read (their app roles are held; closed ones are disabled):\n");
+        for (account, reason, state) in not_read {
+            let _ = writeln!(
+                out,
+                "  {} {}: {} (state {state})",
+                account.id,
+                account.name,
+                reason.describe()
+            );
         }
     }
     out
+}
+
+fn read_account_text(out: &mut String, providers: &[SamlProvider], roles: &[IamRole]) {
+    let ours: Vec<&SamlProvider> = providers
+        .iter()
+        .filter(|p| p.verdict != ProviderVerdict::NotOurs)
+        .collect();
+    if ours.is_empty() {
+        out.push_str("  no SAML provider of our Entra app\n");
+    } else {
+        let names: Vec<String> = ours
+            .iter()
+            .map(|p| match p.verdict {
+                ProviderVerdict::Ours => p.arn.name().to_owned(),
+                other => format!("{} ({})", p.arn.name(), other.describe()),
+            })
+            .collect();
+        let _ = writeln!(out, "  providers: {}", names.join(", "));
+    }
+    for p in providers.iter().filter(|p| p.verdict != ProviderVerdict::Ours) {
+        let _ = writeln!(out, "  {} {}: {}", if p.verdict == ProviderVerdict::NotOurs { "-" } else { "!" }, p.arn.name(), p.reason);
+    }
+    if !ours.is_empty() && roles.is_empty() {
+        out.push_str("  no role trusts them\n");
+    }
+    for role in roles {
+        let via: Vec<&str> = role.trusted().map(SamlProviderArn::name).collect();
+        if !via.is_empty() {
+            let _ = writeln!(out, "  {}  (via {})", role.arn, via.join(", "));
+        }
+        for t in role.trust.iter().filter(|t| is_undecided(t.verdict)) {
+            let _ = writeln!(
+                out,
+                "  ! {}  held via {}: {}",
+                role.arn,
+                t.provider.name(),
+                t.reason
+            );
+        }
+        if via.is_empty() && !role.trust.iter().any(|t| is_undecided(t.verdict)) {
+            let reason = role.trust.first().map(|t| t.reason.as_str()).unwrap_or("");
+            let _ = writeln!(out, "  - {}  not federated: {reason}", role.arn);
+        }
+    }
 }

@@ -7,6 +7,7 @@
 mod access;
 mod backups;
 mod config;
+mod explain;
 mod inventory;
 mod plan;
 mod setup;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Plan(args) => plan::run(&args, &global),
         Command::Sync(args) => sync::run(&args, &global, None),
         Command::Restore(args) => sync::run(&args.run, &global, Some(&args.key)),
+        Command::Explain(args) => explain::run(&args, &global),
         Command::Access(AccessCommand::List(args)) => access::list(&args, &global),
         Command::Access(AccessCommand::Grant(args)) => access::change(&args, &global, true),
         Command::Access(AccessCommand::Revoke(args)) => access::change(&args, &global, false),

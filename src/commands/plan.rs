@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow};
 
-use super::sync::{Run, execute};
+use super::sync::{Run, execute, release_held};
 use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
@@ -25,8 +25,9 @@ pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
     let inputs = global.inputs(args.settings.flags());
     // Offline: the AWS config is loaded only to read SSM, when a prefix is set.
     let settings = block_on(load_settings(&inputs, None))??;
-    let (settings, mut guardrails) = settings.plan_settings().map_err(Failure::invalid)?;
+    let (mut settings, mut guardrails) = settings.plan_settings().map_err(Failure::invalid)?;
     guardrails.allow_removals = args.allow_removals;
+    settings.release_held = release_held(&args.release_held)?;
 
     let inventory_text = read_input(inventory, "inventory")?;
     let manifest_text = read_input(manifest, "manifest")?;
@@ -50,13 +51,15 @@ fn live(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
         flags: args.settings.flags(),
         dry_run: true,
         allow_removals: args.allow_removals,
+        release_held: &args.release_held,
         restore: None,
     };
     let report = execute(&run, global)?;
     finish(&report.plan, &report.refusals, args.output)
 }
 
-/// Prints the plan; exit 3 when refused, 4 when some accounts could not be read.
+/// Prints the plan; exit 3 when refused, 4 when some accounts or roles could not be read or
+/// decided.
 fn finish(plan: &Plan, refusals: &[Refusal], output: OutputFormat) -> Result<ExitStatus, Failure> {
     let rendered = match output {
         OutputFormat::Text => render::to_text(plan, refusals),
@@ -71,10 +74,10 @@ fn finish(plan: &Plan, refusals: &[Refusal], output: OutputFormat) -> Result<Exi
             reasons.join("; ")
         )));
     }
-    Ok(if plan.failed_accounts.is_empty() {
-        ExitStatus::Success
-    } else {
+    Ok(if plan.needs_attention() {
         ExitStatus::Partial
+    } else {
+        ExitStatus::Success
     })
 }
 

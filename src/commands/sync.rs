@@ -3,6 +3,7 @@
 //! before anything else), runs [`crate::sync::run`], prints the plan and the report, and maps
 //! the outcome to DESIGN.md's exit codes.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use crate::aws::{self, AwsOptions};
 use crate::cli::{OutputFormat, SyncArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, RetryPolicy};
+use crate::model::AccountId;
 use crate::plan::render;
 use crate::settings::Flags;
 use crate::sync::{self, SyncContext, SyncReport, report};
@@ -21,6 +23,8 @@ pub(super) struct Run<'a> {
     pub flags: Flags,
     pub dry_run: bool,
     pub allow_removals: bool,
+    /// `--release-held`, as typed.
+    pub release_held: &'a [String],
     /// Restore this backup key instead of syncing from AWS.
     pub restore: Option<&'a str>,
 }
@@ -34,6 +38,7 @@ pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Fail
         let loaded = load_settings(&inputs, Some(&sdk)).await?;
         let mut settings = loaded.sync(Some(&sdk)).await.map_err(Failure::invalid)?;
         settings.guardrails.allow_removals |= run.allow_removals;
+        settings.plan.release_held = release_held(run.release_held)?;
         let graph =
             GraphClient::new(settings.graph(), RetryPolicy::default()).map_err(Failure::from)?;
         let s3 = aws_sdk_s3::Client::new(&sdk);
@@ -58,6 +63,19 @@ pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Fail
     }
 }
 
+/// The accounts `--release-held` names; exit 2 on one that is not an account id.
+pub(super) fn release_held(given: &[String]) -> Result<BTreeSet<AccountId>, Failure> {
+    given
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<AccountId>()
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("--release-held: {e}")))
+        })
+        .collect()
+}
+
 /// Runs a sync, or with `restore` a restore of that backup key.
 pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<ExitStatus, Failure> {
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
@@ -65,12 +83,18 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
     } else {
         OutputFormat::Json
     });
+    if restore.is_some() && !args.release_held.is_empty() {
+        return Err(Failure::invalid(anyhow::anyhow!(
+            "--release-held is for fedsync sync and plan; a restore holds nothing"
+        )));
+    }
     let started = Instant::now();
     let executed = execute(
         &Run {
             flags: args.settings.flags(),
             dry_run: args.dry_run,
             allow_removals: args.allow_removals,
+            release_held: &args.release_held,
             restore,
         },
         global,
@@ -103,7 +127,7 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
             reasons.join("; ")
         )));
     }
-    Ok(if report.accounts_failed() > 0 {
+    Ok(if report.needs_attention() {
         ExitStatus::Partial
     } else {
         ExitStatus::Success

@@ -9,6 +9,7 @@ mod app_role;
 mod arn;
 mod inventory;
 mod manifest;
+mod thumbprint;
 
 use std::fmt;
 
@@ -18,9 +19,11 @@ pub use app_role::{
 };
 pub use arn::{MAX_PROVIDER_NAME, MAX_ROLE_NAME, RoleArn, RoleName, SamlProviderArn};
 pub use inventory::{
-    AccountInventory, AccountOutcome, FailureStage, FederatedRole, Inventory, InventoryError,
+    AccountInventory, AccountOutcome, Certificate, FailureStage, IamRole, Inventory,
+    InventoryError, Listing, ProviderVerdict, SamlProvider, SkipReason, Trust, TrustVerdict,
 };
 pub use manifest::{ManifestError, ServicePrincipal};
+pub use thumbprint::Thumbprint;
 
 /// A value that does not parse: what it should have been, the input, and why not.
 #[derive(Clone, Debug, PartialEq, Eq)]

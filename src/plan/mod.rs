@@ -1,15 +1,24 @@
 //! plan: desired app roles (from an inventory) vs the service principal's current `appRoles`
 //! → a [`Plan`]. Pure: no I/O, no clock, no async.
 //!
-//! The rules, each tested in `tests.rs`:
+//! fedsync changes only what it can decide. The rules, each tested in `tests.rs`:
 //! - a current role is *managed* when its `value` parses as an AWS `<role ARN>,<provider ARN>`
 //!   pair; every other role (`msiam_access`, roles other tools made) goes to the target unchanged;
-//! - a desired role matches a current one by `value`: it keeps its `id` (assignments survive), is
-//!   re-enabled if disabled, and gets a new display name or description when the convention changed;
-//! - a new role's `id` is a UUIDv5 of its `value`, so reruns and restores converge on the same ids;
-//! - a managed role no longer desired is disabled when enabled, removed when already disabled;
-//! - roles of an account whose read failed, and roles whose desired value had to be skipped, are
-//!   never touched;
+//! - a role whose trust policy lets one of our providers in (verdict yes) is desired: every such
+//!   pair that already is an app role is kept (its `id` stays, so assignments survive; re-enabled
+//!   if disabled; renamed when the convention changed), and a role with none gets one, for the
+//!   provider that sorts first, with an `id` that is a UUIDv5 of its `value`;
+//! - a managed role is disabled (then, once disabled, removed) only on evidence: its account was
+//!   read and the pair is a definite no (the role is gone, the policy says no, the provider is
+//!   gone or not ours); or the account is closed; or it is absent from a complete Organization
+//!   listing and the role's `id` is the one fedsync derives from its value;
+//! - everything else is **held** — left exactly as it is and listed with the reason: accounts the
+//!   settings leave out, suspended or pending closure or in an unknown state, unreadable
+//!   accounts, can't-tell verdicts, providers with our entity id and an unknown certificate,
+//!   app roles of vanished accounts that fedsync did not make; a new role that could only be
+//!   added on such a verdict is not added, and listed too;
+//! - `release_held` (`--release-held`) lets the held roles of the named accounts go (read
+//!   failures aside), as if their accounts were gone;
 //! - a desired value Graph would refuse (too long, a character it does not allow) is skipped and
 //!   listed, never truncated.
 //!
@@ -26,8 +35,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::model::{
-    AccountId, AccountOutcome, AppRole, AppRoleId, AwsRoleValue, FailureStage, FederatedRole,
-    GRAPH_MAX_VALUE_LEN, Inventory, SamlProviderArn, check_graph_value,
+    AccountId, AccountInventory, AccountOutcome, AppRole, AppRoleId, AwsRoleValue, FailureStage,
+    GRAPH_MAX_VALUE_LEN, IamRole, Inventory, Listing, ProviderVerdict, SamlProviderArn,
+    SkipReason, TrustVerdict, check_graph_value,
 };
 use crate::naming::{self, MAX_GROUP_DISPLAY_NAME, NamingConvention, NamingInput};
 
@@ -42,6 +52,9 @@ pub struct PlanSettings {
     pub create_groups: bool,
     /// The longest `value` Graph takes.
     pub max_value_len: usize,
+    /// Accounts whose held roles this run lets go (`--release-held`; a flag of the run, not a
+    /// setting).
+    pub release_held: BTreeSet<AccountId>,
 }
 
 impl Default for PlanSettings {
@@ -51,6 +64,7 @@ impl Default for PlanSettings {
             group_naming: None,
             create_groups: true,
             max_value_len: GRAPH_MAX_VALUE_LEN,
+            release_held: BTreeSet::new(),
         }
     }
 }
@@ -68,6 +82,10 @@ pub struct Plan {
     pub skipped: Vec<SkippedRole>,
     /// Accounts whose read failed; their roles are left as they are.
     pub failed_accounts: Vec<FailedAccount>,
+    /// App roles left exactly as they are, and roles not added, with why; ordered by value.
+    pub held: Vec<HeldRole>,
+    /// `release_held` accounts that held nothing to let go.
+    pub released_nothing: Vec<AccountId>,
     /// The group each desired role gets (empty when groups are off).
     pub groups: Vec<PlannedGroup>,
     /// Desired roles whose group cannot be created, with why.
@@ -104,8 +122,10 @@ pub enum Reason {
     BackInAws,
     /// The account was read, and the role no longer trusts our SAML provider (or is gone).
     GoneFromAws,
-    /// The account is not in the inventory any more (closed, suspended, left or excluded).
+    /// The account is closed, or gone from the Organization (and fedsync made the role).
     AccountGone,
+    /// Held, and let go with `--release-held`.
+    Released,
     /// An earlier run disabled it; Graph now lets it be dropped.
     DisabledEarlier,
     /// Restore: the backup holds the role this way.
@@ -121,7 +141,8 @@ impl Reason {
             Reason::NamingChanged => "naming convention or account name changed",
             Reason::BackInAws => "the role trusts our SAML provider again",
             Reason::GoneFromAws => "the role no longer trusts our SAML provider, or was deleted",
-            Reason::AccountGone => "the account is no longer in the inventory",
+            Reason::AccountGone => "the account is closed or no longer in the Organization",
+            Reason::Released => "held, and released with --release-held",
             Reason::DisabledEarlier => "disabled by an earlier run",
             Reason::InBackup => "as in the backup",
             Reason::NotInBackup => "not in the backup",
@@ -148,6 +169,9 @@ pub struct RoleChange {
     /// For `update` and `enable`: the properties that change.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
+    /// The evidence, in one line, for a disable or remove.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// A desired role that cannot become an app role.
@@ -166,6 +190,87 @@ pub struct FailedAccount {
     pub stage: FailureStage,
     pub reason: String,
     pub held_roles: usize,
+}
+
+/// An app role left exactly as it is (or a role not added), and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeldRole {
+    /// The app role's id; none for a role that is not added.
+    pub id: Option<AppRoleId>,
+    pub value: String,
+    pub display_name: Option<String>,
+    pub account: AccountId,
+    pub reason: HoldReason,
+    /// One line: the evidence fedsync lacks, or the setting or state that keeps the role.
+    pub detail: String,
+    /// fedsync could not read or decide it: a person should look (exit 4).
+    pub needs_attention: bool,
+}
+
+/// Why a role is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HoldReason {
+    /// The account is in `exclude-accounts`.
+    AccountExcluded,
+    /// The account is not in `include-accounts`.
+    AccountNotIncluded,
+    AccountSuspended,
+    AccountPendingClosure,
+    /// Organizations gave a state fedsync does not know.
+    AccountStateUnknown,
+    /// Reading the account failed.
+    AccountUnreadable,
+    /// The inventory does not list the account and cannot say why (outside an Organization,
+    /// or a version 1 snapshot).
+    AccountNotListed,
+    /// The account left the Organization, but fedsync did not make this app role.
+    NotMadeByFedsync,
+    /// The trust policy or the provider's metadata cannot be decided.
+    CantTell,
+    /// The provider has our entity id but a certificate not in `saml-certificates`.
+    UnknownCertificate,
+}
+
+impl HoldReason {
+    /// Whether a person must look: fedsync could not read or decide. Roles held by choice (the
+    /// settings, a suspended account, someone else's role) do not need one.
+    pub fn needs_attention(self) -> bool {
+        !matches!(
+            self,
+            HoldReason::AccountExcluded
+                | HoldReason::AccountNotIncluded
+                | HoldReason::AccountSuspended
+                | HoldReason::AccountPendingClosure
+                | HoldReason::NotMadeByFedsync
+        )
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            HoldReason::AccountExcluded => "account excluded by settings",
+            HoldReason::AccountNotIncluded => "account not included by settings",
+            HoldReason::AccountSuspended => "account suspended",
+            HoldReason::AccountPendingClosure => "account pending closure",
+            HoldReason::AccountStateUnknown => "account in an unknown state",
+            HoldReason::AccountUnreadable => "account could not be read",
+            HoldReason::AccountNotListed => "account not listed",
+            HoldReason::NotMadeByFedsync => "not made by fedsync",
+            HoldReason::CantTell => "can't tell",
+            HoldReason::UnknownCertificate => "unknown certificate",
+        }
+    }
+
+    fn for_skip(reason: SkipReason) -> Option<HoldReason> {
+        Some(match reason {
+            SkipReason::Excluded => HoldReason::AccountExcluded,
+            SkipReason::NotIncluded => HoldReason::AccountNotIncluded,
+            SkipReason::Suspended => HoldReason::AccountSuspended,
+            SkipReason::PendingClosure => HoldReason::AccountPendingClosure,
+            SkipReason::UnknownState => HoldReason::AccountStateUnknown,
+            SkipReason::Closed => return None,
+        })
+    }
 }
 
 /// The security group planned for a role.
@@ -239,6 +344,19 @@ impl Plan {
             .as_ref()
             .map_or(self.target.len(), Vec::len)
     }
+
+    /// Held roles a person must look at (exit 4), with unreadable accounts.
+    pub fn needs_attention(&self) -> bool {
+        !self.failed_accounts.is_empty() || self.held.iter().any(|h| h.needs_attention)
+    }
+}
+
+/// What becomes of a managed app role that no desired role matches.
+enum Fate {
+    /// The evidence says yes after all (a pair fedsync keeps without planning it).
+    Keep,
+    Hold(HoldReason, String),
+    Gone(Reason, String),
 }
 
 /// Plans `current` (the service principal's `appRoles`) towards what `inventory` holds.
@@ -247,29 +365,27 @@ pub fn plan(
     current: &[AppRole],
     settings: &PlanSettings,
 ) -> Result<Plan, PlanError> {
-    let mut failed_accounts: BTreeMap<&AccountId, FailedAccount> = BTreeMap::new();
-    let mut read_accounts: HashSet<&AccountId> = HashSet::new();
-    for account in &inventory.accounts {
-        match &account.outcome {
-            AccountOutcome::Read { .. } => {
-                read_accounts.insert(&account.id);
-            }
-            AccountOutcome::Failed { stage, reason } => {
-                failed_accounts.insert(
-                    &account.id,
-                    FailedAccount {
-                        account: account.id.clone(),
-                        name: account.name.clone(),
-                        stage: *stage,
-                        reason: reason.clone(),
-                        held_roles: 0,
-                    },
-                );
-            }
-        }
-    }
+    let accounts: HashMap<&AccountId, &AccountInventory> =
+        inventory.accounts.iter().map(|a| (&a.id, a)).collect();
+    let mut failed_accounts: BTreeMap<&AccountId, FailedAccount> = inventory
+        .accounts
+        .iter()
+        .filter_map(|account| match &account.outcome {
+            AccountOutcome::Failed { stage, reason } => Some((
+                &account.id,
+                FailedAccount {
+                    account: account.id.clone(),
+                    name: account.name.clone(),
+                    stage: *stage,
+                    reason: reason.clone(),
+                    held_roles: 0,
+                },
+            )),
+            _ => None,
+        })
+        .collect();
 
-    // Current managed roles by value, to match desired roles and pick among several providers.
+    // Current managed roles by value, to match desired roles and keep every pair that exists.
     let current_by_value: HashMap<&str, &AppRole> = current
         .iter()
         .filter_map(|r| r.aws_value().and(r.value()).map(|v| (v, r)))
@@ -278,51 +394,57 @@ pub fn plan(
     let mut skipped = Vec::new();
     let mut skipped_values = HashSet::new();
     let mut desired: BTreeMap<String, Desired> = BTreeMap::new();
+    let mut held = Vec::new();
     for account in &inventory.accounts {
         let AccountOutcome::Read { roles, .. } = &account.outcome else {
             continue;
         };
         for role in roles {
-            let Some(provider) = choose_provider(role, &current_by_value) else {
+            let chosen = chosen_providers(role, &current_by_value);
+            if chosen.is_empty() {
+                if let Some(not_added) = not_added(account, role, &current_by_value, settings) {
+                    held.push(not_added);
+                }
                 continue;
-            };
-            let value = match AwsRoleValue::new(role.arn.clone(), provider.clone()) {
-                Ok(value) => value,
-                Err(e) => {
+            }
+            for provider in chosen {
+                let value = match AwsRoleValue::new(role.arn.clone(), provider.clone()) {
+                    Ok(value) => value,
+                    Err(e) => {
+                        skipped.push(SkippedRole {
+                            role: role.arn.to_string(),
+                            value: format!("{},{}", role.arn, provider),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                let value_text = value.to_string();
+                if let Err(problem) = check_graph_value(&value_text, settings.max_value_len) {
+                    skipped_values.insert(value_text.clone());
                     skipped.push(SkippedRole {
                         role: role.arn.to_string(),
-                        value: format!("{},{}", role.arn, provider),
-                        reason: e.to_string(),
+                        value: value_text,
+                        reason: problem.to_string(),
                     });
                     continue;
                 }
-            };
-            let value_text = value.to_string();
-            if let Err(problem) = check_graph_value(&value_text, settings.max_value_len) {
-                skipped_values.insert(value_text.clone());
-                skipped.push(SkippedRole {
-                    role: role.arn.to_string(),
-                    value: value_text,
-                    reason: problem.to_string(),
-                });
-                continue;
-            }
-            let input = NamingInput {
-                account_id: &account.id,
-                account_name: &account.name,
-                role: &role.arn,
-            };
-            let display_name = settings.naming.render(&input);
-            let description = describe(&value);
-            desired.insert(
-                value_text,
-                Desired {
-                    value,
+                let display_name = settings.naming.render(&NamingInput {
+                    account_id: &account.id,
                     account_name: &account.name,
-                    display_name,
-                    description,
-                },
-            );
+                    role: &role.arn,
+                });
+                let description = describe(&value);
+                desired.insert(
+                    value_text,
+                    Desired {
+                        value,
+                        account_name: &account.name,
+                        display_name,
+                        description,
+                    },
+                );
+            }
         }
     }
 
@@ -330,6 +452,7 @@ pub fn plan(
     let mut target = Vec::with_capacity(current.len() + desired.len());
     let mut first_patch = Vec::with_capacity(current.len() + desired.len());
     let mut matched = HashSet::new();
+    let mut released = BTreeSet::new();
     let (mut unchanged, mut unmanaged, mut enabled_managed_before) = (0, 0, 0);
     for role in current {
         let Some(aws) = role.aws_value() else {
@@ -342,7 +465,7 @@ pub fn plan(
             enabled_managed_before += 1;
         }
         let value = role.value().unwrap_or_default();
-        if let Some(want) = desired.get(value) {
+        let fate = if let Some(want) = desired.get(value) {
             matched.insert(value.to_owned());
             let (next, change) = reconcile(role, want);
             match change {
@@ -351,34 +474,69 @@ pub fn plan(
             }
             target.push(next.clone());
             first_patch.push(next);
-        } else if let Some(failed) = failed_accounts.get_mut(aws.role().account()) {
-            failed.held_roles += 1;
-            unchanged += 1;
-            target.push(role.clone());
-            first_patch.push(role.clone());
+            continue;
         } else if skipped_values.contains(value) {
-            unchanged += 1;
-            target.push(role.clone());
-            first_patch.push(role.clone());
-        } else if role.is_enabled {
-            let mut next = role.clone();
-            next.is_enabled = false;
-            let reason = if read_accounts.contains(aws.role().account()) {
-                Reason::GoneFromAws
-            } else {
-                Reason::AccountGone
-            };
-            changes.push(change_for(Action::Disable, role, reason, Vec::new()));
-            target.push(next.clone());
-            first_patch.push(next);
+            Fate::Keep
         } else {
-            changes.push(change_for(
-                Action::Remove,
-                role,
-                Reason::DisabledEarlier,
-                Vec::new(),
-            ));
-            first_patch.push(role.clone());
+            fate(role, &aws, inventory, &accounts)
+        };
+        let account = aws.role().account();
+        let fate = match fate {
+            Fate::Hold(reason, detail)
+                if reason != HoldReason::AccountUnreadable
+                    && settings.release_held.contains(account) =>
+            {
+                released.insert(account.clone());
+                Fate::Gone(
+                    Reason::Released,
+                    format!("{}: {detail}", reason.describe()),
+                )
+            }
+            other => other,
+        };
+        match fate {
+            Fate::Keep => {
+                unchanged += 1;
+                target.push(role.clone());
+                first_patch.push(role.clone());
+            }
+            Fate::Hold(reason, detail) => {
+                if let Some(failed) = failed_accounts.get_mut(account) {
+                    failed.held_roles += 1;
+                }
+                held.push(HeldRole {
+                    id: Some(role.id),
+                    value: value.to_owned(),
+                    display_name: role.display_name().map(str::to_owned),
+                    account: account.clone(),
+                    reason,
+                    detail,
+                    needs_attention: reason.needs_attention(),
+                });
+                unchanged += 1;
+                target.push(role.clone());
+                first_patch.push(role.clone());
+            }
+            Fate::Gone(reason, detail) if role.is_enabled => {
+                let mut next = role.clone();
+                next.is_enabled = false;
+                let mut change = change_for(Action::Disable, role, reason, Vec::new());
+                change.detail = Some(detail);
+                changes.push(change);
+                target.push(next.clone());
+                first_patch.push(next);
+            }
+            Fate::Gone(reason, detail) => {
+                let reason = if reason == Reason::Released {
+                    Reason::Released
+                } else {
+                    Reason::DisabledEarlier
+                };
+                let mut change = change_for(Action::Remove, role, reason, Vec::new());
+                change.detail = Some(detail);
+                changes.push(change);
+                first_patch.push(role.clone());
+            }
         }
     }
 
@@ -404,6 +562,7 @@ pub fn plan(
         first_patch.push(role);
     }
     changes.sort_by(|a, b| a.value.cmp(&b.value));
+    held.sort_by(|a, b| a.value.cmp(&b.value));
 
     let (groups, skipped_groups) = if settings.create_groups {
         plan_groups(&desired, &target, settings)?
@@ -418,6 +577,13 @@ pub fn plan(
         unmanaged,
         skipped,
         failed_accounts: failed_accounts.into_values().collect(),
+        held,
+        released_nothing: settings
+            .release_held
+            .iter()
+            .filter(|a| !released.contains(*a))
+            .cloned()
+            .collect(),
         groups,
         skipped_groups,
         enabled_managed_before,
@@ -426,24 +592,149 @@ pub fn plan(
     })
 }
 
-/// Of the providers a role trusts, the one whose pair is already an app role (enabled first),
-/// else the first by ARN: a role trusted by two of our providers gets one app role, and a rerun
-/// keeps whichever pair already exists.
-fn choose_provider<'a>(
-    role: &'a FederatedRole,
+/// The providers a role gets app roles for: every provider it trusts whose pair is an app role
+/// already (so none is dropped while the role still trusts it), else the one that sorts first.
+fn chosen_providers<'a>(
+    role: &'a IamRole,
     current: &HashMap<&str, &AppRole>,
-) -> Option<&'a SamlProviderArn> {
-    let sorted: BTreeSet<&SamlProviderArn> = role.providers.iter().collect();
-    let existing = |enabled: bool| {
-        sorted.iter().copied().find(|p| {
-            current
-                .get(format!("{},{}", role.arn, p).as_str())
-                .is_some_and(|r| r.is_enabled == enabled)
-        })
+) -> Vec<&'a SamlProviderArn> {
+    let trusted: BTreeSet<&SamlProviderArn> = role.trusted().collect();
+    let existing: Vec<&SamlProviderArn> = trusted
+        .iter()
+        .copied()
+        .filter(|p| current.contains_key(format!("{},{}", role.arn, p).as_str()))
+        .collect();
+    if existing.is_empty() {
+        trusted.first().copied().into_iter().collect()
+    } else {
+        existing
+    }
+}
+
+/// A role no provider of ours lets in for sure, that could only come in on an undecided
+/// verdict and has no app role yet: not added, and listed.
+fn not_added(
+    account: &AccountInventory,
+    role: &IamRole,
+    current: &HashMap<&str, &AppRole>,
+    settings: &PlanSettings,
+) -> Option<HeldRole> {
+    let mut undecided: Vec<_> = role
+        .trust
+        .iter()
+        .filter(|t| matches!(t.verdict, TrustVerdict::CantTell | TrustVerdict::UnknownCertificate))
+        .collect();
+    undecided.sort_by(|a, b| a.provider.cmp(&b.provider));
+    let any_exists = role
+        .trust
+        .iter()
+        .any(|t| current.contains_key(format!("{},{}", role.arn, t.provider).as_str()));
+    let first = undecided.first()?;
+    if any_exists {
+        return None;
+    }
+    let reason = match first.verdict {
+        TrustVerdict::UnknownCertificate => HoldReason::UnknownCertificate,
+        _ => HoldReason::CantTell,
     };
-    existing(true)
-        .or_else(|| existing(false))
-        .or_else(|| sorted.first().copied())
+    Some(HeldRole {
+        id: None,
+        value: format!("{},{}", role.arn, first.provider),
+        display_name: Some(settings.naming.render(&NamingInput {
+            account_id: &account.id,
+            account_name: &account.name,
+            role: &role.arn,
+        })),
+        account: account.id.clone(),
+        reason,
+        detail: format!("not added: {}", first.reason),
+        needs_attention: true,
+    })
+}
+
+/// What the inventory says of a managed app role no desired role matches.
+fn fate(
+    role: &AppRole,
+    value: &AwsRoleValue,
+    inventory: &Inventory,
+    accounts: &HashMap<&AccountId, &AccountInventory>,
+) -> Fate {
+    let id = value.role().account();
+    let Some(account) = accounts.get(id) else {
+        return match inventory.listing {
+            Listing::Organization if role.id == AppRoleId::for_value(&value.to_string()) => {
+                Fate::Gone(
+                    Reason::AccountGone,
+                    format!("account {id} is no longer in the Organization"),
+                )
+            }
+            Listing::Organization => Fate::Hold(
+                HoldReason::NotMadeByFedsync,
+                format!(
+                    "account {id} is no longer in the Organization, but this app role's id is not the one fedsync derives from its value (made by hand or by another tool); --release-held {id} lets it go"
+                ),
+            ),
+            Listing::ThisAccountOnly => Fate::Hold(
+                HoldReason::AccountNotListed,
+                format!(
+                    "fedsync runs outside an AWS Organization and reads only its own account, so it cannot tell whether account {id} still exists"
+                ),
+            ),
+            Listing::Unknown => Fate::Hold(
+                HoldReason::AccountNotListed,
+                format!(
+                    "the version 1 inventory snapshot does not list account {id}, and does not say why"
+                ),
+            ),
+        };
+    };
+    match &account.outcome {
+        AccountOutcome::Skipped { reason, state } => match HoldReason::for_skip(*reason) {
+            Some(hold) => Fate::Hold(
+                hold,
+                format!("account {id} is {} (state {state})", reason.describe()),
+            ),
+            None => Fate::Gone(Reason::AccountGone, format!("account {id} is closed")),
+        },
+        AccountOutcome::Failed { stage, reason } => Fate::Hold(
+            HoldReason::AccountUnreadable,
+            format!("account {id} could not be read at {stage}: {reason}"),
+        ),
+        AccountOutcome::Read { providers, roles } => {
+            let listed = roles.iter().find(|r| &r.arn == value.role());
+            let trust = listed.and_then(|r| r.trust.iter().find(|t| &t.provider == value.provider()));
+            if let Some(trust) = trust {
+                return match trust.verdict {
+                    TrustVerdict::Yes => Fate::Keep,
+                    TrustVerdict::CantTell => {
+                        Fate::Hold(HoldReason::CantTell, trust.reason.clone())
+                    }
+                    TrustVerdict::UnknownCertificate => {
+                        Fate::Hold(HoldReason::UnknownCertificate, trust.reason.clone())
+                    }
+                    TrustVerdict::No => Fate::Gone(Reason::GoneFromAws, trust.reason.clone()),
+                };
+            }
+            let provider = providers.iter().find(|p| &p.arn == value.provider());
+            let detail = match (listed, provider) {
+                (_, None) => format!("the SAML provider {} is gone", value.provider()),
+                (_, Some(p)) if p.verdict == ProviderVerdict::NotOurs => format!(
+                    "the SAML provider {} is not our Entra app's: {}",
+                    p.arn, p.reason
+                ),
+                (None, Some(_)) => format!(
+                    "the role {} is gone, or its trust policy names none of our providers",
+                    value.role()
+                ),
+                (Some(_), Some(p)) => format!(
+                    "the trust policy of {} does not let {} in",
+                    value.role(),
+                    p.arn
+                ),
+            };
+            Fate::Gone(Reason::GoneFromAws, detail)
+        }
+    }
 }
 
 /// The description fedsync gives a role: where it comes from, for people assigning it.
@@ -504,10 +795,12 @@ fn change_for(
         display_name: role.display_name().map(str::to_owned),
         reason,
         fields,
+        detail: None,
     }
 }
 
-/// One group per desired role that is enabled in the target; names must tell roles apart.
+/// One group per desired IAM role (for its first pair, when two of our providers let it in);
+/// names must tell roles apart.
 fn plan_groups(
     desired: &BTreeMap<String, Desired>,
     target: &[AppRole],
@@ -520,10 +813,14 @@ fn plan_groups(
     let mut named: Vec<(String, &str, AppRoleId)> = Vec::new();
     let mut skipped = Vec::new();
     let mut seen: HashMap<String, &str> = HashMap::new();
+    let mut grouped: HashSet<&crate::model::RoleArn> = HashSet::new();
     for (value, want) in desired {
         let Some(&id) = ids.get(value.as_str()) else {
             continue;
         };
+        if !grouped.insert(want.value.role()) {
+            continue;
+        }
         let name = match &settings.group_naming {
             Some(convention) => convention.render(&NamingInput {
                 account_id: want.value.role().account(),

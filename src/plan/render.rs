@@ -5,12 +5,17 @@
 //! ```text
 //! { "schema": "fedsync.plan/v1",
 //!   "summary":  { "add", "update", "enable", "disable", "remove", "unchanged", "unmanaged",
-//!                 "skipped", "failed_accounts": <counts> },
+//!                 "skipped", "failed_accounts", "held", "needs_attention": <counts> },
 //!   "changes":  [ { "action": "add|update|enable|disable|remove", "id", "value", "display_name",
-//!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|disabled-earlier|in-backup|not-in-backup",
-//!                   "fields": [ { "field", "before", "after" } ] } ],      // fields: update/enable only
+//!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|released|disabled-earlier|in-backup|not-in-backup",
+//!                   "fields": [ { "field", "before", "after" } ],      // fields: update/enable only
+//!                   "detail": "the evidence, one line" } ],            // detail: disable/remove only
 //!   "skipped":  [ { "role", "value", "reason" } ],
 //!   "failed_accounts": [ { "account", "name", "stage", "reason", "held_roles" } ],
+//!   "held":     [ { "id" (null: a role not added), "value", "display_name", "account",
+//!                   "reason": "account-excluded|account-not-included|account-suspended|account-pending-closure|account-state-unknown|account-unreadable|account-not-listed|not-made-by-fedsync|cant-tell|unknown-certificate",
+//!                   "detail", "needs_attention" } ],
+//!   "released_nothing": [ <accounts named by --release-held that held nothing> ],
 //!   "groups":   [ { "display_name", "mail_nickname", "app_role_id", "value" } ],
 //!   "skipped_groups": [ { "display_name", "value", "reason" } ],
 //!   "refusals": [ { "kind": "too-many-removals|over-entry-cap", "message", ...counts } ],
@@ -83,6 +88,9 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
             why.push_str("; its assignments will be removed");
         }
         let _ = writeln!(out, "            why:   {why}");
+        if let Some(detail) = &change.detail {
+            let _ = writeln!(out, "            evidence: {detail}");
+        }
     }
     if !plan.is_empty() {
         out.push('\n');
@@ -123,6 +131,29 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
                 },
             );
         }
+    }
+    if !plan.held.is_empty() {
+        out.push_str("\nHeld (left exactly as they are; ! needs a person):\n");
+        for h in &plan.held {
+            let name = h.display_name.as_deref().unwrap_or("(no display name)");
+            let verb = if h.id.is_some() { "held" } else { "not added" };
+            let _ = writeln!(
+                out,
+                "  {} {verb}: {name} ({})",
+                if h.needs_attention { "!" } else { "=" },
+                h.reason.describe()
+            );
+            let _ = writeln!(out, "            value: {}", h.value);
+            let _ = writeln!(out, "            why:   {}", h.detail);
+        }
+    }
+    if !plan.released_nothing.is_empty() {
+        let accounts: Vec<String> = plan.released_nothing.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "\n--release-held: nothing is held in {}",
+            accounts.join(", ")
+        );
     }
     if !plan.skipped_groups.is_empty() {
         out.push_str("\nGroups that cannot be created:\n");
@@ -165,10 +196,15 @@ pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
             "unmanaged": plan.unmanaged,
             "skipped": plan.skipped.len(),
             "failed_accounts": plan.failed_accounts.len(),
+            "held": plan.held.len(),
+            "needs_attention": plan.held.iter().filter(|h| h.needs_attention).count()
+                + plan.failed_accounts.len(),
         },
         "changes": plan.changes,
         "skipped": plan.skipped,
         "failed_accounts": plan.failed_accounts,
+        "held": plan.held,
+        "released_nothing": plan.released_nothing,
         "groups": plan.groups,
         "skipped_groups": plan.skipped_groups,
         "refusals": refusals,

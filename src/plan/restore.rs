@@ -116,6 +116,8 @@ pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanErro
         unmanaged: 0,
         skipped: Vec::new(),
         failed_accounts: Vec::new(),
+        held: Vec::new(),
+        released_nothing: Vec::new(),
         groups: Vec::new(),
         skipped_groups: Vec::new(),
         enabled_managed_before: enabled_before,

@@ -6,10 +6,14 @@ use serde_json::json;
 
 use super::guardrail::{self, Guardrails, MaxRemovals, Refusal};
 use super::*;
-use crate::model::{AccountInventory, AccountOutcome, FailureStage, FederatedRole, Inventory};
+use crate::model::{
+    AccountInventory, AccountOutcome, FailureStage, IamRole, Inventory, Listing, ProviderVerdict,
+    SamlProvider, SkipReason, Trust, TrustVerdict,
+};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
+const C: &str = "333333333333";
 
 fn role_arn(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
@@ -21,21 +25,64 @@ fn value(account: &str, name: &str) -> String {
     format!("{},{}", role_arn(account, name), idp(account))
 }
 
+fn provider(arn: &str, verdict: ProviderVerdict) -> SamlProvider {
+    SamlProvider {
+        arn: arn.parse().unwrap(),
+        verdict,
+        reason: format!("provider is {verdict:?}"),
+        certificates: Vec::new(),
+    }
+}
+
+/// A read account whose AzureAD provider is ours and whose `roles` trust it.
 fn read(account: &str, roles: &[&str]) -> AccountInventory {
+    let roles: Vec<(&str, TrustVerdict)> = roles.iter().map(|r| (*r, TrustVerdict::Yes)).collect();
+    read_with(account, ProviderVerdict::Ours, &roles)
+}
+
+/// A read account whose AzureAD provider has `verdict`, and roles with their verdict for it.
+fn read_with(
+    account: &str,
+    verdict: ProviderVerdict,
+    roles: &[(&str, TrustVerdict)],
+) -> AccountInventory {
     AccountInventory {
         id: account.parse().unwrap(),
         name: format!("acct-{account}"),
         outcome: AccountOutcome::Read {
-            providers: vec![idp(account).parse().unwrap()],
+            providers: vec![provider(&idp(account), verdict)],
             roles: roles
                 .iter()
-                .map(|r| FederatedRole {
+                .map(|(r, verdict)| IamRole {
                     arn: role_arn(account, r).parse().unwrap(),
-                    providers: vec![idp(account).parse().unwrap()],
+                    trust: vec![Trust {
+                        provider: idp(account).parse().unwrap(),
+                        verdict: *verdict,
+                        reason: format!("verdict {verdict:?} for {r}"),
+                    }],
+                    notes: Vec::new(),
                 })
                 .collect(),
         },
     }
+}
+
+fn skipped(account: &str, reason: SkipReason) -> AccountInventory {
+    AccountInventory {
+        id: account.parse().unwrap(),
+        name: format!("acct-{account}"),
+        outcome: AccountOutcome::Skipped {
+            reason,
+            state: "SOMETHING".into(),
+        },
+    }
+}
+
+/// An app role with the id fedsync derives from its value.
+fn derived(value: &str, enabled: bool) -> AppRole {
+    let mut role = app_role(0, Some(value), "derived", enabled);
+    role.id = AppRoleId::for_value(value);
+    role
 }
 
 fn failed(account: &str) -> AccountInventory {
@@ -71,8 +118,20 @@ fn msiam_access() -> AppRole {
     .unwrap()
 }
 
+fn inventory(accounts: Vec<AccountInventory>) -> Inventory {
+    Inventory::new(Listing::Organization, accounts)
+}
+
 fn plan_of(accounts: Vec<AccountInventory>, current: &[AppRole]) -> Plan {
-    plan(&Inventory::new(accounts), current, &PlanSettings::default()).unwrap()
+    plan(&inventory(accounts), current, &PlanSettings::default()).unwrap()
+}
+
+fn released(accounts: Vec<AccountInventory>, current: &[AppRole], release: &[&str]) -> Plan {
+    let settings = PlanSettings {
+        release_held: release.iter().map(|a| a.parse().unwrap()).collect(),
+        ..PlanSettings::default()
+    };
+    plan(&inventory(accounts), current, &settings).unwrap()
 }
 
 fn by_value<'a>(plan: &'a Plan, v: &str) -> &'a AppRole {
@@ -121,7 +180,7 @@ fn an_existing_role_keeps_its_id_and_is_renamed_when_the_convention_changes() {
         ..PlanSettings::default()
     };
     let renamed = plan(
-        &Inventory::new(vec![read(A, &["Admin"])]),
+        &inventory(vec![read(A, &["Admin"])]),
         &current,
         &settings,
     )
@@ -191,11 +250,169 @@ fn a_role_gone_from_aws_is_disabled_first_then_removed_by_the_next_run() {
 }
 
 #[test]
-fn roles_of_an_account_that_left_the_inventory_are_disabled_with_that_reason() {
+fn roles_fedsync_made_for_an_account_gone_from_the_organization_are_disabled() {
     let v = value(B, "Admin");
-    let p = plan_of(vec![read(A, &[])], &[app_role(1, Some(&v), "x", true)]);
+    let p = plan_of(vec![read(A, &[])], &[derived(&v, true)]);
     assert_eq!(p.changes[0].action, Action::Disable);
     assert_eq!(p.changes[0].reason, Reason::AccountGone);
+    assert!(
+        p.changes[0].detail.as_deref().unwrap().contains("no longer in the Organization"),
+        "{:?}",
+        p.changes[0]
+    );
+    assert!(!p.needs_attention());
+}
+
+#[test]
+fn roles_fedsync_did_not_make_for_a_vanished_account_are_held() {
+    let v = value(B, "Admin");
+    let hand_made = app_role(1, Some(&v), "x", true);
+    let p = plan_of(vec![read(A, &[])], std::slice::from_ref(&hand_made));
+    assert!(p.is_empty(), "{:?}", p.changes);
+    assert_eq!(p.target, std::slice::from_ref(&hand_made));
+    assert_eq!(p.held[0].reason, HoldReason::NotMadeByFedsync);
+    assert!(!p.held[0].needs_attention, "held by choice: no exit 4");
+    assert!(p.held[0].detail.contains("--release-held 222222222222"));
+}
+
+#[test]
+fn without_a_complete_listing_absent_accounts_are_held_even_when_fedsync_made_them() {
+    let v = value(B, "Admin");
+    for listing in [Listing::ThisAccountOnly, Listing::Unknown] {
+        let inv = Inventory::new(listing, vec![read(A, &[])]);
+        let p = plan(&inv, &[derived(&v, true)], &PlanSettings::default()).unwrap();
+        assert!(p.is_empty(), "{listing:?}: {:?}", p.changes);
+        assert_eq!(p.held[0].reason, HoldReason::AccountNotListed);
+        assert!(p.needs_attention());
+    }
+}
+
+#[test]
+fn accounts_left_out_or_not_active_hold_their_roles_and_closed_ones_lose_them() {
+    let v = value(B, "Admin");
+    let current = [derived(&v, true)];
+    for (reason, hold, attention) in [
+        (SkipReason::Excluded, HoldReason::AccountExcluded, false),
+        (SkipReason::NotIncluded, HoldReason::AccountNotIncluded, false),
+        (SkipReason::Suspended, HoldReason::AccountSuspended, false),
+        (SkipReason::PendingClosure, HoldReason::AccountPendingClosure, false),
+        (SkipReason::UnknownState, HoldReason::AccountStateUnknown, true),
+    ] {
+        let p = plan_of(vec![read(A, &[]), skipped(B, reason)], &current);
+        assert!(p.is_empty(), "{reason:?}: {:?}", p.changes);
+        assert_eq!(p.target, current);
+        assert_eq!(p.held.len(), 1);
+        assert_eq!(p.held[0].reason, hold);
+        assert_eq!(p.held[0].needs_attention, attention, "{reason:?}");
+        assert_eq!(p.needs_attention(), attention);
+    }
+    // Closed: gone, even for a role fedsync did not make.
+    let hand_made = app_role(1, Some(&v), "x", true);
+    let p = plan_of(vec![skipped(B, SkipReason::Closed)], &[hand_made]);
+    assert_eq!(p.count(Action::Disable), 1);
+    assert_eq!(p.changes[0].reason, Reason::AccountGone);
+}
+
+#[test]
+fn undecided_pairs_hold_their_app_roles_and_a_no_disables_with_its_evidence() {
+    let cant = value(A, "Odd");
+    let unknown = value(A, "Rotating");
+    let no = value(A, "Elsewhere");
+    let current = [
+        derived(&cant, true),
+        derived(&unknown, false),
+        derived(&no, true),
+    ];
+    let account = read_with(
+        A,
+        ProviderVerdict::Ours,
+        &[
+            ("Odd", TrustVerdict::CantTell),
+            ("Rotating", TrustVerdict::UnknownCertificate),
+            ("Elsewhere", TrustVerdict::No),
+        ],
+    );
+    let p = plan_of(vec![account], &current);
+    assert_eq!(p.count(Action::Disable), 1);
+    assert_eq!(p.changes[0].value, no);
+    assert_eq!(p.changes[0].reason, Reason::GoneFromAws);
+    assert_eq!(p.changes[0].detail.as_deref(), Some("verdict No for Elsewhere"));
+    let held: Vec<(&str, HoldReason)> = p.held.iter().map(|h| (h.value.as_str(), h.reason)).collect();
+    assert_eq!(
+        held,
+        [
+            (cant.as_str(), HoldReason::CantTell),
+            (unknown.as_str(), HoldReason::UnknownCertificate)
+        ]
+    );
+    assert!(p.needs_attention());
+    assert!(!by_value(&p, &unknown).is_enabled, "held as it was: disabled");
+}
+
+#[test]
+fn a_provider_gone_or_not_ours_is_evidence() {
+    let v = value(A, "Admin");
+    let not_ours = read_with(A, ProviderVerdict::NotOurs, &[]);
+    let p = plan_of(vec![not_ours], &[derived(&v, true)]);
+    assert_eq!(p.count(Action::Disable), 1);
+    assert!(p.changes[0].detail.as_deref().unwrap().contains("is not our Entra app's"));
+    let mut gone = read(A, &[]);
+    if let AccountOutcome::Read { providers, .. } = &mut gone.outcome {
+        providers.clear();
+    }
+    let p = plan_of(vec![gone], &[derived(&v, true)]);
+    assert!(p.changes[0].detail.as_deref().unwrap().contains("is gone"));
+}
+
+#[test]
+fn a_new_role_that_only_an_undecided_verdict_would_add_is_not_added_and_is_listed() {
+    let account = read_with(
+        A,
+        ProviderVerdict::UnknownCertificate,
+        &[
+            ("New", TrustVerdict::UnknownCertificate),
+            ("Odd", TrustVerdict::CantTell),
+            ("Other", TrustVerdict::No),
+        ],
+    );
+    let p = plan_of(vec![account], &[]);
+    assert!(p.is_empty(), "{:?}", p.changes);
+    assert!(p.groups.is_empty());
+    assert_eq!(p.held.len(), 2);
+    assert!(p.held.iter().all(|h| h.id.is_none() && h.needs_attention));
+    assert!(p.held[0].detail.starts_with("not added: "), "{}", p.held[0].detail);
+}
+
+#[test]
+fn release_held_lets_held_roles_go_but_never_a_failed_accounts() {
+    let excluded = value(B, "Admin");
+    let excluded_off = value(B, "Old");
+    let unread = value(C, "Admin");
+    let current = [
+        derived(&excluded, true),
+        derived(&excluded_off, false),
+        derived(&unread, true),
+    ];
+    let accounts = || vec![skipped(B, SkipReason::Excluded), failed(C), read(A, &[])];
+    let p = released(accounts(), &current, &[B, C, A]);
+    let actions: Vec<(Action, &str, Reason)> = p
+        .changes
+        .iter()
+        .map(|c| (c.action, c.value.as_str(), c.reason))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (Action::Disable, excluded.as_str(), Reason::Released),
+            (Action::Remove, excluded_off.as_str(), Reason::Released)
+        ]
+    );
+    assert_eq!(p.held.len(), 1, "the failed account's role stays held");
+    assert_eq!(p.held[0].reason, HoldReason::AccountUnreadable);
+    let nothing: Vec<String> = p.released_nothing.iter().map(ToString::to_string).collect();
+    assert_eq!(nothing, [A, C]);
+    // Released disables count against max-removals like any other.
+    assert_eq!(p.count(Action::Disable), 1);
 }
 
 #[test]
@@ -237,16 +454,25 @@ fn a_value_graph_would_refuse_is_skipped_and_listed_never_truncated() {
 }
 
 #[test]
-fn of_two_trusted_providers_the_existing_pair_wins_else_the_first() {
+fn of_two_trusted_providers_every_existing_pair_is_kept_else_the_first_is_added() {
     let other = format!("arn:aws:iam::{A}:saml-provider/Entra");
+    let trust = |p: &str| Trust {
+        provider: p.parse().unwrap(),
+        verdict: TrustVerdict::Yes,
+        reason: String::new(),
+    };
     let account = AccountInventory {
         id: A.parse().unwrap(),
         name: "a".into(),
         outcome: AccountOutcome::Read {
-            providers: vec![idp(A).parse().unwrap(), other.parse().unwrap()],
-            roles: vec![FederatedRole {
+            providers: vec![
+                provider(&idp(A), ProviderVerdict::Ours),
+                provider(&other, ProviderVerdict::Ours),
+            ],
+            roles: vec![IamRole {
                 arn: role_arn(A, "Admin").parse().unwrap(),
-                providers: vec![other.parse().unwrap(), idp(A).parse().unwrap()],
+                trust: vec![trust(&other), trust(&idp(A))],
+                notes: Vec::new(),
             }],
         },
     };
@@ -265,8 +491,17 @@ fn of_two_trusted_providers_the_existing_pair_wins_else_the_first() {
         "AWS 111111111111 - Admin",
         true,
     )];
-    let kept = plan_of(vec![account], &current);
+    let kept = plan_of(vec![account.clone()], &current);
     assert!(kept.is_empty(), "{:?}", kept.changes);
+
+    // Both pairs exist: the role trusts both, so neither is disabled (one comes back).
+    let both = [
+        current[0].clone(),
+        app_role(2, Some(&value(A, "Admin")), "AWS 111111111111 - Admin", false),
+    ];
+    let p = plan_of(vec![account], &both);
+    assert_eq!(p.count(Action::Disable), 0);
+    assert_eq!(p.count(Action::Enable), 1);
 }
 
 #[test]
@@ -276,7 +511,7 @@ fn a_foreign_role_taking_our_derived_id_is_an_error() {
     squatter.id = AppRoleId::for_value(&v);
     squatter.value = Some(Some("something.else".into()));
     let err = plan(
-        &Inventory::new(vec![read(A, &["Admin"])]),
+        &inventory(vec![read(A, &["Admin"])]),
         &[squatter],
         &PlanSettings::default(),
     )
@@ -307,7 +542,7 @@ fn groups_follow_the_role_names_or_their_own_convention() {
         group_naming: Some("grp-{0}-{role_name}".parse().unwrap()),
         ..PlanSettings::default()
     };
-    let p = plan(&Inventory::new(vec![read(A, &["Admin"])]), &[], &settings).unwrap();
+    let p = plan(&inventory(vec![read(A, &["Admin"])]), &[], &settings).unwrap();
     assert_eq!(p.groups[0].display_name, "grp-111111111111-Admin");
 
     let off = PlanSettings {
@@ -315,7 +550,7 @@ fn groups_follow_the_role_names_or_their_own_convention() {
         ..PlanSettings::default()
     };
     assert!(
-        plan(&Inventory::new(vec![read(A, &["Admin"])]), &[], &off)
+        plan(&inventory(vec![read(A, &["Admin"])]), &[], &off)
             .unwrap()
             .groups
             .is_empty()
@@ -332,7 +567,7 @@ fn two_roles_that_would_share_a_group_name_stop_the_plan() {
         naming: "{account_name} {role_name}".parse().unwrap(),
         ..PlanSettings::default()
     };
-    let err = plan(&Inventory::new(vec![a, b]), &[], &settings).unwrap_err();
+    let err = plan(&inventory(vec![a, b]), &[], &settings).unwrap_err();
     assert!(matches!(err, PlanError::GroupNameCollision { .. }), "{err}");
 }
 
@@ -342,7 +577,7 @@ fn a_group_name_over_256_characters_is_listed_not_truncated() {
         group_naming: Some(format!("{}{{0}}{{1}}", "g".repeat(250)).parse().unwrap()),
         ..PlanSettings::default()
     };
-    let p = plan(&Inventory::new(vec![read(A, &["Admin"])]), &[], &settings).unwrap();
+    let p = plan(&inventory(vec![read(A, &["Admin"])]), &[], &settings).unwrap();
     assert!(p.groups.is_empty());
     assert_eq!(p.skipped_groups.len(), 1);
     assert_eq!(
@@ -501,17 +736,39 @@ fn json_rendering_follows_the_documented_schema() {
 const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
 const ROLES: [&str; 4] = ["Admin", "Dev", "ReadOnly", "team/Ops"];
 
-/// An account: read with a subset of ROLES, or failed.
+const VERDICTS: [TrustVerdict; 4] = [
+    TrustVerdict::Yes,
+    TrustVerdict::No,
+    TrustVerdict::CantTell,
+    TrustVerdict::UnknownCertificate,
+];
+const SKIPS: [SkipReason; 6] = [
+    SkipReason::Excluded,
+    SkipReason::NotIncluded,
+    SkipReason::Suspended,
+    SkipReason::PendingClosure,
+    SkipReason::Closed,
+    SkipReason::UnknownState,
+];
+
+/// An account: read with some of ROLES (each with a verdict), failed, or skipped.
 fn account_strategy(account: &'static str) -> impl Strategy<Value = AccountInventory> {
     (
-        any::<bool>(),
-        proptest::sample::subsequence(ROLES.to_vec(), 0..=ROLES.len()),
+        0..4usize,
+        proptest::collection::vec((0..ROLES.len(), 0..VERDICTS.len()), 0..=ROLES.len()),
+        0..SKIPS.len(),
     )
-        .prop_map(move |(ok, roles)| {
-            if ok {
-                read(account, &roles)
-            } else {
-                failed(account)
+        .prop_map(move |(kind, roles, skip)| {
+            let mut seen = std::collections::HashSet::new();
+            let roles: Vec<(&str, TrustVerdict)> = roles
+                .into_iter()
+                .filter(|(r, _)| seen.insert(*r))
+                .map(|(r, v)| (ROLES[r], VERDICTS[v]))
+                .collect();
+            match kind {
+                0 | 1 => read_with(account, ProviderVerdict::Ours, &roles),
+                2 => failed(account),
+                _ => skipped(account, SKIPS[skip]),
             }
         })
 }
@@ -522,15 +779,48 @@ fn inventory_strategy() -> impl Strategy<Value = Inventory> {
         account_strategy(ACCOUNTS[0]),
         account_strategy(ACCOUNTS[1]),
         account_strategy(ACCOUNTS[2]),
+        0..3usize,
     )
-        .prop_map(|(present, a, b, c)| {
+        .prop_map(|(present, a, b, c, listing)| {
             Inventory::new(
+                [Listing::Organization, Listing::ThisAccountOnly, Listing::Unknown][listing],
                 [a, b, c]
                     .into_iter()
                     .filter(|acc| present.contains(&acc.id.as_str()))
                     .collect(),
             )
         })
+}
+
+/// The verdict the inventory gives `value`'s pair, when its account was read and lists it.
+fn pair_verdict(inventory: &Inventory, value: &AwsRoleValue) -> Option<TrustVerdict> {
+    let account = inventory.account(value.role().account())?;
+    let AccountOutcome::Read { roles, .. } = &account.outcome else {
+        return None;
+    };
+    roles
+        .iter()
+        .find(|r| &r.arn == value.role())?
+        .trust
+        .iter()
+        .find(|t| &t.provider == value.provider())
+        .map(|t| t.verdict)
+}
+
+/// Whether the inventory holds evidence that `role` lets nobody in: the one ground to disable.
+fn has_evidence(inventory: &Inventory, role: &AppRole, value: &AwsRoleValue) -> bool {
+    match inventory.account(value.role().account()).map(|a| &a.outcome) {
+        None => {
+            inventory.listing == Listing::Organization
+                && role.id == AppRoleId::for_value(&value.to_string())
+        }
+        Some(AccountOutcome::Skipped { reason, .. }) => *reason == SkipReason::Closed,
+        Some(AccountOutcome::Failed { .. }) => false,
+        Some(AccountOutcome::Read { .. }) => matches!(
+            pair_verdict(inventory, value),
+            None | Some(TrustVerdict::No)
+        ),
+    }
 }
 
 /// Current app roles: some managed (any account, any role, enabled or not, any name), some not.
@@ -550,7 +840,12 @@ fn current_strategy() -> impl Strategy<Value = Vec<AppRole>> {
         for (i, (a, r, enabled, name)) in managed.into_iter().enumerate() {
             let v = value(ACCOUNTS[a], ROLES[r]);
             if seen.insert(v.clone()) {
-                roles.push(app_role(1000 + i as u128, Some(&v), &name, enabled));
+                // Some made by fedsync (the derived id), some by hand.
+                let mut role = app_role(1000 + i as u128, Some(&v), &name, enabled);
+                if i % 2 == 0 {
+                    role.id = AppRoleId::for_value(&v);
+                }
+                roles.push(role);
             }
         }
         if with_msiam {
@@ -617,6 +912,38 @@ proptest! {
             failed.contains(&v.role().account())
         });
         prop_assert!(!touches_failed);
+    }
+
+    #[test]
+    fn a_role_is_disabled_or_removed_only_on_evidence(
+        inventory in inventory_strategy(), current in current_strategy()
+    ) {
+        let p = plan(&inventory, &current, &PlanSettings::default()).unwrap();
+        for c in p.changes.iter().filter(|c| matches!(c.action, Action::Disable | Action::Remove)) {
+            let role = current.iter().find(|r| r.id == c.id).unwrap();
+            let v: AwsRoleValue = c.value.parse().unwrap();
+            prop_assert!(has_evidence(&inventory, role, &v), "{c:?} without evidence in {inventory:?}");
+            prop_assert!(c.detail.is_some());
+        }
+    }
+
+    #[test]
+    fn an_undecided_or_held_role_never_changes_state_whatever_else_is_in_the_account(
+        inventory in inventory_strategy(), current in current_strategy()
+    ) {
+        let p = plan(&inventory, &current, &PlanSettings::default()).unwrap();
+        for role in &current {
+            let Some(v) = role.aws_value() else { continue };
+            let undecided = matches!(
+                pair_verdict(&inventory, &v),
+                Some(TrustVerdict::CantTell | TrustVerdict::UnknownCertificate)
+            );
+            if undecided || !has_evidence(&inventory, role, &v) && pair_verdict(&inventory, &v) != Some(TrustVerdict::Yes) {
+                let after = p.target.iter().find(|r| r.id == role.id);
+                prop_assert_eq!(after, Some(role), "{:?}", role);
+                prop_assert!(p.held.iter().any(|h| h.id == Some(role.id)));
+            }
+        }
     }
 
     #[test]

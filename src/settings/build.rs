@@ -22,6 +22,7 @@ use crate::aws::InventorySettings;
 use crate::cli::LogFormat;
 use crate::graph::{Cloud, Credential, GraphSettings};
 use crate::metadata::Thumbprint;
+use crate::trust::Audiences;
 use crate::model::{AccountId, RoleName};
 use crate::naming::NamingConvention;
 use crate::plan::PlanSettings;
@@ -325,6 +326,7 @@ impl<'a> Check<'a> {
     fn inventory(&mut self) -> Option<InventorySettings> {
         let saml_entity_id = self.required("saml-entity-id", non_empty);
         let saml_certificates = self.required("saml-certificates", thumbprints);
+        let saml_audiences = self.required("saml-audiences", audiences);
         let cross_account_role = self.required("cross-account-role", parse::<RoleName>);
         let external_id = self.optional("external-id", external_id);
         let include_accounts = self.optional("include-accounts", accounts);
@@ -333,6 +335,7 @@ impl<'a> Check<'a> {
         Some(InventorySettings {
             saml_entity_id: saml_entity_id?,
             saml_certificates: saml_certificates?,
+            saml_audiences: saml_audiences?,
             cross_account_role: cross_account_role?,
             external_id: external_id?,
             include_accounts: include_accounts?.unwrap_or_default(),
@@ -467,6 +470,11 @@ fn thumbprints(s: &str) -> Result<Vec<Thumbprint>, String> {
     } else {
         Ok(thumbprints)
     }
+}
+
+/// The `SAML:aud` values our sign-ins carry, at least one.
+fn audiences(s: &str) -> Result<Audiences, String> {
+    Audiences::new(list(s, |a| Ok(a.to_owned()))?)
 }
 
 /// A SHA-256 certificate thumbprint: 64 hex digits, `:` or spaces allowed between bytes.

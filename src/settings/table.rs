@@ -179,6 +179,13 @@ pub static SETTINGS: &[Setting] = &[
         "SHA-256 thumbprints of the app's SAML signing certificates, comma-separated",
     ),
     flagged(
+        "saml-audiences",
+        "--saml-audiences",
+        "FEDSYNC_SAML_AUDIENCES",
+        DefaultValue::Value(crate::trust::DEFAULT_AUDIENCES),
+        "the SAML:aud values our sign-ins carry (the Entra app's reply URLs), comma-separated; * matches any run of characters",
+    ),
+    flagged(
         "naming-convention",
         "--naming-convention",
         "FEDSYNC_NAMING_CONVENTION",
@@ -361,6 +368,10 @@ mod tests {
             Ok(DEFAULT_MAX_REMOVALS)
         );
         assert_eq!(value("max-app-roles"), DEFAULT_MAX_APP_ROLES.to_string());
+        assert_eq!(
+            crate::trust::Audiences::new(value("saml-audiences").split(',').map(str::to_owned).collect()),
+            Ok(crate::trust::Audiences::default())
+        );
     }
 
     #[test]

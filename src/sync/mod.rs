@@ -22,7 +22,7 @@ use crate::aws::{AwsOptions, InventoryObserver, read_inventory};
 use crate::backup::{BackupError, BackupStore};
 use crate::graph::{Assignment, GraphClient, GraphError, NewGroup};
 use crate::lease::{self, LeaseError};
-use crate::model::{AccountOutcome, AppRole, AppRoleId, Inventory, ServicePrincipal};
+use crate::model::{AppRole, AppRoleId, Inventory, Listing, ServicePrincipal};
 use crate::naming;
 use crate::plan::guardrail::{self, Refusal};
 use crate::plan::{self, Action, Plan, PlanError, PlannedGroup};
@@ -68,14 +68,14 @@ impl SyncError {
 
 impl SyncReport {
     pub fn accounts_failed(&self) -> usize {
-        self.inventory
-            .accounts
-            .iter()
-            .filter(|a| matches!(a.outcome, AccountOutcome::Failed { .. }))
-            .count()
+        self.inventory.failed()
     }
     pub fn accounts_read(&self) -> usize {
-        self.inventory.accounts.len() - self.accounts_failed()
+        self.inventory.read()
+    }
+    /// Some accounts could not be read, or some roles decided: exit 4.
+    pub fn needs_attention(&self) -> bool {
+        self.plan.needs_attention()
     }
     /// True when this run wrote to Graph.
     pub fn wrote(&self) -> bool {
@@ -141,14 +141,15 @@ pub async fn run(
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
     leased(settings, ctx, dry_run, async {
-        let read = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
-            .await
-            .map_err(SyncError::Inventory)?;
+        let inventory =
+            read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
+                .await
+                .map_err(SyncError::Inventory)?;
         let (raw_sp, sp) = current(settings, ctx).await?;
         let plan =
-            plan::plan(&read.inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;
+            plan::plan(&inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;
         let planned = Planned {
-            inventory: read.inventory,
+            inventory,
             plan,
             raw_sp,
             current: sp.app_roles,
@@ -191,7 +192,7 @@ pub async fn restore(
         let plan =
             plan::restore::restore(&sp.app_roles, &backup.app_roles).map_err(SyncError::Plan)?;
         let planned = Planned {
-            inventory: Inventory::new(Vec::new()),
+            inventory: Inventory::new(Listing::Unknown, Vec::new()),
             plan,
             raw_sp,
             current: sp.app_roles,

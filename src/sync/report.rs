@@ -3,7 +3,8 @@
 //!
 //! The JSON line is a contract: `{"event": "fedsync.sync.summary", "outcome", "dry_run",
 //! "accounts_read", "accounts_failed", "roles_added", "roles_updated", "roles_enabled",
-//! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "groups_created",
+//! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "roles_held",
+//! "roles_needing_attention", "groups_created",
 //! "assignments_added", "assignments_removed", "orphan_groups", "backup_key", "duration_ms"}`;
 //! fields are only ever added. A run that fails before it has a report prints
 //! `{"event", "outcome": "failed", "exit_code", "error", "duration_ms"}` (the error as one line).
@@ -48,6 +49,8 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "roles_removed": plan.count(Action::Remove),
         "roles_unchanged": plan.unchanged,
         "roles_skipped": plan.skipped.len(),
+        "roles_held": plan.held.len(),
+        "roles_needing_attention": plan.held.iter().filter(|h| h.needs_attention).count(),
         "groups_created": report.groups_created.len(),
         "assignments_added": report.assignments_added,
         "assignments_removed": report.assignments_removed,
@@ -117,6 +120,14 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
             format!(" ({verb})")
         },
     );
+    if !plan.held.is_empty() {
+        let attention = plan.held.iter().filter(|h| h.needs_attention).count();
+        let _ = writeln!(
+            out,
+            "  held         {} (left as they are; {attention} need a person)",
+            plan.held.len()
+        );
+    }
     let created = if report.dry_run {
         report.groups_to_create.len()
     } else {
@@ -168,7 +179,7 @@ mod tests {
     use crate::plan::{PlanSettings, plan};
 
     fn empty_report() -> SyncReport {
-        let inventory = Inventory::new(Vec::new());
+        let inventory = Inventory::new(crate::model::Listing::Organization, Vec::new());
         SyncReport {
             plan: plan(&inventory, &[], &PlanSettings::default()).unwrap(),
             inventory,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use fedsync::aws::inventory::{InventorySettings, Quiet};
 use fedsync::aws::{AwsOptions, read_inventory};
-use fedsync::model::{AccountOutcome, FailureStage, Inventory};
+use fedsync::model::{
+    AccountOutcome, FailureStage, Inventory, ProviderVerdict, SkipReason, TrustVerdict,
+};
 
 use crate::support::moto::Moto;
 use crate::support::org::{self, MANAGEMENT};
@@ -100,8 +102,10 @@ fn found(inventory: &Inventory) -> BTreeSet<(String, String, Vec<String>)> {
     for account in &inventory.accounts {
         if let AccountOutcome::Read { roles, .. } = &account.outcome {
             for role in roles {
-                let providers = role.providers.iter().map(ToString::to_string).collect();
-                found.insert((account.id.to_string(), role.arn.to_string(), providers));
+                let providers: Vec<String> = role.trusted().map(ToString::to_string).collect();
+                if !providers.is_empty() {
+                    found.insert((account.id.to_string(), role.arn.to_string(), providers));
+                }
             }
         }
     }
@@ -134,7 +138,6 @@ async fn read(endpoint: &str, settings: &InventorySettings, options: &AwsOptions
     read_inventory(&sdk, settings, options, &Quiet)
         .await
         .expect("the inventory is read")
-        .inventory
 }
 
 fn outcome<'a>(inventory: &'a Inventory, account: &str) -> &'a AccountOutcome {
@@ -169,12 +172,15 @@ async fn inventory_prints_exactly_the_federated_roles_of_the_seeded_org() {
     let inventory = Inventory::from_json(&stdout(&out)).expect("stdout is an inventory snapshot");
     assert_eq!(found(&inventory), seeded.expected);
 
-    let ids: Vec<&str> = inventory.accounts.iter().map(|a| a.id.as_str()).collect();
     assert!(
-        !ids.contains(&seeded.closed.as_str()),
-        "a closed account is not read"
+        matches!(
+            outcome(&inventory, &seeded.closed),
+            AccountOutcome::Skipped { reason: SkipReason::Suspended, state } if state == "SUSPENDED"
+        ),
+        "a closed account is not read, and the inventory says why"
     );
-    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(inventory.accounts.len(), 5);
+    assert_eq!(inventory.read(), 4);
     let AccountOutcome::Read { providers, roles } = outcome(&inventory, &seeded.sandbox) else {
         panic!("sandbox read")
     };
@@ -182,10 +188,17 @@ async fn inventory_prints_exactly_the_federated_roles_of_the_seeded_org() {
     let AccountOutcome::Read { providers, .. } = outcome(&inventory, &seeded.prod) else {
         panic!("prod read")
     };
-    let names: Vec<&str> = providers.iter().map(|p| p.name()).collect();
+    let verdicts: Vec<(&str, ProviderVerdict)> = providers
+        .iter()
+        .map(|p| (p.arn.name(), p.verdict))
+        .collect();
     assert_eq!(
-        names,
-        ["AzureAD", "EntraID"],
+        verdicts,
+        [
+            ("AzureAD", ProviderVerdict::Ours),
+            ("EntraID", ProviderVerdict::Ours),
+            ("OtherTenant", ProviderVerdict::NotOurs)
+        ],
         "another tenant's provider is not ours"
     );
 
@@ -204,7 +217,9 @@ async fn the_text_output_lists_roles_and_skipped_accounts() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("4 accounts: 4 read, 0 failed; 17 federated roles."),
+        text.starts_with(
+            "5 accounts: 4 read, 0 failed, 1 not read; 17 federated roles, 0 undecided."
+        ),
         "{text}"
     );
     assert!(
@@ -222,7 +237,10 @@ async fn the_text_output_lists_roles_and_skipped_accounts() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("{} closed: state SUSPENDED", seeded.closed)),
+        text.contains(&format!(
+            "{} closed: suspended (state SUSPENDED)",
+            seeded.closed
+        )),
         "{text}"
     );
 }
@@ -409,25 +427,65 @@ async fn a_call_that_times_out_fails_only_that_account() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn malformed_metadata_fails_the_account_naming_the_provider() {
+async fn odd_providers_and_policies_are_decided_one_by_one_and_never_fail_the_account() {
     let moto = Moto::start();
     let seeded = seed(&moto.url).await;
     let sdk = org::sdk(&moto.url).await;
-    let iam = org::iam_in(&sdk, &seeded.sandbox).await;
-    let broken = org::saml_provider(&iam, "Broken", "<EntityDescriptor").await;
+    let iam = org::iam_in(&sdk, &seeded.dev).await;
+    // Keycloak's EntitiesDescriptor, an IdP with a bare public key, and a broken document.
+    for (name, xml) in [
+        ("Keycloak", org::fixture("keycloak.xml")),
+        ("Legacy", org::fixture("bare-key.xml")),
+        ("Broken", "<EntityDescriptor".to_owned()),
+    ] {
+        org::saml_provider(&iam, name, &xml).await;
+    }
+    let idp = format!("arn:aws:iam::{}:saml-provider/AzureAD", seeded.dev);
+    // A documented pattern (Deny everything but the SAML sign-in), and an undecidable one.
+    let not_action = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Federated": idp}, "Action": "sts:AssumeRoleWithSAML"},
+        {"Effect": "Deny", "Principal": "*", "NotAction": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}
+    ]});
+    let undecidable = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Federated": idp}, "Action": "sts:AssumeRoleWithSAML"},
+        {"Effect": "Deny", "NotPrincipal": {"Federated": idp}, "Action": "sts:*"}
+    ]});
+    let not_action_arn = org::role(&iam, "/", "NotActionGuard", &not_action.to_string()).await;
+    let odd_arn = org::role(&iam, "/", "Odd", &undecidable.to_string()).await;
+
     let inventory = read(&moto.url, &settings(), &quick()).await;
-    let AccountOutcome::Failed { stage, reason } = outcome(&inventory, &seeded.sandbox) else {
-        panic!("sandbox failed")
+    let AccountOutcome::Read { providers, roles } = outcome(&inventory, &seeded.dev) else {
+        panic!("dev is read: {:?}", outcome(&inventory, &seeded.dev))
     };
-    assert_eq!(*stage, FailureStage::ReadSamlProvider);
-    assert!(
-        reason.starts_with(&broken) && reason.contains("federation metadata"),
-        "{reason}"
+    let verdict = |name: &str| {
+        providers
+            .iter()
+            .find(|p| p.arn.name() == name)
+            .map(|p| (p.verdict, p.reason.clone()))
+            .unwrap()
+    };
+    assert_eq!(verdict("Keycloak").0, ProviderVerdict::NotOurs);
+    assert_eq!(verdict("Legacy").0, ProviderVerdict::NotOurs);
+    let (broken, why) = verdict("Broken");
+    assert_eq!(broken, ProviderVerdict::CantTell);
+    assert!(why.contains("cannot be read"), "{why}");
+    // The 12 ordinary roles and the NotAction one are federated; the odd one is held alone.
+    assert_eq!(
+        roles.iter().filter(|r| r.trusted().next().is_some()).count(),
+        13
     );
-    assert!(matches!(
-        outcome(&inventory, &seeded.dev),
-        AccountOutcome::Read { .. }
-    ));
+    assert!(roles.iter().any(|r| r.arn.to_string() == not_action_arn && r.trusted().count() == 1));
+    let odd = roles.iter().find(|r| r.arn.to_string() == odd_arn).unwrap();
+    let odd_azure = odd.trust.iter().find(|t| t.provider.name() == "AzureAD").unwrap();
+    assert_eq!(odd_azure.verdict, TrustVerdict::CantTell);
+    assert!(odd_azure.reason.contains("NotPrincipal"), "{}", odd_azure.reason);
+
+    // Through the binary: the account is read; the undecided role makes exit 4 and is named.
+    let out = run_inventory(&moto.url, &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("! {odd_arn}  held via AzureAD: statement 1")), "{text}");
+    assert!(!text.contains("not read:"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -448,12 +506,13 @@ async fn include_exclude_and_external_id_are_honoured() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let inventory = Inventory::from_json(&stdout(&out)).unwrap();
-    assert!(
-        inventory
-            .accounts
-            .iter()
-            .all(|a| a.id.as_str() != seeded.dev)
-    );
+    assert!(matches!(
+        outcome(&inventory, &seeded.dev),
+        AccountOutcome::Skipped {
+            reason: SkipReason::Excluded,
+            ..
+        }
+    ));
     let assumed = proxy.seen("AssumeRole");
     assert_eq!(assumed.len(), 2, "prod and sandbox");
     assert!(
@@ -472,8 +531,13 @@ async fn include_exclude_and_external_id_are_honoured() {
         ],
     );
     let inventory = Inventory::from_json(&stdout(&out)).unwrap();
-    let ids: Vec<&str> = inventory.accounts.iter().map(|a| a.id.as_str()).collect();
-    assert_eq!(ids, [seeded.prod.as_str(), seeded.dev.as_str()]);
+    let read: Vec<&str> = inventory
+        .accounts
+        .iter()
+        .filter(|a| matches!(a.outcome, AccountOutcome::Read { .. }))
+        .map(|a| a.id.as_str())
+        .collect();
+    assert_eq!(read, [seeded.prod.as_str(), seeded.dev.as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,7 +14,8 @@ pub const ENTITY_ID: &str = "https://sts.windows.net/3f1c6a52-8d0b-4c7e-9a21-5e6
 /// SHA-256 of `idp-signing.pem`, as `openssl x509 -noout -fingerprint -sha256` prints it.
 pub const OUR_CERT_SHA256: &str = "9C:F7:39:01:B6:AB:47:10:D8:44:86:F6:6A:85:B0:BD:3F:82:63:26:F3:68:4D:3D:59:E0:DD:B2:48:B6:89:67";
 
-fn fixture(name: &str) -> String {
+/// A file of `tests/fixtures/metadata/`.
+pub fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/metadata")
         .join(name);
@@ -209,6 +210,7 @@ pub fn inventory_settings() -> fedsync::aws::InventorySettings {
     fedsync::aws::InventorySettings {
         saml_entity_id: ENTITY_ID.to_owned(),
         saml_certificates: vec![OUR_CERT_SHA256.parse().unwrap()],
+        saml_audiences: Default::default(),
         cross_account_role: "fedsync-reader".parse().unwrap(),
         external_id: None,
         include_accounts: Vec::new(),
