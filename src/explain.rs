@@ -14,7 +14,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::metadata::ProviderMatch;
-use crate::model::{AccountId, ProviderVerdict, RoleArn, SamlProviderArn, SkipReason, TrustVerdict};
+use crate::model::{
+    AccountId, ProviderVerdict, RoleArn, SamlProviderArn, SkipReason, TrustVerdict,
+};
 use crate::trust::{Evaluation, ProviderTrust};
 
 /// The schema name of [`to_json`]'s output.
@@ -177,7 +179,12 @@ pub fn to_text(e: &Explanation) -> String {
         .filter(|n| !n.is_empty())
         .map(|n| format!(" ({n})"))
         .unwrap_or_default();
-    let _ = writeln!(out, "account {}{name}: {}", e.account, e.standing.describe());
+    let _ = writeln!(
+        out,
+        "account {}{name}: {}",
+        e.account,
+        e.standing.describe()
+    );
     out.push_str("\nSAML providers:\n");
     if e.providers.is_empty() {
         out.push_str("  none\n");
@@ -260,8 +267,12 @@ mod tests {
             {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRoleWithSAML",
              "Condition": {"StringNotEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}
         ]});
-        let (record, evaluation) =
-            judge(&arn, Some(&policy.to_string()), &asked, &Audiences::default());
+        let (record, evaluation) = judge(
+            &arn,
+            Some(&policy.to_string()),
+            &asked,
+            &Audiences::default(),
+        );
         Explanation {
             account: "123456789012".parse().unwrap(),
             name: Some("prod".into()),
@@ -280,11 +291,22 @@ mod tests {
     #[test]
     fn the_text_names_the_verdict_the_deciding_statement_and_each_step() {
         let text = to_text(&explanation());
-        assert!(text.starts_with("account 123456789012 (prod): read by fedsync sync\n"), "{text}");
+        assert!(
+            text.starts_with("account 123456789012 (prod): read by fedsync sync\n"),
+            "{text}"
+        );
         assert!(text.contains("  via AzureAD: yes\n"), "{text}");
-        assert!(text.contains("statement 0 allows sts:AssumeRoleWithSAML"), "{text}");
+        assert!(
+            text.contains("statement 0 allows sts:AssumeRoleWithSAML"),
+            "{text}"
+        );
         assert!(text.contains("- statement 1 (Deny): applies at"), "{text}");
-        assert!(text.contains("note: statement 0 (Allow) lets in only sessions for which IpAddress aws:SourceIp"), "{text}");
+        assert!(
+            text.contains(
+                "note: statement 0 (Allow) lets in only sessions for which IpAddress aws:SourceIp"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -31,8 +31,8 @@ use quick_xml::name::{Namespace, ResolveResult};
 use time::OffsetDateTime;
 use x509_parser::error::X509Error;
 
-pub use crate::model::Thumbprint;
 use crate::model::ProviderVerdict;
+pub use crate::model::Thumbprint;
 
 /// Namespace of SAML 2.0 metadata (`EntityDescriptor`, `IDPSSODescriptor`, `KeyDescriptor`, …).
 pub const SAML_METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -330,9 +330,7 @@ pub fn classify(xml: &str, entity_id: &str, ours: &[Thumbprint]) -> ProviderMatc
     let reason = if certificates.is_empty() {
         format!("entity id {entity_id} is ours, but its metadata has no signing certificate")
     } else {
-        format!(
-            "entity id {entity_id} is ours, but no signing certificate parses ({described})"
-        )
+        format!("entity id {entity_id} is ours, but no signing certificate parses ({described})")
     };
     cant_tell(entity_ids, certificates, reason)
 }
@@ -595,7 +593,13 @@ impl Scan {
         let ds = |name: &str| ns == Some(XMLDSIG_NS) && local.as_ref() == name;
 
         let Some(parent) = stack.last() else {
-            return self.open_root(reader, e, ns, md("EntityDescriptor"), md("EntitiesDescriptor"));
+            return self.open_root(
+                reader,
+                e,
+                ns,
+                md("EntityDescriptor"),
+                md("EntitiesDescriptor"),
+            );
         };
         let node = match parent.node {
             Node::Entities if md("EntitiesDescriptor") => Node::Entities,
@@ -1234,7 +1238,11 @@ mod tests {
             "{}",
             m.reason
         );
-        assert!(m.reason.contains("add it to saml-certificates"), "{}", m.reason);
+        assert!(
+            m.reason.contains("add it to saml-certificates"),
+            "{}",
+            m.reason
+        );
     }
 
     #[test]
@@ -1246,7 +1254,10 @@ mod tests {
             assert!(m.reason.contains("is not ours"), "{}", m.reason);
         }
         let keycloak = classify(KEYCLOAK, TENANT_ENTITY_ID, &ours());
-        assert_eq!(keycloak.entity_ids, ["https://keycloak.example.com/realms/corp"]);
+        assert_eq!(
+            keycloak.entity_ids,
+            ["https://keycloak.example.com/realms/corp"]
+        );
         // Broken XML after a foreign root is still not ours: nothing about it matters.
         let broken = &GOOGLE[..GOOGLE.len() / 2];
         assert_eq!(
@@ -1259,14 +1270,15 @@ mod tests {
     fn a_group_holding_our_entity_is_read_inside_the_group() {
         let ours_inside = KEYCLOAK
             .replace("https://keycloak.example.com/realms/corp", TENANT_ENTITY_ID)
-            .replace(
-                &base64_of(ROLE_PEM),
-                &base64_of(IDP_PEM),
-            );
+            .replace(&base64_of(ROLE_PEM), &base64_of(IDP_PEM));
         let m = classify(&ours_inside, TENANT_ENTITY_ID, &ours());
         assert_eq!(m.verdict, ProviderVerdict::Ours, "{}", m.reason);
         // A broken group cannot be read: can't tell.
-        let m = classify(&ours_inside[..ours_inside.len() - 30], TENANT_ENTITY_ID, &ours());
+        let m = classify(
+            &ours_inside[..ours_inside.len() - 30],
+            TENANT_ENTITY_ID,
+            &ours(),
+        );
         assert_eq!(m.verdict, ProviderVerdict::CantTell);
         assert!(m.reason.contains("cannot be read"), "{}", m.reason);
     }
@@ -1276,7 +1288,11 @@ mod tests {
         let bare_ours = BARE_KEY.replace("https://idp.legacy.example.net/saml", TENANT_ENTITY_ID);
         let m = classify(&bare_ours, TENANT_ENTITY_ID, &ours());
         assert_eq!(m.verdict, ProviderVerdict::CantTell, "{}", m.reason);
-        assert!(m.reason.contains("no signing certificate parses"), "{}", m.reason);
+        assert!(
+            m.reason.contains("no signing certificate parses"),
+            "{}",
+            m.reason
+        );
         let m = classify(&with_idp(""), TENANT_ENTITY_ID, &ours());
         assert_eq!(m.verdict, ProviderVerdict::CantTell);
         let m = classify("<EntityDescriptor", TENANT_ENTITY_ID, &ours());
@@ -1284,9 +1300,11 @@ mod tests {
         let m = classify("", TENANT_ENTITY_ID, &ours());
         assert_eq!(m.verdict, ProviderVerdict::CantTell);
         // The digest names a certificate even when the X.509 parser refuses it.
-        let m = classify(&with_idp(&key_descriptor("", "aGVsbG8=")), TENANT_ENTITY_ID, &[
-            Thumbprint::sha256_of(b"hello"),
-        ]);
+        let m = classify(
+            &with_idp(&key_descriptor("", "aGVsbG8=")),
+            TENANT_ENTITY_ID,
+            &[Thumbprint::sha256_of(b"hello")],
+        );
         assert_eq!(m.verdict, ProviderVerdict::Ours, "{}", m.reason);
     }
 

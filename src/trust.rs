@@ -735,7 +735,11 @@ fn read_effect(at: &StatementRef, statement: &Map<String, Value>) -> Result<Effe
 }
 
 fn read_action(at: &StatementRef, statement: &Map<String, Value>) -> Tri {
-    let not_covered = || Tri::No(format!("{at}: its actions do not cover {ASSUME_ROLE_WITH_SAML}"));
+    let not_covered = || {
+        Tri::No(format!(
+            "{at}: its actions do not cover {ASSUME_ROLE_WITH_SAML}"
+        ))
+    };
     match (statement.get("Action"), statement.get("NotAction")) {
         (Some(_), Some(_)) => Tri::Unknown(
             TrustError::ConflictingElements {
@@ -759,9 +763,7 @@ fn read_action(at: &StatementRef, statement: &Map<String, Value>) -> Tri {
         },
         (None, Some(not_action)) => match strings(at, "NotAction", not_action) {
             Err(e) => Tri::Unknown(e.to_string()),
-            Ok(list) if list.iter().any(|p| glob(p, ASSUME_ROLE_WITH_SAML, true)) => {
-                not_covered()
-            }
+            Ok(list) if list.iter().any(|p| glob(p, ASSUME_ROLE_WITH_SAML, true)) => not_covered(),
             Ok(_) => Tri::Yes,
         },
     }
@@ -937,9 +939,9 @@ fn decide(
                 .collect(),
         })
         .collect();
-    let named = statements.iter().any(|s| {
-        !matches!(s.action, Tri::No(_)) && !matches!(s.covers(provider), Tri::No(_))
-    });
+    let named = statements
+        .iter()
+        .any(|s| !matches!(s.action, Tri::No(_)) && !matches!(s.covers(provider), Tri::No(_)));
     let is = |part: &Part, effect: Effect| match part.statement.effect {
         Ok(e) => e == effect,
         Err(_) => true,
@@ -987,10 +989,7 @@ fn decide(
     } else {
         (Answer::No, why_not(&parts, candidates, provider))
     };
-    let steps = parts
-        .iter()
-        .map(|part| step(part, candidates))
-        .collect();
+    let steps = parts.iter().map(|part| step(part, candidates)).collect();
     ProviderTrust {
         provider: provider.clone(),
         answer,

@@ -108,7 +108,11 @@ pub struct ListedRole {
 
 /// Reads one account; always returns, read or failed.
 #[instrument(skip_all, fields(account = %id))]
-pub async fn read_account(ctx: &AccountContext<'_>, id: &AccountId, name: &str) -> AccountInventory {
+pub async fn read_account(
+    ctx: &AccountContext<'_>,
+    id: &AccountId,
+    name: &str,
+) -> AccountInventory {
     let outcome = match read(ctx, id).await {
         Ok((providers, roles)) => {
             info!(
@@ -236,15 +240,18 @@ pub async fn read_providers(
             certificates: Vec::new(),
             reason,
         };
-        let matched = match iam.get_saml_provider().saml_provider_arn(raw_arn).send().await {
+        let matched = match iam
+            .get_saml_provider()
+            .saml_provider_arn(raw_arn)
+            .send()
+            .await
+        {
             Err(e) => undecided(format!("GetSAMLProvider failed: {}", describe(&e))),
             Ok(read) => match read.saml_metadata_document() {
                 None => undecided("IAM holds no metadata document for it".to_owned()),
-                Some(xml) => metadata::classify(
-                    xml,
-                    &settings.saml_entity_id,
-                    &settings.saml_certificates,
-                ),
+                Some(xml) => {
+                    metadata::classify(xml, &settings.saml_entity_id, &settings.saml_certificates)
+                }
             },
         };
         providers.push(ProviderRead { arn, matched });

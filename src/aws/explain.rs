@@ -6,7 +6,9 @@
 
 use aws_config::SdkConfig;
 
-use super::account::{AccountContext, ProviderRead, StageError, each_role, iam_client, read_providers};
+use super::account::{
+    AccountContext, ProviderRead, StageError, each_role, iam_client, read_providers,
+};
 use super::config::AwsOptions;
 use super::inventory::{InventorySettings, ReadError, identity};
 use super::organization::{self, Listing};
@@ -36,7 +38,10 @@ pub enum ExplainError {
     #[error(transparent)]
     Read(#[from] ReadError),
     #[error("cannot read account {account} at {}: {}", .error.stage, .error.reason)]
-    Account { account: AccountId, error: StageError },
+    Account {
+        account: AccountId,
+        error: StageError,
+    },
     #[error("account {account} has no role {role} (ListRoles under the path {path})")]
     NoSuchRole {
         account: AccountId,

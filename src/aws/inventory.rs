@@ -142,14 +142,18 @@ pub async fn read_inventory(
             .await;
     done.sort_by_key(|(index, _)| *index);
     let mut all: Vec<AccountInventory> = done.into_iter().map(|(_, account)| account).collect();
-    all.extend(skipped.into_iter().map(|(account, reason)| AccountInventory {
-        id: account.id,
-        name: account.name,
-        outcome: AccountOutcome::Skipped {
-            reason,
-            state: account.state,
-        },
-    }));
+    all.extend(
+        skipped
+            .into_iter()
+            .map(|(account, reason)| AccountInventory {
+                id: account.id,
+                name: account.name,
+                outcome: AccountOutcome::Skipped {
+                    reason,
+                    state: account.state,
+                },
+            }),
+    );
     // In the order Organizations listed them.
     all.sort_by_key(|a| order.get(&a.id).copied());
     Ok(Inventory::new(listing, all))

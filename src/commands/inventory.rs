@@ -130,9 +130,10 @@ pub fn to_text(inventory: &Inventory) -> String {
     let federated: usize = accounts
         .iter()
         .map(|a| match &a.outcome {
-            AccountOutcome::Read { roles, .. } => {
-                roles.iter().filter(|r| r.trusted().next().is_some()).count()
-            }
+            AccountOutcome::Read { roles, .. } => roles
+                .iter()
+                .filter(|r| r.trusted().next().is_some())
+                .count(),
             _ => 0,
         })
         .sum();
@@ -206,8 +207,21 @@ fn read_account_text(out: &mut String, providers: &[SamlProvider], roles: &[IamR
             .collect();
         let _ = writeln!(out, "  providers: {}", names.join(", "));
     }
-    for p in providers.iter().filter(|p| p.verdict != ProviderVerdict::Ours) {
-        let _ = writeln!(out, "  {} {}: {}", if p.verdict == ProviderVerdict::NotOurs { "-" } else { "!" }, p.arn.name(), p.reason);
+    for p in providers
+        .iter()
+        .filter(|p| p.verdict != ProviderVerdict::Ours)
+    {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            if p.verdict == ProviderVerdict::NotOurs {
+                "-"
+            } else {
+                "!"
+            },
+            p.arn.name(),
+            p.reason
+        );
     }
     if !ours.is_empty() && roles.is_empty() {
         out.push_str("  no role trusts them\n");

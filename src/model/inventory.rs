@@ -251,19 +251,22 @@ pub enum TrustVerdict {
 pub enum InventoryError {
     #[error("not an inventory snapshot: {0}")]
     Json(#[source] JsonError),
-    #[error("version {found} is not supported; this fedsync reads versions 1 and {INVENTORY_VERSION}")]
+    #[error(
+        "version {found} is not supported; this fedsync reads versions 1 and {INVENTORY_VERSION}"
+    )]
     Version { found: u32 },
     #[error("account {account} appears more than once")]
     DuplicateAccount { account: AccountId },
     #[error("account {account} lists {arn}, which belongs to another account")]
     ForeignArn { account: AccountId, arn: String },
     #[error("account {account} lists provider {provider} more than once")]
-    DuplicateProvider { account: AccountId, provider: String },
+    DuplicateProvider {
+        account: AccountId,
+        provider: String,
+    },
     #[error("role {role} lists provider {provider}, which is not among its account's providers")]
     UnknownProvider { role: String, provider: String },
-    #[error(
-        "role {role} lists provider {provider}, which its account's providers say is not ours"
-    )]
+    #[error("role {role} lists provider {provider}, which its account's providers say is not ours")]
     NotOurProvider { role: String, provider: String },
     #[error("role {role} lists no provider")]
     NoProvider { role: String },

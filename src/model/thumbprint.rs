@@ -119,7 +119,6 @@ impl fmt::Debug for Thumbprint {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,8 +136,13 @@ mod tests {
     #[test]
     fn digests_of_der_match_openssl() {
         use base64::Engine as _;
-        let body: String = IDP_PEM.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        let body: String = IDP_PEM
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
         assert_eq!(Thumbprint::sha256_of(&der), tp(IDP_SHA256));
         assert_eq!(Thumbprint::sha1_of(&der), tp(IDP_SHA1));
     }
@@ -201,5 +205,4 @@ mod tests {
         );
         assert!(serde_json::from_str::<Thumbprint>("\"abcd\"").is_err());
     }
-
 }

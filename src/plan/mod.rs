@@ -36,8 +36,8 @@ use serde::Serialize;
 
 use crate::model::{
     AccountId, AccountInventory, AccountOutcome, AppRole, AppRoleId, AwsRoleValue, FailureStage,
-    GRAPH_MAX_VALUE_LEN, IamRole, Inventory, Listing, ProviderVerdict, SamlProviderArn,
-    SkipReason, TrustVerdict, check_graph_value,
+    GRAPH_MAX_VALUE_LEN, IamRole, Inventory, Listing, ProviderVerdict, SamlProviderArn, SkipReason,
+    TrustVerdict, check_graph_value,
 };
 use crate::naming::{self, MAX_GROUP_DISPLAY_NAME, NamingConvention, NamingInput};
 
@@ -487,10 +487,7 @@ pub fn plan(
                     && settings.release_held.contains(account) =>
             {
                 released.insert(account.clone());
-                Fate::Gone(
-                    Reason::Released,
-                    format!("{}: {detail}", reason.describe()),
-                )
+                Fate::Gone(Reason::Released, format!("{}: {detail}", reason.describe()))
             }
             other => other,
         };
@@ -622,7 +619,12 @@ fn not_added(
     let mut undecided: Vec<_> = role
         .trust
         .iter()
-        .filter(|t| matches!(t.verdict, TrustVerdict::CantTell | TrustVerdict::UnknownCertificate))
+        .filter(|t| {
+            matches!(
+                t.verdict,
+                TrustVerdict::CantTell | TrustVerdict::UnknownCertificate
+            )
+        })
         .collect();
     undecided.sort_by(|a, b| a.provider.cmp(&b.provider));
     let any_exists = role
@@ -647,7 +649,7 @@ fn not_added(
         })),
         account: account.id.clone(),
         reason,
-        detail: format!("not added: {}", first.reason),
+        detail: first.reason.clone(),
         needs_attention: true,
     })
 }
@@ -702,7 +704,8 @@ fn fate(
         ),
         AccountOutcome::Read { providers, roles } => {
             let listed = roles.iter().find(|r| &r.arn == value.role());
-            let trust = listed.and_then(|r| r.trust.iter().find(|t| &t.provider == value.provider()));
+            let trust =
+                listed.and_then(|r| r.trust.iter().find(|t| &t.provider == value.provider()));
             if let Some(trust) = trust {
                 return match trust.verdict {
                     TrustVerdict::Yes => Fate::Keep,

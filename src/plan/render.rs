@@ -132,9 +132,15 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
             );
         }
     }
-    if !plan.held.is_empty() {
+    // Roles of unreadable accounts are counted under their account above.
+    let held: Vec<_> = plan
+        .held
+        .iter()
+        .filter(|h| h.reason != super::HoldReason::AccountUnreadable)
+        .collect();
+    if !held.is_empty() {
         out.push_str("\nHeld (left exactly as they are; ! needs a person):\n");
-        for h in &plan.held {
+        for h in held {
             let name = h.display_name.as_deref().unwrap_or("(no display name)");
             let verb = if h.id.is_some() { "held" } else { "not added" };
             let _ = writeln!(
@@ -148,7 +154,11 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
         }
     }
     if !plan.released_nothing.is_empty() {
-        let accounts: Vec<String> = plan.released_nothing.iter().map(ToString::to_string).collect();
+        let accounts: Vec<String> = plan
+            .released_nothing
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let _ = writeln!(
             out,
             "\n--release-held: nothing is held in {}",

@@ -22,11 +22,11 @@ use crate::aws::InventorySettings;
 use crate::cli::LogFormat;
 use crate::graph::{Cloud, Credential, GraphSettings};
 use crate::metadata::Thumbprint;
-use crate::trust::Audiences;
 use crate::model::{AccountId, RoleName};
 use crate::naming::NamingConvention;
 use crate::plan::PlanSettings;
 use crate::plan::guardrail::{Guardrails, MaxRemovals};
+use crate::trust::Audiences;
 
 /// The sync app's credential and where it came from.
 #[derive(Clone, Debug)]

@@ -369,7 +369,12 @@ mod tests {
         );
         assert_eq!(value("max-app-roles"), DEFAULT_MAX_APP_ROLES.to_string());
         assert_eq!(
-            crate::trust::Audiences::new(value("saml-audiences").split(',').map(str::to_owned).collect()),
+            crate::trust::Audiences::new(
+                value("saml-audiences")
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            ),
             Ok(crate::trust::Audiences::default())
         );
     }

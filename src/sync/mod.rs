@@ -141,10 +141,9 @@ pub async fn run(
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
     leased(settings, ctx, dry_run, async {
-        let inventory =
-            read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
-                .await
-                .map_err(SyncError::Inventory)?;
+        let inventory = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
+            .await
+            .map_err(SyncError::Inventory)?;
         let (raw_sp, sp) = current(settings, ctx).await?;
         let plan =
             plan::plan(&inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;

@@ -113,7 +113,10 @@ fn statement_may_be_an_object_or_an_array() {
         ]))),
         (Yes, Yes)
     );
-    assert_eq!(answers(&policy(saml_allow(json!([AZURE, OKTA])))), (Yes, Yes));
+    assert_eq!(
+        answers(&policy(saml_allow(json!([AZURE, OKTA])))),
+        (Yes, Yes)
+    );
 }
 
 #[test]
@@ -167,7 +170,11 @@ fn not_action_covers_saml_unless_it_lists_it() {
         {"Effect": "Deny", "Principal": "*", "NotAction": "sts:TagSession"},
     ]));
     assert_eq!(answers(&p), (No, No));
-    assert!(azure(&p).reason.contains("statement 1 denies"), "{}", azure(&p).reason);
+    assert!(
+        azure(&p).reason.contains("statement 1 denies"),
+        "{}",
+        azure(&p).reason
+    );
 }
 
 #[test]
@@ -252,25 +259,49 @@ fn an_allow_restricted_to_another_audience_is_a_no_naming_the_condition() {
 fn audience_conditions_of_every_operator_are_evaluated() {
     let regional = "https://eu-west-1.signin.aws.amazon.com/saml";
     for (condition, expected) in [
-        (json!({"StringEquals": {"SAML:aud": [GLOBAL, regional]}}), Yes),
+        (
+            json!({"StringEquals": {"SAML:aud": [GLOBAL, regional]}}),
+            Yes,
+        ),
         (json!({"StringEquals": {"SAML:aud": regional}}), Yes),
         (
             json!({"StringEquals": {"SAML:aud": "https://us-gov-west-1.signin.amazonaws-us-gov.com/saml"}}),
             Yes,
         ),
-        (json!({"StringEquals": {"SAML:aud": "https://signin.amazonaws.cn/saml"}}), Yes),
+        (
+            json!({"StringEquals": {"SAML:aud": "https://signin.amazonaws.cn/saml"}}),
+            Yes,
+        ),
         (
             json!({"StringEqualsIgnoreCase": {"SAML:aud": "HTTPS://EU-WEST-1.SIGNIN.AWS.AMAZON.COM/SAML"}}),
             Yes,
         ),
-        (json!({"StringEquals": {"SAML:aud": "HTTPS://SIGNIN.AWS.AMAZON.COM/SAML"}}), No),
-        (json!({"StringLike": {"SAML:aud": "https://*.signin.aws.amazon.com/saml"}}), Yes),
-        (json!({"StringLike": {"SAML:aud": "https://signin.aws.amazon.com/*"}}), Yes),
-        (json!({"StringLike": {"SAML:aud": "https://*.example.com/*"}}), No),
+        (
+            json!({"StringEquals": {"SAML:aud": "HTTPS://SIGNIN.AWS.AMAZON.COM/SAML"}}),
+            No,
+        ),
+        (
+            json!({"StringLike": {"SAML:aud": "https://*.signin.aws.amazon.com/saml"}}),
+            Yes,
+        ),
+        (
+            json!({"StringLike": {"SAML:aud": "https://signin.aws.amazon.com/*"}}),
+            Yes,
+        ),
+        (
+            json!({"StringLike": {"SAML:aud": "https://*.example.com/*"}}),
+            No,
+        ),
         (json!({"StringNotLike": {"SAML:aud": "https://*"}}), No),
         (json!({"StringNotEquals": {"SAML:aud": GLOBAL}}), Yes),
-        (json!({"ForAnyValue:StringEquals": {"SAML:aud": GLOBAL}}), Yes),
-        (json!({"ForAllValues:StringLike": {"SAML:aud": "https://example.com/*"}}), No),
+        (
+            json!({"ForAnyValue:StringEquals": {"SAML:aud": GLOBAL}}),
+            Yes,
+        ),
+        (
+            json!({"ForAllValues:StringLike": {"SAML:aud": "https://example.com/*"}}),
+            No,
+        ),
         (json!({"StringEqualsIfExists": {"SAML:aud": GLOBAL}}), Yes),
         (json!({"Null": {"SAML:aud": "true"}}), No),
         (json!({"Null": {"SAML:aud": false}}), Yes),
@@ -379,9 +410,18 @@ fn a_provider_that_matches_only_without_case_is_cant_tell() {
 #[test]
 fn non_saml_principals_and_other_partitions() {
     let p = policy(json!([
-        allow(json!({"Federated": ["cognito-identity.amazonaws.com", AZURE]}), json!("sts:*")),
-        allow(json!({"Service": "ec2.amazonaws.com"}), json!("sts:AssumeRole")),
-        allow(json!({"Federated": "accounts.google.com"}), json!("sts:AssumeRoleWithWebIdentity")),
+        allow(
+            json!({"Federated": ["cognito-identity.amazonaws.com", AZURE]}),
+            json!("sts:*")
+        ),
+        allow(
+            json!({"Service": "ec2.amazonaws.com"}),
+            json!("sts:AssumeRole")
+        ),
+        allow(
+            json!({"Federated": "accounts.google.com"}),
+            json!("sts:AssumeRoleWithWebIdentity")
+        ),
     ]));
     assert_eq!(answers(&p), (Yes, No));
     let gov = "arn:aws-us-gov:iam::123456789012:saml-provider/AzureAD";
@@ -423,12 +463,24 @@ fn a_malformed_statement_holds_only_what_it_may_concern() {
 #[test]
 fn an_unreadable_document_is_cant_tell_for_every_provider_naming_why() {
     for (document, expected) in [
-        ("%7B%22Statement%22%zz".to_owned(), "invalid percent-encoding"),
+        (
+            "%7B%22Statement%22%zz".to_owned(),
+            "invalid percent-encoding",
+        ),
         ("%7B%FF%7D".to_owned(), "not valid UTF-8"),
-        (r#"{"Statement": ["#.to_owned(), "not valid JSON (line 1, column 15)"),
+        (
+            r#"{"Statement": ["#.to_owned(),
+            "not valid JSON (line 1, column 15)",
+        ),
         ("%5B%5D".to_owned(), "an array, expected a JSON object"),
-        (json!({"Version": "2012-10-17"}).to_string(), "has no Statement"),
-        (json!({"Statement": "Allow"}).to_string(), "Statement is a string"),
+        (
+            json!({"Version": "2012-10-17"}).to_string(),
+            "has no Statement",
+        ),
+        (
+            json!({"Statement": "Allow"}).to_string(),
+            "Statement is a string",
+        ),
     ] {
         let got = evaluate(&document, &[arn(AZURE)], &Audiences::default());
         let p = &got.providers[0];
@@ -448,7 +500,8 @@ fn each_answer_explains_itself_statement_by_statement() {
     let got = azure(&p);
     assert_eq!(got.steps.len(), 2);
     assert!(
-        got.steps[0].starts_with("statement 0 (Allow): applies at https://signin.aws.amazon.com/saml;"),
+        got.steps[0]
+            .starts_with("statement 0 (Allow): applies at https://signin.aws.amazon.com/saml;"),
         "{:?}",
         got.steps
     );

@@ -27,10 +27,11 @@ pub const CERT_CLIENT_ID: &str = "ce47ce47-1111-4222-8333-444455556666";
 pub const CERT_CLIENT_SP: &str = "ce47ce47-aaaa-4bbb-8ccc-ddddeeeeffff";
 pub const SP: &str = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11";
 pub const MSIAM: &str = "7dfd756e-8c27-4472-b2b7-38c17fc5de5e";
-/// An enabled AWS role of the seed.
-pub const ADMIN: &str = "d1c3a7a0-0d6b-4c43-9d2f-6c1e9b1b2a01";
-/// A disabled AWS role of the seed.
-pub const OLD: &str = "d1c3a7a0-0d6b-4c43-9d2f-6c1e9b1b2a02";
+/// An enabled AWS role of the seed, made by fedsync: its id is the UUIDv5 fedsync derives from
+/// its value (checked below), so a sync may let it go once its account is gone.
+pub const ADMIN: &str = "ad98a8c3-a7be-5015-8386-156fceb5e8fc";
+/// A disabled AWS role of the seed, made by fedsync too.
+pub const OLD: &str = "b43a5ddc-a357-5dec-a0a7-0b05206fe169";
 pub const G_ADMIN: &str = "0c6f2b1e-0000-4000-8000-000000000a01";
 pub const G_OBRIEN: &str = "0c6f2b1e-0000-4000-8000-000000000a02";
 pub const G_RND: &str = "0c6f2b1e-0000-4000-8000-000000000a03";
@@ -142,6 +143,13 @@ pub fn seed() -> Value {
         "groups": groups,
         "assignments": [{"principalId": G_ADMIN, "appRoleId": ADMIN}],
     })
+}
+
+#[test]
+fn the_seed_roles_carry_the_ids_fedsync_derives_from_their_values() {
+    use fedsync::model::AppRoleId;
+    assert_eq!(AppRoleId::for_value(ADMIN_VALUE).to_string(), ADMIN);
+    assert_eq!(AppRoleId::for_value(OLD_VALUE).to_string(), OLD);
 }
 
 /// An emulator serving in this process; stops when dropped.

@@ -471,20 +471,38 @@ async fn odd_providers_and_policies_are_decided_one_by_one_and_never_fail_the_ac
     assert!(why.contains("cannot be read"), "{why}");
     // The 12 ordinary roles and the NotAction one are federated; the odd one is held alone.
     assert_eq!(
-        roles.iter().filter(|r| r.trusted().next().is_some()).count(),
+        roles
+            .iter()
+            .filter(|r| r.trusted().next().is_some())
+            .count(),
         13
     );
-    assert!(roles.iter().any(|r| r.arn.to_string() == not_action_arn && r.trusted().count() == 1));
+    assert!(
+        roles
+            .iter()
+            .any(|r| r.arn.to_string() == not_action_arn && r.trusted().count() == 1)
+    );
     let odd = roles.iter().find(|r| r.arn.to_string() == odd_arn).unwrap();
-    let odd_azure = odd.trust.iter().find(|t| t.provider.name() == "AzureAD").unwrap();
+    let odd_azure = odd
+        .trust
+        .iter()
+        .find(|t| t.provider.name() == "AzureAD")
+        .unwrap();
     assert_eq!(odd_azure.verdict, TrustVerdict::CantTell);
-    assert!(odd_azure.reason.contains("NotPrincipal"), "{}", odd_azure.reason);
+    assert!(
+        odd_azure.reason.contains("NotPrincipal"),
+        "{}",
+        odd_azure.reason
+    );
 
     // Through the binary: the account is read; the undecided role makes exit 4 and is named.
     let out = run_inventory(&moto.url, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains(&format!("! {odd_arn}  held via AzureAD: statement 1")), "{text}");
+    assert!(
+        text.contains(&format!("! {odd_arn}  held via AzureAD: statement 1")),
+        "{text}"
+    );
     assert!(!text.contains("not read:"), "{text}");
 }
 

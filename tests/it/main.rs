@@ -11,6 +11,7 @@ mod config;
 mod graph_batch;
 mod graph_client;
 mod graph_emulator;
+mod holds;
 mod inventory;
 mod plan_command;
 mod policy;

@@ -23,22 +23,22 @@ use crate::support::org::{self, MANAGEMENT};
 
 const BUCKET: &str = "fedsync-backups";
 
-struct World {
-    moto: Moto,
-    emu: Running,
-    sdk: aws_config::SdkConfig,
+pub(crate) struct World {
+    pub moto: Moto,
+    pub emu: Running,
+    pub sdk: aws_config::SdkConfig,
     s3: aws_sdk_s3::Client,
     graph: GraphClient,
     settings: SyncSettings,
     /// The member account and the roles seeded in it.
-    member: String,
+    pub member: String,
 }
 
 /// moto: an Organization whose management account has our provider and roles Admin and
 /// ReadOnly, and one member account with role Dev; a backup bucket. Graph: the emulator's seed
 /// (msiam_access, an enabled and a disabled AWS role of an account that is not in the
 /// Organization, groups and an assignment).
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let moto = Moto::start();
     let sdk = org::sdk(&moto.url).await;
     let member = org::seed_two_accounts(&sdk).await;
@@ -107,7 +107,7 @@ impl World {
     }
 
     /// The app role value of the member account's Dev role.
-    fn dev_value(&self) -> String {
+    pub fn dev_value(&self) -> String {
         format!(
             "arn:aws:iam::{0}:role/Dev,arn:aws:iam::{0}:saml-provider/AzureAD",
             self.member
@@ -120,11 +120,11 @@ impl World {
         iam.delete_role().role_name("Dev").send().await.unwrap();
     }
 
-    async fn writes(&self) -> usize {
+    pub async fn writes(&self) -> usize {
         self.emu.state().await["writes"].as_array().unwrap().len()
     }
 
-    async fn app_roles(&self) -> Vec<Value> {
+    pub async fn app_roles(&self) -> Vec<Value> {
         self.emu.state().await["service_principal"]["appRoles"]
             .as_array()
             .unwrap()
@@ -132,7 +132,7 @@ impl World {
     }
 }
 
-fn values(roles: &[Value]) -> Vec<(String, bool)> {
+pub(crate) fn values(roles: &[Value]) -> Vec<(String, bool)> {
     let mut v: Vec<(String, bool)> = roles
         .iter()
         .map(|r| {
@@ -397,7 +397,7 @@ fn restore_cmd(w: &World, args: &[&str]) -> std::process::Output {
     fedsync_cmd(w, &w.moto.url, "restore", args)
 }
 
-fn fedsync_cmd(
+pub(crate) fn fedsync_cmd(
     w: &World,
     aws_endpoint: &str,
     command: &str,
