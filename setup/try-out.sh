@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The local try-out: `fedsync sync` end to end on emulators, no cloud account needed.
 # Installs and starts moto (AWS) and the Graph emulator on loopback, seeds an Organization,
-# shows the plan, syncs, changes a role in AWS, syncs again, lists the backups, shows what a
-# restore of the first one would do, then stops what it started.
+# shows the plan, syncs, changes a role in AWS, syncs again, explains one account's verdicts,
+# lists the backups, shows what a restore of the first one would do, then stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,9 +65,11 @@ echo; echo "== 3. A change in AWS"
 .venv/bin/python setup/seed_org.py change --endpoint "$aws" --account "$development"
 echo; echo "== 4. Syncing again: the new role is added, the deleted one disabled"
 "$fedsync" sync --output text
-echo; echo "== 5. The backups taken before each write"
+echo; echo "== 5. Why fedsync decides what it decides about the development account (fedsync explain)"
+"$fedsync" explain "$development"
+echo; echo "== 6. The backups taken before each write"
 "$fedsync" backups list
-echo; echo "== 6. What restoring the first backup would do (dry run, writes nothing)"
+echo; echo "== 7. What restoring the first backup would do (dry run, writes nothing)"
 first_backup=$("$fedsync" backups list --output json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["key"])')
 "$fedsync" restore "$first_backup" --dry-run --output text
 echo; echo "try-out: done; stopping moto and the Graph emulator." >&2

@@ -672,7 +672,7 @@ impl Statement {
                 match audience_test(&test.operator, &test.values, audience) {
                     Ok(true) => Tri::Yes,
                     Ok(false) => Tri::No(format!(
-                        "{at}: {} {} {} holds at none of saml-audiences",
+                        "{at}: {} {} {} does not hold",
                         test.operator,
                         test.key,
                         excerpt(&test.values)
@@ -1015,7 +1015,7 @@ fn why_not(parts: &[Part], candidates: &[Candidate], provider: &SamlProviderArn)
                 && matches!(p.statement.covers(provider), Tri::Yes)
         });
         return match restricted.and_then(|p| p.terms.first()) {
-            Some(Tri::No(why)) => why.clone(),
+            Some(Tri::No(why)) => format!("{why} at any of saml-audiences"),
             _ => format!("no statement allows {ASSUME_ROLE_WITH_SAML} by {arn}"),
         };
     }

@@ -146,7 +146,7 @@ async fn a_conditional_deny_on_the_audience_keeps_the_role_and_another_audience_
     assert!(text.contains("via AzureAD: no"), "{text}");
     assert!(
         text.contains(
-            "StringEquals SAML:aud \"https://example.com/saml\" holds at none of saml-audiences"
+            "StringEquals SAML:aud \"https://example.com/saml\" does not hold at any of saml-audiences"
         ),
         "{text}"
     );
