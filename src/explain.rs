@@ -272,6 +272,7 @@ mod tests {
             Some(&policy.to_string()),
             &asked,
             &Audiences::default(),
+            true,
         );
         Explanation {
             account: "123456789012".parse().unwrap(),

@@ -160,7 +160,7 @@ pub struct ProviderTrust {
     pub answer: Answer,
     /// One line: which statement decided, and how.
     pub reason: String,
-    /// Each statement's part in the answer, for `fedsync explain`.
+    /// Each statement's part in the answer, for `fedsync explain` (empty unless asked for).
     pub steps: Vec<String>,
     /// A statement about `sts:AssumeRoleWithSAML` names this provider (or every provider), so
     /// the policy was written with it in mind, whatever the answer.
@@ -286,6 +286,17 @@ pub fn evaluate(
     providers: &[SamlProviderArn],
     audiences: &Audiences,
 ) -> Evaluation {
+    evaluate_with(document, providers, audiences, true)
+}
+
+/// [`evaluate`], with each provider's `steps` only when `explained` (the inventory of a large
+/// Organization decides many roles and prints none of that).
+fn evaluate_with(
+    document: &str,
+    providers: &[SamlProviderArn],
+    audiences: &Audiences,
+    explained: bool,
+) -> Evaluation {
     let statements = match read_policy(document) {
         Ok(statements) => statements,
         Err(e) => {
@@ -309,7 +320,7 @@ pub fn evaluate(
     Evaluation {
         providers: providers
             .iter()
-            .map(|p| decide(&statements, p, &candidates))
+            .map(|p| decide(&statements, p, &candidates, explained))
             .collect(),
         notes,
         mentions_saml,
@@ -330,16 +341,18 @@ pub struct AskedProvider {
 ///
 /// The join: a yes through a provider that is ours is yes; through a provider with our entity
 /// id and an unknown certificate, unknown-certificate; through an undecided provider, can't
-/// tell. A no is a no and a can't-tell a can't-tell, whatever the provider.
+/// tell. A no is a no and a can't-tell a can't-tell, whatever the provider. With `explained`,
+/// the evaluation carries each statement's part (for `fedsync explain`).
 pub fn judge(
     arn: &RoleArn,
     document: Option<&str>,
     providers: &[AskedProvider],
     audiences: &Audiences,
+    explained: bool,
 ) -> (Option<IamRole>, Evaluation) {
     let arns: Vec<SamlProviderArn> = providers.iter().map(|p| p.arn.clone()).collect();
     let evaluation = match document {
-        Some(document) => evaluate(document, &arns, audiences),
+        Some(document) => evaluate_with(document, &arns, audiences, explained),
         None => evaluate_unreadable(&arns, "IAM listed the role without a trust policy"),
     };
     let trust: Vec<Trust> = providers
@@ -920,6 +933,7 @@ fn decide(
     statements: &[Statement],
     provider: &SamlProviderArn,
     candidates: &[Candidate],
+    explained: bool,
 ) -> ProviderTrust {
     let unreadable_effect = |s: &Statement| s.effect.clone().err();
     let parts: Vec<Part> = statements
@@ -989,7 +1003,11 @@ fn decide(
     } else {
         (Answer::No, why_not(&parts, candidates, provider))
     };
-    let steps = parts.iter().map(|part| step(part, candidates)).collect();
+    let steps = if explained {
+        parts.iter().map(|part| step(part, candidates)).collect()
+    } else {
+        Vec::new()
+    };
     ProviderTrust {
         provider: provider.clone(),
         answer,

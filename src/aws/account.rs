@@ -162,6 +162,7 @@ async fn read(
             listed.document.as_deref(),
             &asked,
             &ctx.settings.saml_audiences,
+            false,
         );
         roles.extend(role);
     })

@@ -127,6 +127,7 @@ pub async fn explain(
             listed.document.as_deref(),
             &asked,
             &settings.saml_audiences,
+            true,
         );
         let concerns = record.is_some() || evaluation.mentions_saml;
         if matches!(target, Target::Role(_)) || concerns {
