@@ -161,7 +161,7 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "\n--release-held: nothing is held in {}",
+            "\n--release-held let nothing go in {} (roles held by a failed read are never released)",
             accounts.join(", ")
         );
     }
