@@ -1,8 +1,12 @@
-//! backup: the service principal's JSON in S3, before any write — and reading backups back.
+//! backup: the service principal's JSON and its app role assignments in S3, before any write —
+//! and reading backups back.
 //!
 //! Key layout (a contract, see DESIGN.md): `<prefix><UTC yyyymmddThhmmss.fffZ>-<sp id>.json`,
-//! sortable by time, with SSE-KMS when a key is set. Naming and parsing keys is pure and tested
-//! here; the S3 calls are thin. Never writes anything but a new backup object.
+//! sortable by time, with SSE-KMS when a key is set. The document is format 2,
+//! `{"schema": "fedsync.backup/v2", "servicePrincipal": {…as Graph returned it},
+//! "appRoleAssignedTo": [...]}`; format 1, the service principal alone, is still read. Naming
+//! and parsing keys and documents is pure and tested here; the S3 calls are thin. Never writes
+//! anything but a new backup object.
 
 use std::fmt;
 
@@ -13,7 +17,62 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::aws::error::describe;
+use crate::model::{Assignment, ServicePrincipal};
 use crate::settings::BackupSettings;
+
+/// The schema name of a format 2 backup.
+pub const BACKUP_SCHEMA: &str = "fedsync.backup/v2";
+
+/// What one backup holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backup {
+    /// 1 (the service principal alone) or 2.
+    pub format: u8,
+    pub service_principal: ServicePrincipal,
+    /// The app role assignments at the time (none in format 1).
+    pub assignments: Vec<Assignment>,
+}
+
+/// The backup document of `service_principal` (as Graph returned it) and its assignments.
+pub fn document(service_principal: &Value, assignments: &[Assignment]) -> Value {
+    serde_json::json!({
+        "schema": BACKUP_SCHEMA,
+        "servicePrincipal": service_principal,
+        "appRoleAssignedTo": assignments,
+    })
+}
+
+/// Reads a backup document, format 1 or 2; the error says what is wrong, in one line.
+pub fn read(document: &Value) -> Result<Backup, String> {
+    let (format, sp, assignments) = match document.get("schema") {
+        None => (1, document, &Value::Null),
+        Some(Value::String(schema)) if schema == BACKUP_SCHEMA => (
+            2,
+            &document["servicePrincipal"],
+            &document["appRoleAssignedTo"],
+        ),
+        Some(other) => return Err(format!("schema {other} is not {BACKUP_SCHEMA}")),
+    };
+    let service_principal =
+        ServicePrincipal::from_json(&sp.to_string()).map_err(|e| crate::error_text::chain(&e))?;
+    let assignments = match assignments {
+        Value::Null if format == 1 => Vec::new(),
+        list => {
+            serde_json::from_value(list.clone()).map_err(|e| format!("appRoleAssignedTo: {e}"))?
+        }
+    };
+    Ok(Backup {
+        format,
+        service_principal,
+        assignments,
+    })
+}
+
+/// How many app roles a backup document holds, whatever its format.
+pub fn app_role_count(document: &Value) -> usize {
+    let sp = document.get("servicePrincipal").unwrap_or(document);
+    sp["appRoles"].as_array().map_or(0, Vec::len)
+}
 
 /// Pages of `ListObjectsV2` followed at most (1000 keys each).
 const MAX_PAGES: usize = 1_000;
@@ -112,15 +171,15 @@ impl BackupStore {
         &self.settings.bucket
     }
 
-    /// Writes `service_principal` (as Graph returned it) and returns the key.
+    /// Writes a backup document (see [`document`]) and returns the key.
     pub async fn put(
         &self,
         sp_id: &str,
-        service_principal: &Value,
+        document: &Value,
         at: OffsetDateTime,
     ) -> Result<String, BackupError> {
         let key = backup_key(&self.settings.prefix, at, sp_id);
-        let body = serde_json::to_vec_pretty(service_principal).unwrap_or_default();
+        let body = serde_json::to_vec_pretty(document).unwrap_or_default();
         let mut request = self
             .s3
             .put_object()
@@ -249,6 +308,26 @@ mod tests {
     }
 
     #[test]
+    fn both_formats_read_and_a_wrong_schema_is_named() {
+        let sp = serde_json::json!({"id": "sp", "appRoles": [], "displayName": "AWS"});
+        let v1 = read(&sp).unwrap();
+        assert_eq!((v1.format, v1.assignments.len()), (1, 0));
+        let assignment: Assignment = serde_json::from_value(serde_json::json!({
+            "id": "a1", "principalId": "u1", "principalType": "User",
+            "appRoleId": "00000000-0000-0000-0000-000000000000", "resourceId": "sp"
+        }))
+        .unwrap();
+        let doc = document(&sp, std::slice::from_ref(&assignment));
+        let v2 = read(&doc).unwrap();
+        assert_eq!(v2.format, 2);
+        assert_eq!(v2.assignments, [assignment]);
+        assert_eq!(v2.service_principal, v1.service_principal);
+        assert_eq!(app_role_count(&doc), 0);
+        let wrong = serde_json::json!({"schema": "fedsync.backup/v9"});
+        assert!(read(&wrong).unwrap_err().contains("fedsync.backup/v9"));
+    }
+
+    #[test]
     fn keys_parse_back_and_other_objects_are_ignored() {
         let entry =
             parse_backup_key("manifests/", "manifests/20261128T090507.123Z-5f0b.json").unwrap();
@@ -256,6 +335,7 @@ mod tests {
         assert_eq!(entry.service_principal_id, "5f0b");
         for other in [
             "manifests/lease.json",
+            "manifests/state-5f0b.json",
             "manifests/notes.txt",
             "other/20261128T090507.123Z-5f0b.json",
             "manifests/x/20261128T090507.123Z-5f0b.json",

@@ -26,6 +26,7 @@ pub mod aws;
 pub mod backup;
 pub mod cli;
 pub mod commands;
+pub mod directory;
 pub mod error_text;
 pub mod exit;
 pub mod explain;
@@ -39,6 +40,7 @@ pub mod plan;
 pub mod printer;
 pub mod settings;
 pub mod setup;
+pub mod store;
 pub mod sync;
 #[cfg(test)]
 mod test_support;

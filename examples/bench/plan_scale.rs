@@ -100,19 +100,24 @@ fn manifest(inventory: &Inventory, entries: usize, settings: &PlanSettings) -> V
 pub fn run(accounts: usize, roles: usize, entries: usize) -> anyhow::Result<Value> {
     let settings = PlanSettings::default();
     let inventory = inventory(accounts, roles)?;
-    let current = manifest(&inventory, entries, &settings);
+    let current = fedsync::model::Current::of_app_roles("sp", manifest(&inventory, entries, &settings));
     let rss_inputs_kib = usage::status_kib("VmRSS").unwrap_or(0);
 
     let started = Instant::now();
     let cpu_before = usage::cpu_time();
-    let plan = fedsync::plan::plan(&inventory, &current, &settings)?;
+    let plan = fedsync::plan::plan(
+        &inventory,
+        &current,
+        &fedsync::model::SyncState::default(),
+        &settings,
+    )?;
     let refusals = guardrail::check(&plan, &Guardrails::default());
     let cpu = usage::cpu_time().saturating_sub(cpu_before);
     let wall = started.elapsed();
 
     Ok(json!({
         "candidate_roles": accounts * roles,
-        "manifest_entries": current.len(),
+        "manifest_entries": current.app_roles().len(),
         "plan_ms": wall.as_secs_f64() * 1000.0,
         "plan_cpu_ms": cpu.as_secs_f64() * 1000.0,
         "rss_inputs_kib": rss_inputs_kib,

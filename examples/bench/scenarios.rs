@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use fedsync::aws::inventory::{InventorySettings, Quiet};
 use fedsync::aws::{AwsOptions, read_inventory};
-use fedsync::graph::{Credential, GraphClient, NewGroup, RetryPolicy};
+use fedsync::graph::{Credential, GraphClient, RetryPolicy};
+use fedsync::model::NewGroup;
+use fedsync::store::S3Store;
 use fedsync::model::{AccountOutcome, Inventory};
 use fedsync::plan::guardrail::Guardrails;
 use fedsync::plan::{Action, PlanSettings};
@@ -276,7 +278,6 @@ pub fn sync_settings(graph_url: &str) -> anyhow::Result<SyncSettings> {
         inventory: inventory_settings(16)?,
         plan: PlanSettings::default(),
         guardrails: Guardrails::default(),
-        assign_groups: false,
         group_owner_id: None,
         backup: BackupSettings {
             bucket: BUCKET.into(),
@@ -294,15 +295,17 @@ pub async fn sync_run(
 ) -> anyhow::Result<SyncRun> {
     let graph = GraphClient::new(settings.graph(), RetryPolicy::default())?;
     let s3 = aws_sdk_s3::Client::new(sdk);
+    let store = S3Store::new(s3, settings.backup.clone());
     let options = AwsOptions::default();
     let ctx = SyncContext {
         sdk,
         aws_options: &options,
-        graph: &graph,
-        s3: &s3,
+        directory: &graph,
+        store: &store,
         observer: &Quiet,
         run_id: uuid::Uuid::new_v4().to_string(),
         now: time::OffsetDateTime::now_utc,
+        verify_waits: Vec::new(),
     };
     endpoints.reset_aws().await?;
     endpoints.reset_graph_counts().await?;
@@ -339,7 +342,13 @@ pub async fn batched_apply(
     endpoints.reset_graph_counts().await?;
     let started = Instant::now();
     let (_, sp) = graph.service_principal(SP).await?;
-    let plan = fedsync::plan::plan(inventory, &sp.app_roles, &settings.plan)?;
+    let current = fedsync::model::Current::of_app_roles(SP, sp.app_roles);
+    let plan = fedsync::plan::plan(
+        inventory,
+        &current,
+        &fedsync::model::SyncState::default(),
+        &settings.plan,
+    )?;
     // The default convention's literal prefix, `AWS `.
     let existing: HashSet<String> = graph
         .groups_starting_with("AWS ")

@@ -246,7 +246,7 @@ pub async fn list_groups(
 ) -> Result<Json<Value>, GraphError> {
     let query = query::parse(
         raw.as_deref(),
-        &["$filter", "$select", "$top", "$skiptoken"],
+        &["$filter", "$select", "$top", "$skiptoken", "$expand"],
     )?;
     if let Some(Filter::AppIdEq(_)) = query.filter {
         return Err(GraphError::bad_request(
@@ -255,7 +255,7 @@ pub async fn list_groups(
         ));
     }
     let world = state.lock();
-    let groups: Vec<&Map<String, Value>> = world
+    let groups: Vec<&Group> = world
         .groups
         .iter()
         .filter(|g| {
@@ -264,17 +264,73 @@ pub async fn list_groups(
                 .as_ref()
                 .is_none_or(|f| f.matches(g.display_name()))
         })
-        .map(|g| &g.properties)
         .collect();
-    entity_page(
-        &headers,
+    if query.expand_owners.is_none() {
+        return entity_page(
+            &headers,
+            &query,
+            world.seed.page_size,
+            "groups",
+            &GROUP_PROPERTIES,
+            "microsoft.graph.group",
+            groups.into_iter().map(|g| &g.properties),
+        );
+    }
+    let items = groups
+        .into_iter()
+        .map(|g| group_with_owners(&world, g, &query))
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = selected_context("groups", query.select.as_deref(), "");
+    let page = collection(
+        &base_url(&headers),
+        "/v1.0/groups",
+        &context,
         &query,
-        world.seed.page_size,
-        "groups",
+        world.seed.page_size.min(query::MAX_EXPANDED_PAGE),
+        items,
+    )?;
+    Ok(Json(page))
+}
+
+/// A group cut to `$select`, with `owners` expanded as Graph does: each owner's `@odata.type` and
+/// (selected) `id`.
+pub fn group_with_owners(
+    world: &World,
+    group: &Group,
+    query: &query::Query,
+) -> Result<Value, GraphError> {
+    let mut item = project(
+        &group.properties,
+        query.select.as_deref(),
         &GROUP_PROPERTIES,
         "microsoft.graph.group",
-        groups,
-    )
+    )?;
+    if let (Some(select), Value::Object(map)) = (&query.expand_owners, &mut item) {
+        let owners: Vec<Value> = group
+            .owners
+            .iter()
+            .map(|id| {
+                let kind = if world.client_by_sp(id).is_some() {
+                    "#microsoft.graph.servicePrincipal"
+                } else if world.user(id).is_some() {
+                    "#microsoft.graph.user"
+                } else {
+                    "#microsoft.graph.directoryObject"
+                };
+                let mut owner = Map::new();
+                owner.insert("@odata.type".into(), Value::from(kind));
+                if select
+                    .as_ref()
+                    .is_none_or(|names| names.iter().any(|n| n == "id"))
+                {
+                    owner.insert("id".into(), Value::from(id.as_str()));
+                }
+                Value::Object(owner)
+            })
+            .collect();
+        map.insert("owners".into(), Value::Array(owners));
+    }
+    Ok(item)
 }
 
 /// One page of the entity set `set` (`groups`, `users`, `servicePrincipals`): `objects`, each

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use super::errors::GraphError;
-use super::graph::{entity_page, json_object};
+use super::graph::{entity_page, group_with_owners, json_object};
 use super::paging::{base_url, collection, select, selected_context};
 use super::query::{self, Filter, parse_filter};
 use super::state::{GROUP_PROPERTIES, MemberKind, SharedState, State as World, USER_PROPERTIES};
@@ -148,11 +148,19 @@ pub async fn get_group(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>, GraphError> {
-    let query = query::parse(raw.as_deref(), &["$select"])?;
+    let query = query::parse(raw.as_deref(), &["$select", "$expand"])?;
     let world = state.lock();
     let group = world
         .group(&id)
         .ok_or_else(|| GraphError::resource_not_found(&id))?;
+    if query.expand_owners.is_some() {
+        let body = match group_with_owners(&world, group, &query)? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let context = selected_context("groups", query.select.as_deref(), "/$entity");
+        return Ok(entity(&headers, &context, body));
+    }
     let body = match query.select.as_deref() {
         Some(names) => select(
             &group.properties,

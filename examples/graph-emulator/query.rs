@@ -1,5 +1,6 @@
 //! query: the OData query options the emulator understands — `$filter`, `$select`, `$top`,
-//! `$skiptoken` — parsed from the raw query string.
+//! `$skiptoken`, and on groups `$expand=owners` (optionally `owners($select=…)`) — parsed from
+//! the raw query string.
 //!
 //! `$filter` takes exactly three forms: `displayName eq '…'`, `startswith(displayName,'…')` and
 //! (service principals) `appId eq '…'`. String literals are in single quotes with `''` for a literal
@@ -39,11 +40,15 @@ pub struct Query {
     pub select: Option<Vec<String>>,
     pub top: Option<usize>,
     pub skiptoken: Option<String>,
+    /// `$expand=owners` (`Some(None)`) or `owners($select=a,b)` (`Some(Some([a, b]))`).
+    pub expand_owners: Option<Option<Vec<String>>>,
     pub pairs: Vec<(String, String)>,
 }
 
 /// The largest `$top` Graph accepts for directory objects.
 pub const MAX_TOP: usize = 999;
+/// The most items Graph puts on one page of a listing with `$expand`.
+pub const MAX_EXPANDED_PAGE: usize = 100;
 
 /// Parses a raw query string, accepting only the `$` options in `allowed`. Parameters without a
 /// `$` are ignored, as Graph ignores them.
@@ -92,6 +97,7 @@ pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Query, GraphError> {
                     query.skiptoken = Some(value);
                     continue;
                 }
+                "$expand" => query.expand_owners = Some(parse_expand(&value)?),
                 _ => {}
             }
         }
@@ -102,6 +108,23 @@ pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Query, GraphError> {
 
 fn bad(message: String) -> GraphError {
     GraphError::bad_request("BadRequest", message)
+}
+
+/// `$expand=owners` or `owners($select=…)`: the one relationship the emulator expands.
+fn parse_expand(value: &str) -> Result<Option<Vec<String>>, GraphError> {
+    let value = value.trim();
+    if value == "owners" {
+        return Ok(None);
+    }
+    match value
+        .strip_prefix("owners($select=")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        Some(select) => parse_select(select).map(Some),
+        None => Err(bad(format!(
+            "Parsing OData Select and Expand failed: the Graph emulator expands only 'owners' or 'owners($select=…)', not '{value}'."
+        ))),
+    }
 }
 
 /// `$select=a,b`: property names, trimmed, none empty.

@@ -7,12 +7,12 @@
 use std::fmt;
 
 use super::roles::SyncedRole;
-use crate::graph::Group;
+use crate::model::{AssignmentId, Group, ObjectId};
 
 /// Who gets or loses the role.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    pub id: String,
+    pub id: ObjectId,
     /// A user principal name, or `group <display name>`.
     pub label: String,
     pub is_group: bool,
@@ -38,7 +38,7 @@ pub struct Current {
     /// The principal is a direct member of the synced group.
     pub member: bool,
     /// The id of the principal's direct assignment to the role.
-    pub assignment: Option<String>,
+    pub assignment: Option<AssignmentId>,
 }
 
 /// One write to Graph.
@@ -57,7 +57,7 @@ pub enum Change {
     },
     Unassign {
         principal: Principal,
-        assignment_id: String,
+        assignment_id: AssignmentId,
     },
 }
 
@@ -150,7 +150,7 @@ pub fn grant(
         )),
         Route::SyncedGroup {
             group: Some(group), ..
-        } if group.id.eq_ignore_ascii_case(&principal.id) => Decision::Refuse(format!(
+        } if group.id == principal.id => Decision::Refuse(format!(
             "group {} is the role's synced group itself; grant its members instead, or use --direct",
             group.display_name
         )),
@@ -232,7 +232,7 @@ mod tests {
 
     fn alice() -> Principal {
         Principal {
-            id: "alice".into(),
+            id: "alice".parse().unwrap(),
             label: "alice@contoso.com".into(),
             is_group: false,
         }
@@ -294,7 +294,7 @@ mod tests {
             matches!(grant(&old, &alice(), &Route::Direct, &Current::default()), Decision::Refuse(ref m) if m.contains("disabled"))
         );
         let itself = Principal {
-            id: "admins".into(),
+            id: "admins".parse().unwrap(),
             label: "group G admins".into(),
             is_group: true,
         };
@@ -312,7 +312,7 @@ mod tests {
             Decision::Write(Change::Assign { .. })
         ));
         let assigned = Current {
-            assignment: Some("a1".into()),
+            assignment: Some(crate::model::AssignmentId("a1".into())),
             ..Current::default()
         };
         assert!(matches!(
@@ -323,7 +323,7 @@ mod tests {
             revoke(&admin, &alice(), &Route::Direct, &assigned),
             Decision::Write(Change::Unassign {
                 principal: alice(),
-                assignment_id: "a1".into()
+                assignment_id: crate::model::AssignmentId("a1".into())
             })
         );
         assert!(matches!(
@@ -344,7 +344,7 @@ mod tests {
             Decision::Write(Change::RemoveMember { .. })
         ));
         let direct = Current {
-            assignment: Some("a1".into()),
+            assignment: Some(crate::model::AssignmentId("a1".into())),
             ..Current::default()
         };
         let Decision::Nothing(why) = revoke(&admin, &alice(), &synced(true), &direct) else {

@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use serde::Serialize;
 
 use super::roles::{GroupName, SyncedRole};
-use crate::graph::{Assignment, Group, Member, User};
-use crate::model::{AccountId, AppRoleId};
+use crate::model::{
+    AccountId, AppRoleId, Assignment, Group, Member, ObjectId, PrincipalType, User,
+};
 
 /// Graph's "default access" role id (all zeros): an assignment to the app itself, not to a role.
 pub fn default_access() -> AppRoleId {
@@ -30,11 +31,11 @@ pub struct Directory {
     pub all_role_ids: HashSet<AppRoleId>,
     pub assignments: Vec<Assignment>,
     /// The direct members of every group reachable from an assigned group.
-    pub members: HashMap<String, Vec<Member>>,
+    pub members: HashMap<ObjectId, Vec<Member>>,
     /// Groups by id, with their display names (assigned, nested and synced groups).
-    pub groups: HashMap<String, Group>,
+    pub groups: HashMap<ObjectId, Group>,
     /// Directly assigned users by id (a deleted user is missing).
-    pub users: HashMap<String, User>,
+    pub users: HashMap<ObjectId, User>,
     /// The group sync made for each role, when it exists.
     pub synced_groups: HashMap<AppRoleId, Group>,
 }
@@ -203,11 +204,11 @@ pub fn match_synced_groups(
 }
 
 /// The ids of the groups assigned to these roles, for the shell to expand.
-pub fn assigned_groups(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<String> {
+pub fn assigned_groups(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<ObjectId> {
     let ids: HashSet<AppRoleId> = roles.iter().map(|r| r.id).collect();
-    let mut groups: Vec<String> = assignments
+    let mut groups: Vec<ObjectId> = assignments
         .iter()
-        .filter(|a| ids.contains(&a.app_role_id) && a.principal_type == "Group")
+        .filter(|a| ids.contains(&a.app_role_id) && a.principal_type == PrincipalType::Group)
         .map(|a| a.principal_id.clone())
         .collect();
     groups.sort();
@@ -216,11 +217,11 @@ pub fn assigned_groups(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<
 }
 
 /// The ids of the users assigned directly to these roles, for the shell to look up.
-pub fn assigned_users(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<String> {
+pub fn assigned_users(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<ObjectId> {
     let ids: HashSet<AppRoleId> = roles.iter().map(|r| r.id).collect();
-    let mut users: Vec<String> = assignments
+    let mut users: Vec<ObjectId> = assignments
         .iter()
-        .filter(|a| ids.contains(&a.app_role_id) && a.principal_type == "User")
+        .filter(|a| ids.contains(&a.app_role_id) && a.principal_type == PrincipalType::User)
         .map(|a| a.principal_id.clone())
         .collect();
     users.sort();
@@ -230,17 +231,17 @@ pub fn assigned_users(roles: &[SyncedRole], assignments: &[Assignment]) -> Vec<S
 
 /// Every user inside `group` (through nested groups), each with the shortest path of group
 /// display names from `group` inward. Cycles are walked once.
-pub fn users_in(directory: &Directory, group: &str) -> Vec<(User, Vec<String>)> {
-    let name = |id: &str| {
+pub fn users_in(directory: &Directory, group: &ObjectId) -> Vec<(User, Vec<String>)> {
+    let name = |id: &ObjectId| {
         directory
             .groups
             .get(id)
-            .map_or_else(|| id.to_owned(), |g| g.display_name.clone())
+            .map_or_else(|| id.to_string(), |g| g.display_name.clone())
     };
-    let mut found: BTreeMap<String, (User, Vec<String>)> = BTreeMap::new();
-    let mut seen: HashSet<String> = HashSet::from([group.to_owned()]);
-    let mut queue: VecDeque<(String, Vec<String>)> =
-        VecDeque::from([(group.to_owned(), vec![name(group)])]);
+    let mut found: BTreeMap<ObjectId, (User, Vec<String>)> = BTreeMap::new();
+    let mut seen: HashSet<ObjectId> = HashSet::from([group.clone()]);
+    let mut queue: VecDeque<(ObjectId, Vec<String>)> =
+        VecDeque::from([(group.clone(), vec![name(group)])]);
     while let Some((id, path)) = queue.pop_front() {
         for member in directory.members.get(&id).map_or(&[][..], Vec::as_slice) {
             match member {
@@ -269,7 +270,7 @@ pub fn join(directory: &Directory) -> AccessReport {
     for a in &directory.assignments {
         by_role.entry(a.app_role_id).or_default().push(a);
     }
-    let mut expanded: HashMap<&str, Vec<(User, Vec<String>)>> = HashMap::new();
+    let mut expanded: HashMap<&ObjectId, Vec<(User, Vec<String>)>> = HashMap::new();
     let roles = directory
         .roles
         .iter()
@@ -279,19 +280,21 @@ pub fn join(directory: &Directory) -> AccessReport {
             let mut assigned = Vec::new();
             for a in assignments {
                 assigned.push(principal(directory, a));
-                match a.principal_type.as_str() {
-                    "User" => holders.push(match directory.users.get(&a.principal_id) {
-                        Some(user) => holder(user, Vec::new()),
-                        None => Holder {
-                            user: a.principal_id.clone(),
-                            user_id: a.principal_id.clone(),
-                            display_name: a.principal_display_name.clone(),
-                            via_groups: Vec::new(),
-                        },
-                    }),
-                    "Group" => {
+                match a.principal_type {
+                    PrincipalType::User => {
+                        holders.push(match directory.users.get(&a.principal_id) {
+                            Some(user) => holder(user, Vec::new()),
+                            None => Holder {
+                                user: a.principal_id.to_string(),
+                                user_id: a.principal_id.to_string(),
+                                display_name: a.principal_display_name.clone(),
+                                via_groups: Vec::new(),
+                            },
+                        })
+                    }
+                    PrincipalType::Group => {
                         let users = expanded
-                            .entry(a.principal_id.as_str())
+                            .entry(&a.principal_id)
                             .or_insert_with(|| users_in(directory, &a.principal_id));
                         holders.extend(users.iter().map(|(u, path)| holder(u, path.clone())));
                     }
@@ -304,11 +307,9 @@ pub fn join(directory: &Directory) -> AccessReport {
                 (&a.principal_type, &a.display_name).cmp(&(&b.principal_type, &b.display_name))
             });
             let synced_group = directory.synced_groups.get(&role.id).map(|g| SyncedGroup {
-                id: g.id.clone(),
+                id: g.id.to_string(),
                 display_name: g.display_name.clone(),
-                assigned: assignments
-                    .iter()
-                    .any(|a| a.principal_id.eq_ignore_ascii_case(&g.id)),
+                assigned: assignments.iter().any(|a| a.principal_id == g.id),
             });
             RoleAccess {
                 display_name: role.display_name.clone(),
@@ -342,20 +343,20 @@ pub fn join(directory: &Directory) -> AccessReport {
 /// An assigned principal, named as the directory names it now (a group may have been renamed
 /// since it was assigned).
 fn principal(directory: &Directory, a: &Assignment) -> Principal {
-    let current = match a.principal_type.as_str() {
-        "Group" => directory
+    let current = match a.principal_type {
+        PrincipalType::Group => directory
             .groups
             .get(&a.principal_id)
             .map(|g| g.display_name.clone()),
-        "User" => directory
+        PrincipalType::User => directory
             .users
             .get(&a.principal_id)
             .and_then(|u| u.display_name.clone()),
         _ => None,
     };
     Principal {
-        id: a.principal_id.clone(),
-        principal_type: a.principal_type.clone(),
+        id: a.principal_id.to_string(),
+        principal_type: a.principal_type.to_string(),
         display_name: current.or_else(|| a.principal_display_name.clone()),
         app_role_id: a.app_role_id,
     }
@@ -364,7 +365,7 @@ fn principal(directory: &Directory, a: &Assignment) -> Principal {
 fn holder(user: &User, via_groups: Vec<String>) -> Holder {
     Holder {
         user: user.user_principal_name.clone(),
-        user_id: user.id.clone(),
+        user_id: user.id.to_string(),
         display_name: user.display_name.clone(),
         via_groups,
     }
@@ -389,9 +390,13 @@ pub(crate) mod tests {
         }
     }
 
+    pub fn oid(id: &str) -> ObjectId {
+        id.parse().unwrap()
+    }
+
     pub fn user(id: &str) -> User {
         User {
-            id: id.to_owned(),
+            id: id.parse().unwrap(),
             user_principal_name: format!("{id}@contoso.com"),
             display_name: Some(id.to_uppercase()),
         }
@@ -399,20 +404,21 @@ pub(crate) mod tests {
 
     pub fn group(id: &str) -> Group {
         Group {
-            id: id.to_owned(),
+            id: id.parse().unwrap(),
             display_name: format!("G {id}"),
             mail_nickname: None,
+            owners: None,
         }
     }
 
     pub fn assignment(principal: &str, kind: &str, role: AppRoleId) -> Assignment {
         Assignment {
-            id: format!("a-{principal}"),
-            principal_id: principal.to_owned(),
-            principal_type: kind.to_owned(),
+            id: crate::model::AssignmentId(format!("a-{principal}")),
+            principal_id: principal.parse().unwrap(),
+            principal_type: kind.to_owned().into(),
             principal_display_name: Some(format!("{kind} {principal}")),
             app_role_id: role,
-            resource_id: "sp".to_owned(),
+            resource_id: "sp".parse().unwrap(),
         }
     }
 
@@ -436,23 +442,23 @@ pub(crate) mod tests {
             ..Directory::default()
         };
         for id in ["alice", "dave"] {
-            d.users.insert(id.into(), user(id));
+            d.users.insert(oid(id), user(id));
         }
         for id in ["admins", "platform"] {
-            d.groups.insert(id.into(), group(id));
+            d.groups.insert(oid(id), group(id));
         }
         d.members.insert(
-            "admins".into(),
+            oid("admins"),
             vec![Member::User(user("bob")), Member::Group(group("platform"))],
         );
         d.members.insert(
-            "platform".into(),
+            oid("platform"),
             vec![
                 Member::User(user("carol")),
                 Member::User(user("bob")),
                 Member::Group(group("admins")),
                 Member::Other {
-                    id: "laptop".into(),
+                    id: oid("laptop"),
                     odata_type: "#microsoft.graph.device".into(),
                 },
             ],
@@ -507,7 +513,7 @@ pub(crate) mod tests {
     #[test]
     fn a_deleted_user_shows_by_id() {
         let mut d = directory();
-        d.users.remove("alice");
+        d.users.remove(&oid("alice"));
         let report = join(&d);
         assert_eq!(report.roles[0].holders[0].user, "alice");
         assert_eq!(
@@ -579,12 +585,15 @@ pub(crate) mod tests {
     #[test]
     fn the_shell_expands_only_what_the_roles_need() {
         let d = directory();
-        assert_eq!(assigned_groups(&d.roles[..1], &d.assignments), ["admins"]);
-        assert_eq!(assigned_users(&d.roles, &d.assignments), ["alice", "dave"]);
+        assert_eq!(assigned_groups(&d.roles[..1], &d.assignments), [oid("admins")]);
+        assert_eq!(
+            assigned_users(&d.roles, &d.assignments),
+            [oid("alice"), oid("dave")]
+        );
         let names: Vec<GroupName> = d
             .roles
             .iter()
-            .map(|r| GroupName::for_role(r, None))
+            .map(|r| crate::access::roles::group_name(r, None))
             .collect();
         let groups = vec![Group {
             display_name: "aws 111111111111 - old".into(),
@@ -592,6 +601,6 @@ pub(crate) mod tests {
         }];
         let matched = match_synced_groups(&d.roles, &names, &groups);
         assert_eq!(matched.len(), 1);
-        assert_eq!(matched[&d.roles[1].id].id, "g-old");
+        assert_eq!(matched[&d.roles[1].id].id, oid("g-old"));
     }
 }

@@ -21,4 +21,4 @@ pub mod render;
 pub mod roles;
 
 pub use join::{AccessReport, Directory, Filter, Holder, RoleAccess};
-pub use roles::{GroupName, SyncedRole, closest, resolve_role, synced_roles};
+pub use roles::{GroupName, SyncedRole, closest, group_name, resolve_role, synced_roles};

@@ -216,7 +216,7 @@ AWS 111111111111 - Old  (111111111111:Old)  [disabled: gone from AWS or no longe
     #[test]
     fn csv_has_one_row_per_holder_and_quotes_what_needs_it() {
         let mut d = directory();
-        if let Some(u) = d.users.get_mut("alice") {
+        if let Some(u) = d.users.get_mut(&crate::access::join::tests::oid("alice")) {
             u.display_name = Some("=HYPERLINK(\"x\"), \"Al\"".into());
         }
         let text = to_csv(&join(&d)).unwrap();

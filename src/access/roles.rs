@@ -6,7 +6,8 @@
 //! the closest names of the same form. Pure: no I/O.
 
 use crate::model::{AccountId, AppRole, AppRoleId, AwsRoleValue};
-use crate::naming::{NamingConvention, NamingInput};
+use crate::naming::NamingConvention;
+pub use crate::plan::groups::GroupName;
 
 /// An app role sync made for an IAM role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,68 +67,16 @@ pub fn synced_roles(app_roles: &[AppRole]) -> Vec<SyncedRole> {
     roles
 }
 
-/// The display name of the group sync makes for a role. With a group naming convention that
-/// uses `{account_name}` (which only the AWS inventory knows), any account name matches.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupName {
-    /// The name split where the account name goes; one part when it has none. Lowercase.
-    parts: Vec<String>,
-}
-
-/// Stands in for the account name while rendering; never in a real name.
-const ACCOUNT_NAME_MARK: &str = "\u{0}";
-
-impl GroupName {
-    /// The group name for `role` under `convention` (`None`: the role's display name).
-    pub fn for_role(role: &SyncedRole, convention: Option<&NamingConvention>) -> GroupName {
-        let Some(convention) = convention else {
-            return GroupName {
-                parts: vec![role.display_name.to_lowercase()],
-            };
-        };
-        let rendered = convention.render(&NamingInput {
-            account_id: role.account(),
-            account_name: ACCOUNT_NAME_MARK,
-            role: role.value.role(),
-        });
-        GroupName {
-            parts: rendered
-                .to_lowercase()
-                .split(ACCOUNT_NAME_MARK)
-                .map(str::to_owned)
-                .collect(),
-        }
-    }
-
-    /// The exact name, when no account name is in it.
-    pub fn exact(&self) -> Option<&str> {
-        match self.parts.as_slice() {
-            [only] => Some(only),
-            _ => None,
-        }
-    }
-
-    /// What every matching name starts with (lowercase).
-    pub fn prefix(&self) -> &str {
-        &self.parts[0]
-    }
-
-    /// Whether a group's display name is this name (ignoring case, as Entra does); the account
-    /// name, when there is one, must be the same everywhere it appears and not empty.
-    pub fn matches(&self, display_name: &str) -> bool {
-        let name = display_name.to_lowercase();
-        if let Some(exact) = self.exact() {
-            return name == exact;
-        }
-        let (first, last) = (&self.parts[0], &self.parts[self.parts.len() - 1]);
-        if !name.starts_with(first.as_str()) || !name.ends_with(last.as_str()) {
-            return false;
-        }
-        let start = first.len();
-        (start + 1..=name.len())
-            .filter(|end| name.is_char_boundary(*end))
-            .any(|end| self.parts.join(&name[start..end]) == name)
-    }
+/// The name of the group sync makes for a role, as [`crate::plan::groups`] decides it; with
+/// `{account_name}` in the group naming convention (which only the AWS inventory knows), any
+/// account name matches.
+pub fn group_name(role: &SyncedRole, convention: Option<&NamingConvention>) -> GroupName {
+    GroupName::pattern(
+        convention,
+        &role.display_name,
+        role.account(),
+        role.value.role(),
+    )
 }
 
 /// Why a role name does not name exactly one synced role.
@@ -314,29 +263,14 @@ mod tests {
     }
 
     #[test]
-    fn group_names_follow_the_convention_or_the_role_name() {
+    fn a_roles_group_name_is_the_plans() {
         let r = &roles()[0];
-        let by_role = GroupName::for_role(r, None);
-        assert!(by_role.matches("AWS 111111111111 - ADMIN"));
-        assert!(!by_role.matches("AWS 111111111111 - Admin2"));
-
+        assert!(group_name(r, None).matches("AWS 111111111111 - ADMIN"));
         let convention: NamingConvention = "grp-{0}-{role_name}".parse().unwrap();
-        let named = GroupName::for_role(r, Some(&convention));
-        assert_eq!(named.exact(), Some("grp-111111111111-admin"));
-    }
-
-    #[test]
-    fn an_account_name_in_the_group_convention_matches_any_one_name() {
-        let r = &roles()[0];
-        let convention: NamingConvention = "{account_name}/{1} ({account_name})".parse().unwrap();
-        let name = GroupName::for_role(r, Some(&convention));
-        assert_eq!(name.exact(), None);
-        assert_eq!(name.prefix(), "");
-        assert!(name.matches("prod/Admin (prod)"));
-        assert!(name.matches("My Prod/admin (my prod)"));
-        assert!(!name.matches("prod/Admin (test)"));
-        assert!(!name.matches("/Admin ()"));
-        assert!(!name.matches("prod/ReadOnly (prod)"));
+        assert_eq!(
+            group_name(r, Some(&convention)).exact(),
+            Some("grp-111111111111-admin")
+        );
     }
 
     #[test]

@@ -15,12 +15,12 @@ use super::{Global, block_on, load_settings};
 use crate::access::change::{self, Change, Current, Decision, Principal, Route};
 use crate::access::join::{self, Directory, Filter};
 use crate::access::render;
-use crate::access::roles::{GroupName, hint};
+use crate::access::roles::{GroupName, group_name, hint};
 use crate::access::{SyncedRole, closest, resolve_role, synced_roles};
 use crate::cli::{AccessChangeArgs, AccessListArgs, AccessOutput};
 use crate::exit::{ExitStatus, Failure};
-use crate::graph::{GraphClient, GraphError, Group, Member, RetryPolicy};
-use crate::model::{AccountId, AppRoleId};
+use crate::graph::{GraphClient, GraphError, RetryPolicy};
+use crate::model::{AccountId, AppRoleId, Group, Member, ObjectId, PrincipalType};
 use crate::naming::{self, NamingConvention, NamingInput};
 use crate::settings::AccessSettings;
 use crate::settings::Inputs;
@@ -113,7 +113,10 @@ async fn gather(
     for g in directory.synced_groups.values() {
         directory.groups.insert(g.id.clone(), g.clone());
     }
-    for a in assignments.iter().filter(|a| a.principal_type == "Group") {
+    for a in assignments
+        .iter()
+        .filter(|a| a.principal_type == PrincipalType::Group)
+    {
         directory
             .groups
             .entry(a.principal_id.clone())
@@ -122,15 +125,16 @@ async fn gather(
                 display_name: a
                     .principal_display_name
                     .clone()
-                    .unwrap_or_else(|| a.principal_id.clone()),
+                    .unwrap_or_else(|| a.principal_id.to_string()),
                 mail_nickname: None,
+                owners: None,
             });
     }
     for id in join::assigned_groups(&directory.roles, &assignments) {
         expand(graph, &id, &mut directory).await?;
     }
     for id in join::assigned_users(&directory.roles, &assignments) {
-        if let Some(user) = graph.user(&id).await? {
+        if let Some(user) = graph.user(id.as_str()).await? {
             directory.users.insert(id, user);
         }
     }
@@ -142,7 +146,7 @@ async fn gather(
 /// call), else the direct members of it and of every group inside it, to know the paths.
 async fn expand(
     graph: &GraphClient,
-    group: &str,
+    group: &ObjectId,
     directory: &mut Directory,
 ) -> Result<(), GraphError> {
     if directory.members.contains_key(group) {
@@ -157,11 +161,11 @@ async fn expand(
         })
         .collect();
     if nested.is_empty() {
-        directory.members.insert(group.to_owned(), all);
+        directory.members.insert(group.clone(), all);
         return Ok(());
     }
     let direct = graph.members(group).await?;
-    directory.members.insert(group.to_owned(), direct);
+    directory.members.insert(group.clone(), direct);
     for g in nested {
         if !directory.members.contains_key(&g.id) {
             let members = graph.members(&g.id).await?;
@@ -179,10 +183,7 @@ async fn synced_groups(
     roles: &[SyncedRole],
     naming: Option<&NamingConvention>,
 ) -> Result<HashMap<AppRoleId, Group>, GraphError> {
-    let names: Vec<GroupName> = roles
-        .iter()
-        .map(|r| GroupName::for_role(r, naming))
-        .collect();
+    let names: Vec<GroupName> = roles.iter().map(|r| group_name(r, naming)).collect();
     let mut groups: Vec<Group> = Vec::new();
     let exact: Option<Vec<&str>> = names.iter().map(GroupName::exact).collect();
     match exact {
@@ -254,7 +255,7 @@ async fn find_principal(
             "{} groups are named {name:?} (ids {}); rename all but one in Entra ID",
             many.len(),
             many.iter()
-                .map(|g| g.id.as_str())
+                .map(|g| g.id.to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
@@ -274,10 +275,10 @@ async fn decide_and_apply(
     let principal = find_principal(graph, args).await?;
     let sp = &settings.service_principal_id;
     let assignments = graph.assignments(sp).await?;
-    let assigned = |id: &str| {
+    let assigned = |id: &ObjectId| {
         assignments
             .iter()
-            .find(|a| a.app_role_id == role.id && a.principal_id.eq_ignore_ascii_case(id))
+            .find(|a| a.app_role_id == role.id && &a.principal_id == id)
     };
     let mut current = Current {
         member: false,
@@ -291,14 +292,11 @@ async fn decide_and_apply(
             .await?
             .remove(&role.id);
         if let Some(group) = &group {
-            current.member = graph.members(&group.id).await?.iter().any(|m| {
-                let id = match m {
-                    Member::User(u) => &u.id,
-                    Member::Group(g) => &g.id,
-                    Member::Other { id, .. } => id,
-                };
-                id.eq_ignore_ascii_case(&principal.id)
-            });
+            current.member = graph
+                .members(&group.id)
+                .await?
+                .iter()
+                .any(|m| m.id() == &principal.id);
         }
         Route::SyncedGroup {
             assigned: group.as_ref().is_some_and(|g| assigned(&g.id).is_some()),

@@ -48,10 +48,6 @@ fn taken_at(entry: &BackupEntry) -> String {
         .unwrap_or_else(|_| entry.taken_at.to_string())
 }
 
-fn role_count(backup: &Value) -> usize {
-    backup["appRoles"].as_array().map_or(0, Vec::len)
-}
-
 async fn list(store: &BackupStore, limit: usize, output: OutputFormat) -> Result<String, Failure> {
     let entries = store.list().await.context("cannot list the backups")?;
     let mut rows = Vec::new();
@@ -60,7 +56,7 @@ async fn list(store: &BackupStore, limit: usize, output: OutputFormat) -> Result
             .get(&entry.key)
             .await
             .context("cannot read a backup")?;
-        rows.push((entry, role_count(&backup)));
+        rows.push((entry, crate::backup::app_role_count(&backup)));
     }
     Ok(match output {
         OutputFormat::Json => {

@@ -14,7 +14,7 @@ use super::sync::{Run, execute, release_held};
 use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
-use crate::model::{Inventory, ServicePrincipal};
+use crate::model::{Current, Inventory, ServicePrincipal, SyncState};
 use crate::plan::guardrail::{self, Refusal};
 use crate::plan::{self, Plan, render};
 
@@ -38,7 +38,8 @@ pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
         .with_context(|| format!("manifest {} is not valid", manifest.display()))
         .map_err(Failure::invalid)?;
 
-    let plan = plan::plan(&inventory, &sp.app_roles, &settings)
+    let current = Current::of_app_roles(&sp.id, sp.app_roles);
+    let plan = plan::plan(&inventory, &current, &SyncState::default(), &settings)
         .context("cannot plan from these inputs")
         .map_err(Failure::invalid)?;
     let refusals = guardrail::check(&plan, &guardrails);

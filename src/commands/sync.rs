@@ -10,13 +10,22 @@ use std::time::Instant;
 use super::{Global, block_on, load_settings};
 use crate::aws::inventory::Quiet;
 use crate::aws::{self, AwsOptions};
+use crate::backup::BackupStore;
 use crate::cli::{OutputFormat, SyncArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, RetryPolicy};
 use crate::model::AccountId;
 use crate::plan::render;
 use crate::settings::Flags;
+use crate::store::S3Store;
 use crate::sync::{self, SyncContext, SyncReport, report};
+
+/// How long verify waits for Graph to catch up (replication) before reading back again.
+const VERIFY_WAITS: [std::time::Duration; 3] = [
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+    std::time::Duration::from_secs(8),
+];
 
 /// One run of the sync pipeline, as the command line asks for it.
 pub(super) struct Run<'a> {
@@ -42,17 +51,22 @@ pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Fail
         let graph =
             GraphClient::new(settings.graph(), RetryPolicy::default()).map_err(Failure::from)?;
         let s3 = aws_sdk_s3::Client::new(&sdk);
+        let store = S3Store::new(s3.clone(), settings.backup.clone());
         let ctx = SyncContext {
             sdk: &sdk,
             aws_options: &options,
-            graph: &graph,
-            s3: &s3,
+            directory: &graph,
+            store: &store,
             observer: &Quiet,
             run_id: uuid::Uuid::new_v4().to_string(),
             now: time::OffsetDateTime::now_utc,
+            verify_waits: VERIFY_WAITS.to_vec(),
         };
         Ok::<_, Failure>(match run.restore {
-            Some(key) => sync::restore(&settings, &ctx, key, run.dry_run).await,
+            Some(key) => {
+                let backups = BackupStore::new(s3, settings.backup.clone());
+                sync::restore(&settings, &ctx, &backups, key, run.dry_run).await
+            }
             None => sync::run(&settings, &ctx, run.dry_run).await,
         })
     })??;

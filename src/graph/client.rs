@@ -1,5 +1,6 @@
 //! client: the Graph calls fedsync makes — the AWS app's service principal and its `appRoles`,
-//! groups, app role assignments, and (for `fedsync access`) users and group membership.
+//! groups (with their owners), app role assignments, and (for `fedsync access`) users and group
+//! membership. The values are [`crate::model`]'s directory types.
 //!
 //! Every call goes through one loop ([`GraphClient::call`]): it adds the bearer token, renews
 //! the token once on `401`, retries what [`retry::decide`] says with a ceiling, and sleeps in one
@@ -14,13 +15,16 @@ use futures::future::BoxFuture;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Credential, TokenSource};
 use super::error::{ApiError, GraphError};
 use super::retry::{self, Attempt, Decision, RetryPolicy};
-use crate::model::{AppRole, AppRoleId, ServicePrincipal};
+use crate::model::{
+    AppRole, AppRoleId, Assignment, AssignmentId, Group, Member, MembershipChange, NewGroup,
+    ObjectId, ServicePrincipal, User,
+};
 
 /// Pages followed at most per collection.
 const MAX_PAGES: usize = 10_000;
@@ -30,6 +34,9 @@ pub const MAX_BATCH: usize = 20;
 const SP_SELECT: &str = "id,appId,displayName,appRoles";
 /// The properties of a user fedsync reads.
 const USER_SELECT: &str = "id,userPrincipalName,displayName";
+/// The properties of a group fedsync reads, its owners' ids with them (Graph pages an expanded
+/// listing by at most 100).
+const GROUP_SELECT: &str = "$select=id,displayName,mailNickname&$expand=owners($select=id)";
 /// The properties of a group member fedsync reads (users and groups alike).
 const MEMBER_SELECT: &str = "id,displayName,userPrincipalName,mailNickname";
 /// Characters left as they are in a query value or path segment (RFC 3986 unreserved).
@@ -63,107 +70,6 @@ impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(duration))
     }
-}
-
-/// A security group, as fedsync reads it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Group {
-    pub id: String,
-    pub display_name: String,
-    #[serde(default)]
-    pub mail_nickname: Option<String>,
-}
-
-/// A security group to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewGroup {
-    pub display_name: String,
-    pub mail_nickname: String,
-    /// Object id of the owner (`owners@odata.bind`); without one the sync app may not be able
-    /// to change the group later.
-    pub owner: Option<String>,
-}
-
-/// An app role assignment of the service principal. Its `id` is not a GUID.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Assignment {
-    pub id: String,
-    pub principal_id: String,
-    /// `User`, `Group` or `ServicePrincipal`.
-    #[serde(default)]
-    pub principal_type: String,
-    #[serde(default)]
-    pub principal_display_name: Option<String>,
-    pub app_role_id: AppRoleId,
-    pub resource_id: String,
-}
-
-/// A user, as fedsync reads it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct User {
-    pub id: String,
-    pub user_principal_name: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-}
-
-/// A member of a group, told apart by its `@odata.type`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(from = "RawMember")]
-pub enum Member {
-    User(User),
-    Group(Group),
-    /// A device, a service principal, an org contact…: never a holder of an AWS role.
-    Other {
-        id: String,
-        odata_type: String,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawMember {
-    #[serde(rename = "@odata.type", default)]
-    odata_type: String,
-    id: String,
-    #[serde(default)]
-    display_name: Option<String>,
-    #[serde(default)]
-    user_principal_name: Option<String>,
-    #[serde(default)]
-    mail_nickname: Option<String>,
-}
-
-impl From<RawMember> for Member {
-    fn from(raw: RawMember) -> Member {
-        match (raw.odata_type.as_str(), raw.user_principal_name) {
-            ("#microsoft.graph.user", Some(upn)) => Member::User(User {
-                id: raw.id,
-                user_principal_name: upn,
-                display_name: raw.display_name,
-            }),
-            ("#microsoft.graph.group", _) => Member::Group(Group {
-                id: raw.id,
-                display_name: raw.display_name.unwrap_or_default(),
-                mail_nickname: raw.mail_nickname,
-            }),
-            _ => Member::Other {
-                id: raw.id,
-                odata_type: raw.odata_type,
-            },
-        }
-    }
-}
-
-/// What a membership call found: it made the change, or there was nothing to change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MembershipChange {
-    Changed,
-    /// Already a member (add) or not a member (remove).
-    Unchanged,
 }
 
 /// A Graph client for one tenant and one sync app.
@@ -264,10 +170,10 @@ impl GraphClient {
     pub async fn service_principal_of_app(
         &self,
         app_id: &str,
-    ) -> Result<Option<String>, GraphError> {
+    ) -> Result<Option<ObjectId>, GraphError> {
         #[derive(Deserialize)]
         struct Id {
-            id: String,
+            id: ObjectId,
         }
         let filter = format!("appId eq {}", odata_string(app_id));
         let path = format!(
@@ -292,7 +198,7 @@ impl GraphClient {
 
     async fn groups(&self, filter: &str) -> Result<Vec<Group>, GraphError> {
         let path = format!(
-            "groups?$filter={}&$select=id,displayName,mailNickname",
+            "groups?$filter={}&{GROUP_SELECT}",
             utf8_percent_encode(filter, ENCODE)
         );
         self.get_all(&path).await
@@ -308,7 +214,7 @@ impl GraphClient {
         });
         if let Some(owner) = &group.owner {
             body["owners@odata.bind"] =
-                json!([self.url(&format!("directoryObjects/{}", seg(owner)))]);
+                json!([self.url(&format!("directoryObjects/{}", seg(owner.as_str())))]);
         }
         body
     }
@@ -443,7 +349,7 @@ impl GraphClient {
     pub async fn assign(
         &self,
         sp_id: &str,
-        principal_id: &str,
+        principal_id: &ObjectId,
         app_role_id: AppRoleId,
     ) -> Result<Assignment, GraphError> {
         let path = format!("servicePrincipals/{}/appRoleAssignedTo", seg(sp_id));
@@ -456,11 +362,15 @@ impl GraphClient {
     }
 
     /// Removes one assignment.
-    pub async fn unassign(&self, sp_id: &str, assignment_id: &str) -> Result<(), GraphError> {
+    pub async fn unassign(
+        &self,
+        sp_id: &str,
+        assignment_id: &AssignmentId,
+    ) -> Result<(), GraphError> {
         let path = format!(
             "servicePrincipals/{}/appRoleAssignedTo/{}",
             seg(sp_id),
-            seg(assignment_id)
+            seg(&assignment_id.0)
         );
         self.call(Method::DELETE, &self.url(&path), None).await?;
         Ok(())
@@ -487,8 +397,8 @@ impl GraphClient {
     }
 
     /// The group with this object id; `None` when there is none.
-    pub async fn group(&self, id: &str) -> Result<Option<Group>, GraphError> {
-        let path = format!("groups/{}?$select=id,displayName,mailNickname", seg(id));
+    pub async fn group(&self, id: &ObjectId) -> Result<Option<Group>, GraphError> {
+        let path = format!("groups/{}?{GROUP_SELECT}", seg(id.as_str()));
         match self.get(&path).await {
             Ok(raw) => parse("GET", &path, Some(raw)).map(Some),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -497,19 +407,19 @@ impl GraphClient {
     }
 
     /// The direct members of a group.
-    pub async fn members(&self, group_id: &str) -> Result<Vec<Member>, GraphError> {
+    pub async fn members(&self, group_id: &ObjectId) -> Result<Vec<Member>, GraphError> {
         self.get_all(&format!(
             "groups/{}/members?$select={MEMBER_SELECT}",
-            seg(group_id)
+            seg(group_id.as_str())
         ))
         .await
     }
 
     /// Every member of a group and of the groups inside it, each once.
-    pub async fn transitive_members(&self, group_id: &str) -> Result<Vec<Member>, GraphError> {
+    pub async fn transitive_members(&self, group_id: &ObjectId) -> Result<Vec<Member>, GraphError> {
         self.get_all(&format!(
             "groups/{}/transitiveMembers?$select={MEMBER_SELECT}",
-            seg(group_id)
+            seg(group_id.as_str())
         ))
         .await
     }
@@ -517,12 +427,13 @@ impl GraphClient {
     /// Adds a user or group to a group; [`MembershipChange::Unchanged`] when it already is one.
     pub async fn add_member(
         &self,
-        group_id: &str,
-        member_id: &str,
+        group_id: &ObjectId,
+        member_id: &ObjectId,
     ) -> Result<MembershipChange, GraphError> {
-        let body =
-            json!({ "@odata.id": self.url(&format!("directoryObjects/{}", seg(member_id))) });
-        let url = self.url(&format!("groups/{}/members/$ref", seg(group_id)));
+        let body = json!({
+            "@odata.id": self.url(&format!("directoryObjects/{}", seg(member_id.as_str())))
+        });
+        let url = self.url(&format!("groups/{}/members/$ref", seg(group_id.as_str())));
         match self.call(Method::POST, &url, Some(&body)).await {
             Ok(_) => Ok(MembershipChange::Changed),
             Err(GraphError::Api(api))
@@ -537,13 +448,13 @@ impl GraphClient {
     /// Removes a member from a group; [`MembershipChange::Unchanged`] when it is not one.
     pub async fn remove_member(
         &self,
-        group_id: &str,
-        member_id: &str,
+        group_id: &ObjectId,
+        member_id: &ObjectId,
     ) -> Result<MembershipChange, GraphError> {
         let url = self.url(&format!(
             "groups/{}/members/{}/$ref",
-            seg(group_id),
-            seg(member_id)
+            seg(group_id.as_str()),
+            seg(member_id.as_str())
         ));
         match self.call(Method::DELETE, &url, None).await {
             Ok(_) => Ok(MembershipChange::Changed),

@@ -17,10 +17,7 @@ pub mod error;
 pub mod retry;
 
 pub use auth::{CertificateCredential, Credential};
-pub use client::{
-    Assignment, GraphClient, GraphSettings, Group, Member, MembershipChange, NewGroup, Sleeper,
-    TokioSleeper, User,
-};
+pub use client::{GraphClient, GraphSettings, Sleeper, TokioSleeper};
 pub use cloud::Cloud;
 pub use error::{ApiError, AuthError, GraphError};
 pub use retry::RetryPolicy;

@@ -1,5 +1,6 @@
 //! model: the values fedsync reasons about — ids, ARNs, app roles, the service principal
-//! manifest and the inventory snapshot.
+//! manifest, the inventory snapshot, and the directory objects around them (groups,
+//! assignments, users).
 //!
 //! Every id or ARN is a newtype whose one constructor validates; `Display` prints it back in
 //! canonical form. Pure: no I/O, no clock, no async.
@@ -7,8 +8,10 @@
 mod account;
 mod app_role;
 mod arn;
+mod directory;
 mod inventory;
 mod manifest;
+mod state;
 mod thumbprint;
 
 use std::fmt;
@@ -18,11 +21,16 @@ pub use app_role::{
     AppRole, AppRoleId, AwsRoleValue, GRAPH_MAX_VALUE_LEN, ValueProblem, check_graph_value,
 };
 pub use arn::{MAX_PROVIDER_NAME, MAX_ROLE_NAME, RoleArn, RoleName, SamlProviderArn};
+pub use directory::{
+    Assignment, AssignmentId, Current, Group, Member, MembershipChange, NewGroup, ObjectId,
+    PrincipalType, User,
+};
 pub use inventory::{
     AccountInventory, AccountOutcome, Certificate, FailureStage, IamRole, Inventory,
     InventoryError, Listing, ProviderVerdict, SamlProvider, SkipReason, Trust, TrustVerdict,
 };
 pub use manifest::{ManifestError, ServicePrincipal};
+pub use state::{RemovedAssignment, STATE_SCHEMA, StateError, SyncState};
 pub use thumbprint::Thumbprint;
 
 /// A value that does not parse: what it should have been, the input, and why not.

@@ -24,9 +24,12 @@
 //!
 //! Guardrails ([`guardrail`]) decide whether a plan may be applied; [`render`] prints it.
 
+pub mod assignments;
+pub mod groups;
 pub mod guardrail;
 pub mod render;
 pub mod restore;
+pub mod steps;
 #[cfg(test)]
 mod tests;
 
@@ -35,11 +38,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::model::{
-    AccountId, AccountInventory, AccountOutcome, AppRole, AppRoleId, AwsRoleValue, FailureStage,
-    GRAPH_MAX_VALUE_LEN, IamRole, Inventory, Listing, ProviderVerdict, SamlProviderArn, SkipReason,
-    TrustVerdict, check_graph_value,
+    AccountId, AccountInventory, AccountOutcome, AppRole, AppRoleId, AwsRoleValue, Current,
+    FailureStage, GRAPH_MAX_VALUE_LEN, IamRole, Inventory, Listing, ProviderVerdict, RoleArn,
+    SamlProviderArn, SkipReason, SyncState, TrustVerdict, check_graph_value,
 };
 use crate::naming::{self, MAX_GROUP_DISPLAY_NAME, NamingConvention, NamingInput};
+
+pub use assignments::{AssignmentAction, AssignmentChange, AssignmentReason, Forget, OrphanGroup};
+pub use groups::{GroupAction, PlannedGroup};
 
 /// What planning needs besides its two inputs.
 #[derive(Clone, Debug)]
@@ -50,6 +56,8 @@ pub struct PlanSettings {
     pub group_naming: Option<NamingConvention>,
     /// Plan one security group per role.
     pub create_groups: bool,
+    /// Assign each role's group to it.
+    pub assign_groups: bool,
     /// The longest `value` Graph takes.
     pub max_value_len: usize,
     /// Accounts whose held roles this run lets go (`--release-held`; a flag of the run, not a
@@ -63,6 +71,7 @@ impl Default for PlanSettings {
             naming: NamingConvention::default(),
             group_naming: None,
             create_groups: true,
+            assign_groups: false,
             max_value_len: GRAPH_MAX_VALUE_LEN,
             release_held: BTreeSet::new(),
         }
@@ -86,8 +95,15 @@ pub struct Plan {
     pub held: Vec<HeldRole>,
     /// `release_held` accounts that held nothing to let go.
     pub released_nothing: Vec<AccountId>,
-    /// The group each desired role gets (empty when groups are off).
+    /// The group each desired role gets: reused, created or refused (empty when groups are
+    /// off).
     pub groups: Vec<PlannedGroup>,
+    /// Assignments removed (the roles' disables and drops), restored and added.
+    pub assignments: Vec<AssignmentChange>,
+    /// Groups still assigned to roles that are leaving (not deleted).
+    pub orphan_groups: Vec<OrphanGroup>,
+    /// Records of removed assignments the run lets go once done.
+    pub forget: Vec<Forget>,
     /// Desired roles whose group cannot be created, with why.
     pub skipped_groups: Vec<SkippedGroup>,
     /// Managed roles that were enabled before this plan; the base of `max-removals` percentages.
@@ -273,15 +289,6 @@ impl HoldReason {
     }
 }
 
-/// The security group planned for a role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PlannedGroup {
-    pub display_name: String,
-    pub mail_nickname: String,
-    pub app_role_id: AppRoleId,
-    pub value: String,
-}
-
 /// A desired role whose group cannot be created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SkippedGroup {
@@ -300,14 +307,6 @@ pub enum PlanError {
         id: AppRoleId,
         value: String,
         taken_by: Option<String>,
-    },
-    #[error(
-        "roles {first} and {second} would both get the group {name:?}; add {{account_id}} or {{role_name}} to the group naming convention"
-    )]
-    GroupNameCollision {
-        name: String,
-        first: String,
-        second: String,
     },
     #[error(
         "cannot restore the role {id}: its value {value} is now held by the role {taken_by}; remove or change that role first"
@@ -345,6 +344,35 @@ impl Plan {
             .map_or(self.target.len(), Vec::len)
     }
 
+    /// True when carrying the plan out writes nothing at all: no app role, group, assignment
+    /// or record changes.
+    pub fn writes_nothing(&self) -> bool {
+        steps::steps(self).is_empty()
+    }
+
+    /// How many users and groups lose a role, and how many get one back (restores).
+    pub fn principals_losing_and_regaining(&self) -> ((usize, usize), (usize, usize)) {
+        let count = |action: AssignmentAction, kind: crate::model::PrincipalType| {
+            self.assignments
+                .iter()
+                .filter(|a| a.action == action && a.principal_type == kind)
+                .filter_map(|a| a.principal_id.as_ref())
+                .collect::<BTreeSet<_>>()
+                .len()
+        };
+        use crate::model::PrincipalType::{Group, User};
+        (
+            (
+                count(AssignmentAction::Remove, User),
+                count(AssignmentAction::Remove, Group),
+            ),
+            (
+                count(AssignmentAction::Restore, User),
+                count(AssignmentAction::Restore, Group),
+            ),
+        )
+    }
+
     /// Held roles a person must look at (exit 4), with unreadable accounts.
     pub fn needs_attention(&self) -> bool {
         !self.failed_accounts.is_empty() || self.held.iter().any(|h| h.needs_attention)
@@ -362,9 +390,11 @@ enum Fate {
 /// Plans `current` (the service principal's `appRoles`) towards what `inventory` holds.
 pub fn plan(
     inventory: &Inventory,
-    current: &[AppRole],
+    now: &Current,
+    state: &SyncState,
     settings: &PlanSettings,
 ) -> Result<Plan, PlanError> {
+    let current = now.app_roles();
     let accounts: HashMap<&AccountId, &AccountInventory> =
         inventory.accounts.iter().map(|a| (&a.id, a)).collect();
     let mut failed_accounts: BTreeMap<&AccountId, FailedAccount> = inventory
@@ -445,6 +475,19 @@ pub fn plan(
                     },
                 );
             }
+        }
+    }
+
+    // Two IAM roles whose app roles or groups would share a name cannot be told apart by the
+    // people who assign them: both are skipped, one by one, like values Graph would refuse.
+    for (value, reason) in name_collisions(&desired, settings) {
+        if let Some(want) = desired.remove(&value) {
+            skipped.push(SkippedRole {
+                role: want.value.role().to_string(),
+                value: value.clone(),
+                reason,
+            });
+            skipped_values.insert(value);
         }
     }
 
@@ -562,10 +605,21 @@ pub fn plan(
     held.sort_by(|a, b| a.value.cmp(&b.value));
 
     let (groups, skipped_groups) = if settings.create_groups {
-        plan_groups(&desired, &target, settings)?
+        plan_groups(&desired, &target, now, state, settings)
     } else {
         (Vec::new(), Vec::new())
     };
+    let held_ids: HashSet<AppRoleId> = held.iter().filter_map(|h| h.id).collect();
+    let (assignments, orphan_groups, forget) = assignments::plan(&assignments::Inputs {
+        changes: &changes,
+        target: &target,
+        current: &now.assignments,
+        state,
+        groups: &groups,
+        assign_groups: settings.assign_groups,
+        held: &held_ids,
+        from_backup: &[],
+    });
 
     let removes = changes.iter().any(|c| c.action == Action::Remove);
     Ok(Plan {
@@ -583,6 +637,9 @@ pub fn plan(
             .collect(),
         groups,
         skipped_groups,
+        assignments,
+        orphan_groups,
+        forget,
         enabled_managed_before,
         target,
         first_patch: removes.then_some(first_patch),
@@ -740,6 +797,64 @@ fn fate(
     }
 }
 
+/// The desired values whose role shares its app role display name, or its group name, with
+/// another IAM role (ignoring case, as Entra compares names), each with why.
+fn name_collisions(
+    desired: &BTreeMap<String, Desired>,
+    settings: &PlanSettings,
+) -> BTreeMap<String, String> {
+    let mut by_name: BTreeMap<(&'static str, String), BTreeSet<&RoleArn>> = BTreeMap::new();
+    for want in desired.values() {
+        let role = want.value.role();
+        by_name
+            .entry(("app role display name", want.display_name.to_lowercase()))
+            .or_default()
+            .insert(role);
+        if settings.create_groups {
+            let name = group_name_of(want, settings);
+            by_name
+                .entry(("group name", name.to_lowercase()))
+                .or_default()
+                .insert(role);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for ((what, name), roles) in by_name.iter().filter(|(_, roles)| roles.len() > 1) {
+        for (value, want) in desired {
+            let role = want.value.role();
+            if !roles.contains(role) || out.contains_key(value) {
+                continue;
+            }
+            let others: Vec<String> = roles
+                .iter()
+                .filter(|r| **r != role)
+                .map(ToString::to_string)
+                .collect();
+            out.insert(
+                value.clone(),
+                format!(
+                    "its {what} {name:?} is also that of {}; put {{account_id}} and {{role_name}} in the naming convention",
+                    others.join(", ")
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// The group name of a desired role.
+fn group_name_of(want: &Desired, settings: &PlanSettings) -> String {
+    groups::group_name(
+        settings.group_naming.as_ref(),
+        &want.display_name,
+        &NamingInput {
+            account_id: want.value.role().account(),
+            account_name: want.account_name,
+            role: want.value.role(),
+        },
+    )
+}
+
 /// The description fedsync gives a role: where it comes from, for people assigning it.
 fn describe(value: &AwsRoleValue) -> String {
     format!(
@@ -802,21 +917,24 @@ fn change_for(
     }
 }
 
-/// One group per desired IAM role (for its first pair, when two of our providers let it in);
-/// names must tell roles apart.
+/// One group per desired IAM role (for its first pair, when two of our providers let it in),
+/// for roles enabled in the target: reused when fedsync stands behind an existing group of the
+/// name, refused when only others' exist, else created.
 fn plan_groups(
     desired: &BTreeMap<String, Desired>,
     target: &[AppRole],
+    now: &Current,
+    state: &SyncState,
     settings: &PlanSettings,
-) -> Result<(Vec<PlannedGroup>, Vec<SkippedGroup>), PlanError> {
+) -> (Vec<PlannedGroup>, Vec<SkippedGroup>) {
     let ids: HashMap<&str, AppRoleId> = target
         .iter()
+        .filter(|r| r.is_enabled)
         .filter_map(|r| r.value().map(|v| (v, r.id)))
         .collect();
     let mut named: Vec<(String, &str, AppRoleId)> = Vec::new();
     let mut skipped = Vec::new();
-    let mut seen: HashMap<String, &str> = HashMap::new();
-    let mut grouped: HashSet<&crate::model::RoleArn> = HashSet::new();
+    let mut grouped: HashSet<&RoleArn> = HashSet::new();
     for (value, want) in desired {
         let Some(&id) = ids.get(value.as_str()) else {
             continue;
@@ -824,14 +942,7 @@ fn plan_groups(
         if !grouped.insert(want.value.role()) {
             continue;
         }
-        let name = match &settings.group_naming {
-            Some(convention) => convention.render(&NamingInput {
-                account_id: want.value.role().account(),
-                account_name: want.account_name,
-                role: want.value.role(),
-            }),
-            None => want.display_name.clone(),
-        };
+        let name = group_name_of(want, settings);
         if name.chars().count() > MAX_GROUP_DISPLAY_NAME {
             skipped.push(SkippedGroup {
                 display_name: name,
@@ -842,29 +953,28 @@ fn plan_groups(
             });
             continue;
         }
-        // Entra compares display names without regard to case.
-        if let Some(first) = seen.insert(name.to_lowercase(), value) {
-            return Err(PlanError::GroupNameCollision {
-                name,
-                first: first.to_owned(),
-                second: value.clone(),
-            });
-        }
         named.push((name, value, id));
     }
     let names: Vec<&str> = named.iter().map(|(n, _, _)| n.as_str()).collect();
     let nicknames = naming::mail_nicknames(&names);
+    let owner = now.group_owner.as_ref();
     let groups = named
         .into_iter()
         .zip(nicknames)
-        .map(
-            |((display_name, value, app_role_id), mail_nickname)| PlannedGroup {
+        .map(|((display_name, value, app_role_id), mail_nickname)| {
+            let (action, id, refused, duplicates) =
+                groups::decide(&display_name, &now.groups, owner, state);
+            PlannedGroup {
                 display_name,
                 mail_nickname,
                 app_role_id,
                 value: value.to_owned(),
-            },
-        )
+                action,
+                id,
+                refused,
+                duplicates,
+            }
+        })
         .collect();
-    Ok((groups, skipped))
+    (groups, skipped)
 }

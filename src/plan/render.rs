@@ -5,7 +5,10 @@
 //! ```text
 //! { "schema": "fedsync.plan/v1",
 //!   "summary":  { "add", "update", "enable", "disable", "remove", "unchanged", "unmanaged",
-//!                 "skipped", "failed_accounts", "held", "needs_attention": <counts> },
+//!                 "skipped", "failed_accounts", "held", "needs_attention", "groups_create",
+//!                 "groups_reuse", "groups_refused", "assignments_add", "assignments_remove",
+//!                 "assignments_restore": <counts>, "losing_a_role", "regaining_a_role":
+//!                 { "users", "groups" } },
 //!   "changes":  [ { "action": "add|update|enable|disable|remove", "id", "value", "display_name",
 //!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|released|disabled-earlier|in-backup|not-in-backup",
 //!                   "fields": [ { "field", "before", "after" } ],      // fields: update/enable only
@@ -16,8 +19,16 @@
 //!                   "reason": "account-excluded|account-not-included|account-suspended|account-pending-closure|account-state-unknown|account-unreadable|account-not-listed|not-made-by-fedsync|cant-tell|unknown-certificate",
 //!                   "detail", "needs_attention" } ],
 //!   "released_nothing": [ <accounts named by --release-held that held nothing> ],
-//!   "groups":   [ { "display_name", "mail_nickname", "app_role_id", "value" } ],
+//!   "groups":   [ { "display_name", "mail_nickname", "app_role_id", "value",
+//!                   "action": "create|reuse|refused", "id", "refused": [ { "id", "owners" } ],
+//!                   "duplicates": [ ids ] } ],
 //!   "skipped_groups": [ { "display_name", "value", "reason" } ],
+//!   "assignments": [ { "action": "add|remove|restore", "app_role_id", "role", "principal_id",
+//!                      "group_to_create", "principal_type", "principal_display_name",
+//!                      "assignment_id", "record",
+//!                      "reason": "synced-group|role-disabled|role-dropped|role-back|in-backup" } ],
+//!   "orphan_groups": [ { "id", "display_name" } ],
+//!   "forget":   [ { "app_role_id", "principal_id" } ],
 //!   "refusals": [ { "kind": "too-many-removals|over-entry-cap", "message", ...counts } ],
 //!   "target":   [ <appRole as Graph takes it> ] }
 //! ```
@@ -30,7 +41,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::guardrail::Refusal;
-use super::{Action, Plan};
+use super::{Action, AssignmentAction, GroupAction, Plan, PlannedGroup};
 
 /// The schema name of [`to_json`]'s output.
 pub const SCHEMA: &str = "fedsync.plan/v1";
@@ -165,6 +176,8 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
             accounts.join(", ")
         );
     }
+    groups_text(&mut out, plan);
+    assignments_text(&mut out, plan);
     if !plan.skipped_groups.is_empty() {
         out.push_str("\nGroups that cannot be created:\n");
         for g in &plan.skipped_groups {
@@ -180,12 +193,102 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
     out
 }
 
+/// The groups the plan creates, and those it refuses; reused ones are counted.
+fn groups_text(out: &mut String, plan: &Plan) {
+    let create: Vec<&PlannedGroup> = plan
+        .groups
+        .iter()
+        .filter(|g| g.action == GroupAction::Create)
+        .collect();
+    let refused: Vec<&PlannedGroup> = plan
+        .groups
+        .iter()
+        .filter(|g| g.action == GroupAction::Refused)
+        .collect();
+    let duplicated: Vec<&PlannedGroup> = plan
+        .groups
+        .iter()
+        .filter(|g| !g.duplicates.is_empty())
+        .collect();
+    if create.is_empty() && refused.is_empty() && duplicated.is_empty() {
+        return;
+    }
+    out.push_str("\nGroups (+ create, ! refused: a group of that name that fedsync does not own):\n");
+    for g in create {
+        let _ = writeln!(out, "  + create  {} ({})", g.display_name, g.mail_nickname);
+    }
+    for g in refused {
+        let owned: Vec<String> = g
+            .refused
+            .iter()
+            .map(|f| {
+                if f.owners.is_empty() {
+                    format!("{} (no owner)", f.id)
+                } else {
+                    let owners: Vec<String> = f.owners.iter().map(ToString::to_string).collect();
+                    format!("{} (owned by {})", f.id, owners.join(", "))
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  ! refused {}: group {}; fedsync neither assigns nor adds to it",
+            g.display_name,
+            owned.join(", ")
+        );
+    }
+    for g in duplicated {
+        let ids: Vec<String> = g.duplicates.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "  ! twice   {}: fedsync owns more groups of this name ({}); only {} is assigned",
+            g.display_name,
+            ids.join(", "),
+            g.id.as_ref().map(ToString::to_string).unwrap_or_default()
+        );
+    }
+}
+
+/// The assignments the plan removes, restores and adds, and who loses or regains a role.
+fn assignments_text(out: &mut String, plan: &Plan) {
+    if plan.assignments.is_empty() {
+        return;
+    }
+    out.push_str("\nAssignments (+ add, ~ restore, - remove):\n");
+    for a in &plan.assignments {
+        let (symbol, verb) = match a.action {
+            AssignmentAction::Add => ("+", "assign"),
+            AssignmentAction::Restore => ("~", "restore"),
+            AssignmentAction::Remove => ("-", "remove"),
+        };
+        let _ = writeln!(
+            out,
+            "  {symbol} {verb:<7} {} {} role {}",
+            a.principal_label(),
+            if a.action == AssignmentAction::Remove {
+                "from"
+            } else {
+                "to"
+            },
+            a.role
+        );
+        let _ = writeln!(out, "            why:   {}", a.reason.describe());
+    }
+    let ((users_out, groups_out), (users_back, groups_back)) =
+        plan.principals_losing_and_regaining();
+    let _ = writeln!(
+        out,
+        "Access: {users_out} users and {groups_out} groups lose a role; {users_back} users and {groups_back} groups get one back."
+    );
+}
+
 fn quoted(v: Option<&str>) -> String {
     v.map_or_else(|| "(none)".to_owned(), |s| format!("{s:?}"))
 }
 
 /// The plan as JSON, schema [`SCHEMA`].
 pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
+    let (losing, regaining) = plan.principals_losing_and_regaining();
     let refusals: Vec<Value> = refusals
         .iter()
         .map(|r| {
@@ -207,6 +310,14 @@ pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
             "skipped": plan.skipped.len(),
             "failed_accounts": plan.failed_accounts.len(),
             "held": plan.held.len(),
+            "groups_create": plan.groups.iter().filter(|g| g.action == GroupAction::Create).count(),
+            "groups_reuse": plan.groups.iter().filter(|g| g.action == GroupAction::Reuse).count(),
+            "groups_refused": plan.groups.iter().filter(|g| g.action == GroupAction::Refused).count(),
+            "assignments_add": plan.assignments.iter().filter(|a| a.action == AssignmentAction::Add).count(),
+            "assignments_remove": plan.assignments.iter().filter(|a| a.action == AssignmentAction::Remove).count(),
+            "assignments_restore": plan.assignments.iter().filter(|a| a.action == AssignmentAction::Restore).count(),
+            "losing_a_role": {"users": losing.0, "groups": losing.1},
+            "regaining_a_role": {"users": regaining.0, "groups": regaining.1},
             "needs_attention": plan.held.iter().filter(|h| h.needs_attention).count()
                 + plan.failed_accounts.len(),
         },
@@ -217,6 +328,9 @@ pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
         "released_nothing": plan.released_nothing,
         "groups": plan.groups,
         "skipped_groups": plan.skipped_groups,
+        "assignments": plan.assignments,
+        "orphan_groups": plan.orphan_groups,
+        "forget": plan.forget,
         "refusals": refusals,
         "target": plan.target,
     })

@@ -12,12 +12,40 @@
 //!   of a disabled role only;
 //! - every role counts as managed: the backup is the whole target, `msiam_access` included.
 //!
+//! - the backup's assignments come back for the roles enabled in the target: what is missing is
+//!   assigned again, and no assignment made since is removed (only those of roles the restore
+//!   disables or drops, as a sync would, recorded the same way).
+//!
 //! The plan goes through the same guardrails, apply order and verify as a sync.
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Action, FieldChange, Plan, PlanError, Reason, change_for};
-use crate::model::{AppRole, AppRoleId};
+use super::{Action, FieldChange, Plan, PlanError, Reason, assignments, change_for};
+use crate::backup::Backup;
+use crate::model::{AppRole, AppRoleId, Current, SyncState};
+
+/// Plans the service principal (`now`) back to `backup`: its app roles, and its assignments.
+pub fn restore_backup(
+    now: &Current,
+    backup: &Backup,
+    state: &SyncState,
+) -> Result<Plan, PlanError> {
+    let mut plan = restore(now.app_roles(), &backup.service_principal.app_roles)?;
+    let (changes, orphans, forget) = assignments::plan(&assignments::Inputs {
+        changes: &plan.changes,
+        target: &plan.target,
+        current: &now.assignments,
+        state,
+        groups: &[],
+        assign_groups: false,
+        held: &HashSet::new(),
+        from_backup: &backup.assignments,
+    });
+    plan.assignments = changes;
+    plan.orphan_groups = orphans;
+    plan.forget = forget;
+    Ok(plan)
+}
 
 /// Plans `current` back to `backup`.
 pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanError> {
@@ -120,6 +148,9 @@ pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanErro
         released_nothing: Vec::new(),
         groups: Vec::new(),
         skipped_groups: Vec::new(),
+        assignments: Vec::new(),
+        orphan_groups: Vec::new(),
+        forget: Vec::new(),
         enabled_managed_before: enabled_before,
         target,
         first_patch: (removes || two_patches).then_some(first_patch),

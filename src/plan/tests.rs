@@ -7,8 +7,8 @@ use serde_json::json;
 use super::guardrail::{self, Guardrails, MaxRemovals, Refusal};
 use super::*;
 use crate::model::{
-    AccountInventory, AccountOutcome, FailureStage, IamRole, Inventory, Listing, ProviderVerdict,
-    SamlProvider, SkipReason, Trust, TrustVerdict,
+    AccountInventory, AccountOutcome, Current, FailureStage, IamRole, Inventory, Listing,
+    ProviderVerdict, SamlProvider, SkipReason, SyncState, Trust, TrustVerdict,
 };
 
 const A: &str = "111111111111";
@@ -116,6 +116,20 @@ fn msiam_access() -> AppRole {
         "value": null, "isPreAuthorizationRequired": false
     }))
     .unwrap()
+}
+
+/// [`super::plan`] of these app roles alone (no groups, assignments or records).
+fn plan(
+    inventory: &Inventory,
+    current: &[AppRole],
+    settings: &PlanSettings,
+) -> Result<Plan, PlanError> {
+    super::plan(
+        inventory,
+        &Current::of_app_roles("sp", current.to_vec()),
+        &SyncState::default(),
+        settings,
+    )
 }
 
 fn inventory(accounts: Vec<AccountInventory>) -> Inventory {
@@ -590,17 +604,39 @@ fn groups_follow_the_role_names_or_their_own_convention() {
 }
 
 #[test]
-fn two_roles_that_would_share_a_group_name_stop_the_plan() {
-    let mut a = read(A, &["Admin"]);
+fn roles_whose_names_collide_are_skipped_one_by_one_and_the_rest_planned() {
+    let mut a = read(A, &["Admin", "Dev"]);
     let mut b = read(B, &["Admin"]);
     a.name = "Same".into();
     b.name = "same".into();
     let settings = PlanSettings {
-        naming: "{account_name} {role_name}".parse().unwrap(),
+        naming: "{account_name} {role_name} {account_id}".parse().unwrap(),
+        group_naming: Some("{account_name} {role_name}".parse().unwrap()),
         ..PlanSettings::default()
     };
-    let err = plan(&inventory(vec![a, b]), &[], &settings).unwrap_err();
-    assert!(matches!(err, PlanError::GroupNameCollision { .. }), "{err}");
+    // The two Admin roles would share a group name: both skipped; Dev is planned.
+    let existing = app_role(1, Some(&value(A, "Admin")), "x", true);
+    let p = plan(&inventory(vec![a, b]), std::slice::from_ref(&existing), &settings).unwrap();
+    let skipped: Vec<&str> = p.skipped.iter().map(|s| s.value.as_str()).collect();
+    assert_eq!(skipped, [value(A, "Admin"), value(B, "Admin")]);
+    assert!(p.skipped[0].reason.contains("group name"), "{}", p.skipped[0].reason);
+    assert_eq!(p.count(Action::Add), 1);
+    assert_eq!(p.changes[0].value, value(A, "Dev"));
+    assert_eq!(by_value(&p, &value(A, "Admin")), &existing, "left as it is");
+    // Display names that collide are skipped the same way.
+    let mut a = read(A, &["Admin"]);
+    let mut b = read(B, &["Admin"]);
+    a.name = "Same".into();
+    b.name = "Same".into();
+    let settings = PlanSettings {
+        naming: "{account_name} {role_name}".parse().unwrap(),
+        create_groups: false,
+        ..PlanSettings::default()
+    };
+    let p = plan(&inventory(vec![a, b]), &[], &settings).unwrap();
+    assert_eq!(p.skipped.len(), 2);
+    assert!(p.skipped[0].reason.contains("app role display name"));
+    assert!(p.is_empty());
 }
 
 #[test]

@@ -86,8 +86,7 @@ impl Settings {
             let inventory = c.inventory();
             let plan = c.plan();
             let guardrails = c.guardrails();
-            let assign_groups = c.required("assign-groups", boolean);
-            let group_owner_id = c.optional("group-owner-id", guid);
+            let group_owner_id = c.optional("group-owner-id", object_id);
             let backup = c.backup();
             Some(SyncSettings {
                 tenant_id: tenant_id?,
@@ -100,7 +99,6 @@ impl Settings {
                 inventory: inventory?,
                 plan: plan?,
                 guardrails: guardrails?,
-                assign_groups: assign_groups?,
                 group_owner_id: group_owner_id?,
                 backup: backup?,
             })
@@ -348,10 +346,12 @@ impl<'a> Check<'a> {
         let naming = self.required("naming-convention", parse::<NamingConvention>);
         let group_naming = self.optional("group-naming-convention", parse::<NamingConvention>);
         let create_groups = self.required("create-groups", boolean);
+        let assign_groups = self.required("assign-groups", boolean);
         Some(PlanSettings {
             naming: naming?,
             group_naming: group_naming?,
             create_groups: create_groups?,
+            assign_groups: assign_groups?,
             ..PlanSettings::default()
         })
     }
@@ -487,6 +487,14 @@ fn sha256_thumbprint(s: &str) -> Result<Thumbprint, String> {
             "{s:?} is not a SHA-256 thumbprint (64 hex digits); SHA-1 thumbprints are not accepted"
         ))
     }
+}
+
+/// A directory object id, given as a GUID.
+fn object_id(s: &str) -> Result<crate::model::ObjectId, String> {
+    guid(s).and_then(|g| {
+        g.parse()
+            .map_err(|e: crate::model::ParseError| e.to_string())
+    })
 }
 
 fn guid(s: &str) -> Result<String, String> {
@@ -660,7 +668,7 @@ mod tests {
         );
         assert_eq!(sync.backup.prefix, "manifests/");
         assert!(sync.plan.create_groups);
-        assert!(!sync.assign_groups);
+        assert!(!sync.plan.assign_groups);
         assert_eq!(sync.guardrails.max_removals, MaxRemovals::Percent(10));
         assert!(
             matches!(&sync.credential, Credential::Secret(s) if s.expose_secret() == "hunter2-local-secret")

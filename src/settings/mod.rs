@@ -76,11 +76,9 @@ pub struct SyncSettings {
     pub inventory: InventorySettings,
     pub plan: PlanSettings,
     pub guardrails: Guardrails,
-    /// Assign each group to its app role.
-    pub assign_groups: bool,
     /// Owner of created groups (object id); none means the sync app's own service principal,
     /// looked up by its client id before the first group is created.
-    pub group_owner_id: Option<String>,
+    pub group_owner_id: Option<crate::model::ObjectId>,
     pub backup: BackupSettings,
 }
 

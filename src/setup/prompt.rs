@@ -202,7 +202,7 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
         } else {
             match AppManifest::read(&PathBuf::from(&answer)) {
                 Ok(manifest) => match graph.service_principal_of_app(&manifest.app_id).await {
-                    Ok(Some(id)) => id,
+                    Ok(Some(id)) => id.to_string(),
                     Ok(None) => {
                         say(&format!(
                             "  the tenant has no service principal for app {}; try again",

@@ -57,7 +57,7 @@ pub async fn resolve_service_principal(
     };
     match graph.service_principal_of_app(&manifest.app_id).await {
         Ok(Some(id)) => {
-            draft.set("service-principal-id", id);
+            draft.set("service-principal-id", id.to_string());
             Ok(())
         }
         Ok(None) => Err(Problem::new(

@@ -1,32 +1,43 @@
-//! sync: one whole run — lease → inventory → current service principal, groups and assignments
-//! → plan → guardrails → **backup** → apply → verify → report; and [`restore`], which plans from
-//! a backup instead of the inventory and then takes the same path.
+//! sync: one whole run — lease → inventory → current state ([`Directory`]) and what earlier runs
+//! recorded ([`Store`]) → plan → guardrails → **backup** → the plan's steps → verify → report;
+//! and [`restore`], which plans from a backup instead of the inventory and then takes the same
+//! path.
 //!
-//! Nothing is written before the settings are valid, the plan passes its guardrails and the
-//! backup is in S3. Apply goes in the safe order: remove the assignments of roles being
-//! disabled → `PATCH` adds, updates and disables (keeping roles still to drop) → `PATCH` drops
-//! the roles an earlier run disabled → create missing groups → assign groups to their roles.
-//! Then the service principal is read back and must equal the plan's target. A rerun after an
-//! interruption converges on the same end state: every step is planned from what is there.
+//! Every decision is the plan's ([`crate::plan`]); the order of the writes is
+//! [`crate::plan::steps`]. This module only runs them: nothing is written before the settings
+//! are valid, the plan passes its guardrails and the backup (the service principal and its
+//! assignments) is in the store. Then the service principal, the groups and the assignments
+//! are read back and must match the plan, with a bounded retry for Graph's replication delay.
+//! A run stopped at any step is finished by the next, which plans again from what is there.
 
 pub mod report;
+#[cfg(test)]
+mod tests;
 pub mod verify;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use time::OffsetDateTime;
 
 use crate::aws::inventory::ReadError;
 use crate::aws::{AwsOptions, InventoryObserver, read_inventory};
-use crate::backup::{BackupError, BackupStore};
-use crate::graph::{Assignment, GraphClient, GraphError, NewGroup};
-use crate::lease::{self, LeaseError};
-use crate::model::{AppRole, AppRoleId, Inventory, Listing, ServicePrincipal};
-use crate::naming;
-use crate::plan::guardrail::{self, Refusal};
-use crate::plan::{self, Action, Plan, PlanError, PlannedGroup};
+use crate::backup::{self, BackupError};
+use crate::directory::{CurrentQuery, Directory, OwnerQuery};
+use crate::graph::GraphError;
+use crate::lease::LeaseError;
+use crate::model::{
+    AccountOutcome, Current, Inventory, Listing, NewGroup, ObjectId, RemovedAssignment, SyncState,
+};
+use crate::naming::NamingInput;
+use crate::plan::guardrail::{self, Guardrails, Refusal};
+use crate::plan::steps::{self, Step};
+use crate::plan::{
+    self, AssignmentAction, AssignmentChange, GroupAction, Plan, PlanError, PlanSettings,
+};
 use crate::settings::SyncSettings;
+use crate::store::{Store, StoreError};
 
 /// What a run did, or would do.
 #[derive(Debug)]
@@ -42,12 +53,86 @@ pub struct SyncReport {
     pub restored_from: Option<String>,
     /// Groups created (display names).
     pub groups_created: Vec<String>,
-    /// Groups planned but left to create (dry run).
-    pub groups_to_create: Vec<String>,
     pub assignments_added: usize,
     pub assignments_removed: usize,
-    /// Groups still assigned to roles that are being disabled or removed.
-    pub orphan_groups: Vec<String>,
+    pub assignments_restored: usize,
+    /// Restores whose principal no longer exists (users or groups deleted since).
+    pub restores_skipped: Vec<String>,
+    /// Group names fedsync stands behind more than once: only one is assigned.
+    pub duplicate_groups: Vec<String>,
+}
+
+impl SyncReport {
+    pub fn accounts_failed(&self) -> usize {
+        self.inventory.failed()
+    }
+    pub fn accounts_read(&self) -> usize {
+        self.inventory.read()
+    }
+    /// Some accounts could not be read, or some roles decided: exit 4.
+    pub fn needs_attention(&self) -> bool {
+        self.plan.needs_attention()
+    }
+    /// True when this run wrote to Graph.
+    pub fn wrote(&self) -> bool {
+        self.backup_key.is_some()
+    }
+    /// Groups the plan creates (display names).
+    pub fn groups_to_create(&self) -> Vec<String> {
+        self.plan
+            .groups
+            .iter()
+            .filter(|g| g.action == GroupAction::Create)
+            .map(|g| g.display_name.clone())
+            .collect()
+    }
+    /// Groups still assigned to roles that are leaving (display names, else ids).
+    pub fn orphan_groups(&self) -> Vec<String> {
+        self.plan
+            .orphan_groups
+            .iter()
+            .map(|g| g.display_name.clone().unwrap_or_else(|| g.id.to_string()))
+            .collect()
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error("{0}; nothing was written")]
+    Inventory(#[source] ReadError),
+    #[error("cannot read the current state from Graph: {0}; nothing was written")]
+    Current(#[source] GraphError),
+    #[error("cannot read what earlier runs recorded: {0}; nothing was written")]
+    State(#[source] StoreError),
+    #[error("cannot plan: {0}; nothing was written")]
+    Plan(#[source] PlanError),
+    #[error("{0}; nothing was written")]
+    Backup(#[source] BackupError),
+    #[error(
+        "the sync app (client id {client_id}) has no service principal in the tenant to own the groups it creates; set group-owner-id; nothing was written"
+    )]
+    NoGroupOwner { client_id: String },
+    #[error("cannot restore: {0}; nothing was written")]
+    Restore(#[source] BackupError),
+    #[error(
+        "applying stopped at {step}: {error}; the state before this run is in the backup {backup_key}, and a rerun converges"
+    )]
+    Apply {
+        step: &'static str,
+        error: StepError,
+        backup_key: String,
+    },
+    #[error(
+        "after applying, Graph differs from the plan: {}; the state before this run is in {backup_key}",
+        differences.join("; ")
+    )]
+    Verify {
+        differences: Vec<String>,
+        backup_key: String,
+    },
 }
 
 impl SyncError {
@@ -66,234 +151,262 @@ impl SyncError {
     }
 }
 
-impl SyncReport {
-    pub fn accounts_failed(&self) -> usize {
-        self.inventory.failed()
-    }
-    pub fn accounts_read(&self) -> usize {
-        self.inventory.read()
-    }
-    /// Some accounts could not be read, or some roles decided: exit 4.
-    pub fn needs_attention(&self) -> bool {
-        self.plan.needs_attention()
-    }
-    /// True when this run wrote to Graph.
-    pub fn wrote(&self) -> bool {
-        self.backup_key.is_some()
-    }
-}
-
-/// Why a run stopped.
+/// A write that failed.
 #[derive(Debug, thiserror::Error)]
-pub enum SyncError {
+pub enum StepError {
     #[error(transparent)]
-    Lease(#[from] LeaseError),
-    #[error("{0}; nothing was written")]
-    Inventory(#[source] ReadError),
-    #[error("cannot read the current state from Graph: {0}; nothing was written")]
-    Current(#[source] GraphError),
-    #[error("cannot plan: {0}; nothing was written")]
-    Plan(#[source] PlanError),
-    #[error("{0}; nothing was written")]
-    Backup(#[source] BackupError),
-    #[error(
-        "the sync app (client id {client_id}) has no service principal in the tenant to own the groups it creates; set group-owner-id; nothing was written"
-    )]
-    NoGroupOwner { client_id: String },
-    #[error("cannot restore: {0}; nothing was written")]
-    Restore(#[source] BackupError),
-    #[error(
-        "applying stopped at {step}: {error}; the state before this run is in the backup s3://{bucket}/{backup_key}, and a rerun converges"
-    )]
-    Apply {
-        step: &'static str,
-        error: GraphError,
-        bucket: String,
-        backup_key: String,
-    },
-    #[error(
-        "after applying, the app roles differ from the plan: {}; the state before this run is in s3://{bucket}/{backup_key}",
-        differences.join("; ")
-    )]
-    Verify {
-        differences: Vec<String>,
-        bucket: String,
-        backup_key: String,
-    },
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What a run needs besides its settings.
-pub struct SyncContext<'a> {
+pub struct SyncContext<'a, D, S> {
     pub sdk: &'a SdkConfig,
     pub aws_options: &'a AwsOptions,
-    pub graph: &'a GraphClient,
-    pub s3: &'a aws_sdk_s3::Client,
+    pub directory: &'a D,
+    pub store: &'a S,
     pub observer: &'a dyn InventoryObserver,
-    /// Names this run in the lease and logs.
+    /// Names this run in the lease, the records and logs.
     pub run_id: String,
     pub now: fn() -> OffsetDateTime,
+    /// How long to wait before reading back again while Graph still differs (replication).
+    pub verify_waits: Vec<Duration>,
+}
+
+impl<D, S> SyncContext<'_, D, S> {
+    fn writer(&self) -> Writer<'_, D, S> {
+        Writer {
+            directory: self.directory,
+            store: self.store,
+            run_id: &self.run_id,
+            now: self.now,
+            verify_waits: &self.verify_waits,
+        }
+    }
+}
+
+/// What carrying out a plan needs: where to write, and how to stamp the records.
+pub struct Writer<'a, D, S> {
+    pub directory: &'a D,
+    pub store: &'a S,
+    pub run_id: &'a str,
+    pub now: fn() -> OffsetDateTime,
+    pub verify_waits: &'a [Duration],
+}
+
+/// The settings carrying out a plan needs.
+#[derive(Clone, Debug)]
+pub struct ApplySettings {
+    pub service_principal_id: String,
+    pub client_id: String,
+    pub guardrails: Guardrails,
+}
+
+impl ApplySettings {
+    pub fn of(settings: &SyncSettings) -> ApplySettings {
+        ApplySettings {
+            service_principal_id: settings.service_principal_id.clone(),
+            client_id: settings.client_id.clone(),
+            guardrails: settings.guardrails,
+        }
+    }
+}
+
+/// A plan and what it was made from.
+pub struct Planned {
+    pub inventory: Inventory,
+    pub plan: Plan,
+    pub current: Current,
+    pub state: SyncState,
+    /// How to read the current state back for verify.
+    pub query: CurrentQuery,
+    pub restored_from: Option<String>,
+}
+
+/// The display names of the groups a plan of `inventory` may reuse or create: one per role a
+/// provider of ours lets in.
+pub fn group_names(inventory: &Inventory, settings: &PlanSettings) -> Vec<String> {
+    if !settings.create_groups {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for account in &inventory.accounts {
+        let AccountOutcome::Read { roles, .. } = &account.outcome else {
+            continue;
+        };
+        for role in roles.iter().filter(|r| r.trusted().next().is_some()) {
+            let input = NamingInput {
+                account_id: &account.id,
+                account_name: &account.name,
+                role: &role.arn,
+            };
+            let display = settings.naming.render(&input);
+            names.push(plan::groups::group_name(
+                settings.group_naming.as_ref(),
+                &display,
+                &input,
+            ));
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn owner_query(settings: &SyncSettings) -> OwnerQuery {
+    match &settings.group_owner_id {
+        Some(id) => OwnerQuery::Given(id.clone()),
+        None => OwnerQuery::SyncApp {
+            client_id: settings.client_id.clone(),
+        },
+    }
 }
 
 /// Runs one sync. With `dry_run`, stops after the plan: no lease, no backup, no writes.
-pub async fn run(
+pub async fn run<D: Directory, S: Store>(
     settings: &SyncSettings,
-    ctx: &SyncContext<'_>,
+    ctx: &SyncContext<'_, D, S>,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    leased(settings, ctx, dry_run, async {
+    leased(ctx, dry_run, async {
         let inventory = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
             .await
             .map_err(SyncError::Inventory)?;
-        let (raw_sp, sp) = current(settings, ctx).await?;
+        let query = CurrentQuery {
+            service_principal_id: settings.service_principal_id.clone(),
+            group_names: group_names(&inventory, &settings.plan),
+            owner: owner_query(settings),
+        };
+        let current = ctx
+            .directory
+            .read_current(&query)
+            .await
+            .map_err(SyncError::Current)?;
+        let state = ctx
+            .store
+            .read_state(&settings.service_principal_id)
+            .await
+            .map_err(SyncError::State)?;
         let plan =
-            plan::plan(&inventory, &sp.app_roles, &settings.plan).map_err(SyncError::Plan)?;
+            plan::plan(&inventory, &current, &state, &settings.plan).map_err(SyncError::Plan)?;
         let planned = Planned {
             inventory,
             plan,
-            raw_sp,
-            current: sp.app_roles,
+            current,
+            state,
+            query,
             restored_from: None,
         };
-        apply(settings, ctx, planned, dry_run).await
+        carry_out(
+            &ApplySettings::of(settings),
+            &ctx.writer(),
+            planned,
+            dry_run,
+        )
+        .await
     })
     .await
 }
 
-/// Restores the service principal's `appRoles` to the backup `key` (or `latest`): plans from
-/// the backup as the target, then takes the same path as a sync — guardrails, a fresh backup of
-/// the state it replaces, the safe apply order, verify. With `dry_run`, stops after the plan.
-pub async fn restore(
+/// Restores the service principal's app roles and assignments to the backup `key` (or
+/// `latest`): plans from the backup as the target, then takes the same path as a sync —
+/// guardrails, a fresh backup of the state it replaces, the steps, verify. With `dry_run`,
+/// stops after the plan.
+pub async fn restore<D: Directory, S: Store>(
     settings: &SyncSettings,
-    ctx: &SyncContext<'_>,
+    ctx: &SyncContext<'_, D, S>,
+    backups: &backup::BackupStore,
     key: &str,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    let store = BackupStore::new(ctx.s3.clone(), settings.backup.clone());
-    let key = store.resolve(key).await.map_err(SyncError::Restore)?;
-    let backup = store.get(&key).await.map_err(SyncError::Restore)?;
+    let key = backups.resolve(key).await.map_err(SyncError::Restore)?;
+    let document = backups.get(&key).await.map_err(SyncError::Restore)?;
     let not_a_backup = |reason: String| {
         SyncError::Restore(BackupError::NotABackup {
-            bucket: settings.backup.bucket.clone(),
+            bucket: backups.bucket().to_owned(),
             key: key.clone(),
             reason,
         })
     };
-    let backup = ServicePrincipal::from_json(&backup.to_string())
-        .map_err(|e| not_a_backup(crate::error_text::chain(&e)))?;
-    if backup.id != settings.service_principal_id {
+    let backup = backup::read(&document).map_err(not_a_backup)?;
+    if backup.service_principal.id != settings.service_principal_id {
         return Err(not_a_backup(format!(
             "it holds the service principal {}, not {} (service-principal-id)",
-            backup.id, settings.service_principal_id
+            backup.service_principal.id, settings.service_principal_id
         )));
     }
-    leased(settings, ctx, dry_run, async {
-        let (raw_sp, sp) = current(settings, ctx).await?;
+    leased(ctx, dry_run, async {
+        let query = CurrentQuery {
+            service_principal_id: settings.service_principal_id.clone(),
+            group_names: Vec::new(),
+            owner: owner_query(settings),
+        };
+        let current = ctx
+            .directory
+            .read_current(&query)
+            .await
+            .map_err(SyncError::Current)?;
+        let state = ctx
+            .store
+            .read_state(&settings.service_principal_id)
+            .await
+            .map_err(SyncError::State)?;
         let plan =
-            plan::restore::restore(&sp.app_roles, &backup.app_roles).map_err(SyncError::Plan)?;
+            plan::restore::restore_backup(&current, &backup, &state).map_err(SyncError::Plan)?;
         let planned = Planned {
             inventory: Inventory::new(Listing::Unknown, Vec::new()),
             plan,
-            raw_sp,
-            current: sp.app_roles,
+            current,
+            state,
+            query,
             restored_from: Some(key.clone()),
         };
-        apply(settings, ctx, planned, dry_run).await
+        carry_out(
+            &ApplySettings::of(settings),
+            &ctx.writer(),
+            planned,
+            dry_run,
+        )
+        .await
     })
     .await
 }
 
 /// Runs `work` holding the run lease (none for a dry run, which writes nothing).
-async fn leased(
-    settings: &SyncSettings,
-    ctx: &SyncContext<'_>,
+async fn leased<D, S: Store>(
+    ctx: &SyncContext<'_, D, S>,
     dry_run: bool,
     work: impl Future<Output = Result<SyncReport, SyncError>>,
 ) -> Result<SyncReport, SyncError> {
     if dry_run {
         return work.await;
     }
-    let key = lease::lease_key(&settings.backup.prefix);
-    let held = lease::acquire(
-        ctx.s3,
-        &settings.backup.bucket,
-        &key,
-        &ctx.run_id,
-        (ctx.now)(),
-    )
-    .await?;
+    ctx.store.lease(&ctx.run_id, (ctx.now)()).await?;
     let result = work.await;
-    if let Err(e) = held.release(ctx.s3).await {
+    if let Err(e) = ctx.store.release().await {
         tracing::warn!(error = %e, "could not release the lease; it expires by itself");
     }
     result
 }
 
-/// The service principal as Graph returned it, and parsed.
-async fn current(
-    settings: &SyncSettings,
-    ctx: &SyncContext<'_>,
-) -> Result<(serde_json::Value, ServicePrincipal), SyncError> {
-    ctx.graph
-        .service_principal(&settings.service_principal_id)
-        .await
-        .map_err(SyncError::Current)
-}
-
-/// A plan and what it was made from.
-struct Planned {
-    inventory: Inventory,
-    plan: Plan,
-    /// The service principal as Graph returned it: what the backup holds.
-    raw_sp: serde_json::Value,
-    current: Vec<AppRole>,
-    restored_from: Option<String>,
-}
-
-/// The group work a plan implies, given what Graph holds.
-struct GroupWork {
-    /// Planned groups that exist already, with their ids.
-    existing: Vec<(PlannedGroup, String)>,
-    to_create: Vec<PlannedGroup>,
-    to_unassign: Vec<Assignment>,
-    orphans: Vec<String>,
-    current_assignments: Vec<Assignment>,
-}
-
-/// Guardrails → backup → apply in the safe order → verify; stops after the guardrails on a
-/// dry run, a refusal, or when nothing needs writing.
-async fn apply(
-    settings: &SyncSettings,
-    ctx: &SyncContext<'_>,
+/// Guardrails → backup → the plan's steps → verify; stops after the guardrails on a dry run,
+/// a refusal, or when nothing needs writing.
+pub async fn carry_out<D: Directory, S: Store>(
+    settings: &ApplySettings,
+    writer: &Writer<'_, D, S>,
     planned: Planned,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    let sp_id = &settings.service_principal_id;
     let Planned {
         inventory,
         plan,
-        raw_sp,
         current,
+        mut state,
+        query,
         restored_from,
     } = planned;
     let refusals = guardrail::check(&plan, &settings.guardrails);
-    let work = group_work(settings, ctx.graph, &plan)
-        .await
-        .map_err(SyncError::Current)?;
-
-    let to_assign: Vec<(String, AppRoleId)> = if settings.assign_groups {
-        work.existing
-            .iter()
-            .filter(|(group, id)| {
-                !work
-                    .current_assignments
-                    .iter()
-                    .any(|a| &a.principal_id == id && a.app_role_id == group.app_role_id)
-            })
-            .map(|(group, id)| (id.clone(), group.app_role_id))
-            .collect()
-    } else {
-        Vec::new()
-    };
     let mut report = SyncReport {
         inventory,
         refusals,
@@ -301,208 +414,221 @@ async fn apply(
         backup_key: None,
         restored_from,
         groups_created: Vec::new(),
-        groups_to_create: work
-            .to_create
-            .iter()
-            .map(|g| g.display_name.clone())
-            .collect(),
         assignments_added: 0,
         assignments_removed: 0,
-        orphan_groups: work.orphans.clone(),
+        assignments_restored: 0,
+        restores_skipped: Vec::new(),
+        duplicate_groups: duplicates(&plan),
         plan,
     };
-    let needs_write = !report.plan.is_empty()
-        || !work.to_create.is_empty()
-        || !work.to_unassign.is_empty()
-        || !to_assign.is_empty();
-    if !report.refusals.is_empty() || !needs_write {
+    let steps = steps::steps(&report.plan);
+    if !report.refusals.is_empty() || steps.is_empty() {
         return Ok(report);
     }
     // Created groups are owned by `group-owner-id`, by default the sync app's own service
     // principal: without an owner the app could not change its groups later.
-    let owner = match (&settings.group_owner_id, work.to_create.is_empty()) {
-        (Some(owner), _) => Some(owner.clone()),
-        (None, true) => None,
-        (None, false) => Some(
-            ctx.graph
-                .service_principal_of_app(&settings.client_id)
-                .await
-                .map_err(SyncError::Current)?
-                .ok_or_else(|| SyncError::NoGroupOwner {
-                    client_id: settings.client_id.clone(),
-                })?,
-        ),
-    };
+    let creates = steps.iter().any(|s| matches!(s, Step::CreateGroups(_)));
+    if creates && current.group_owner.is_none() {
+        return Err(SyncError::NoGroupOwner {
+            client_id: settings.client_id.clone(),
+        });
+    }
     if dry_run {
         return Ok(report);
     }
 
     // Backup first: no backup, no write.
-    let store = BackupStore::new(ctx.s3.clone(), settings.backup.clone());
-    let backup_key = store
-        .put(sp_id, &raw_sp, (ctx.now)())
+    let sp_id = &settings.service_principal_id;
+    let document = backup::document(&current.raw_service_principal, &current.assignments);
+    let backup_key = writer
+        .store
+        .put_backup(sp_id, &document, (writer.now)())
         .await
         .map_err(SyncError::Backup)?;
     report.backup_key = Some(backup_key.clone());
-    let applying = |step: &'static str| {
-        let bucket = settings.backup.bucket.clone();
-        let backup_key = backup_key.clone();
-        move |error: GraphError| SyncError::Apply {
+
+    let mut created: HashMap<String, ObjectId> = HashMap::new();
+    for step in &steps {
+        run_step(
+            writer,
+            sp_id,
             step,
-            error,
-            bucket,
-            backup_key,
-        }
-    };
-
-    for assignment in &work.to_unassign {
-        ctx.graph
-            .unassign(sp_id, &assignment.id)
-            .await
-            .map_err(applying("removing assignments of disabled roles"))?;
-        report.assignments_removed += 1;
-    }
-    let plan = &report.plan;
-    if let Some(first) = &plan.first_patch {
-        if first != &current {
-            ctx.graph
-                .set_app_roles(sp_id, first)
-                .await
-                .map_err(applying("the first appRoles PATCH"))?;
-        }
-        ctx.graph
-            .set_app_roles(sp_id, &plan.target)
-            .await
-            .map_err(applying("dropping disabled roles"))?;
-    } else if !plan.is_empty() {
-        ctx.graph
-            .set_app_roles(sp_id, &plan.target)
-            .await
-            .map_err(applying("the appRoles PATCH"))?;
-    }
-
-    let mut assign = to_assign;
-    let new_groups: Vec<NewGroup> = work
-        .to_create
-        .iter()
-        .map(|group| NewGroup {
-            display_name: group.display_name.clone(),
-            mail_nickname: group.mail_nickname.clone(),
-            owner: owner.clone(),
-        })
-        .collect();
-    let created = if new_groups.is_empty() {
-        Vec::new()
-    } else {
-        ctx.graph
-            .create_groups(&new_groups)
-            .await
-            .map_err(applying("creating groups"))?
-    };
-    for (group, made) in work.to_create.iter().zip(created) {
-        report.groups_created.push(made.display_name.clone());
-        if settings.assign_groups {
-            assign.push((made.id, group.app_role_id));
-        }
-    }
-    for (group_id, role_id) in &assign {
-        ctx.graph
-            .assign(sp_id, group_id, *role_id)
-            .await
-            .map_err(applying("assigning groups"))?;
-        report.assignments_added += 1;
-    }
-
-    let (_, after) = ctx
-        .graph
-        .service_principal(sp_id)
+            &current,
+            &mut state,
+            &mut created,
+            &mut report,
+        )
         .await
-        .map_err(applying("reading back"))?;
-    let differences = verify::differences(&report.plan.target, &after.app_roles);
+        .map_err(|error| SyncError::Apply {
+            step: step.name(),
+            error,
+            backup_key: backup_key.clone(),
+        })?;
+    }
+
+    let differences = verify_with_retry(writer, &query, &report, &created).await?;
     if !differences.is_empty() {
         return Err(SyncError::Verify {
             differences,
-            bucket: settings.backup.bucket.clone(),
             backup_key,
         });
     }
     Ok(report)
 }
 
-/// Which planned groups exist, which to create, and which assignments go with roles leaving.
-async fn group_work(
-    settings: &SyncSettings,
-    graph: &GraphClient,
-    plan: &Plan,
-) -> Result<GroupWork, GraphError> {
-    let leaving: BTreeSet<AppRoleId> = plan
-        .changes
+/// Group names fedsync stands behind more than once.
+fn duplicates(plan: &Plan) -> Vec<String> {
+    plan.groups
         .iter()
-        .filter(|c| matches!(c.action, Action::Disable | Action::Remove))
-        .map(|c| c.id)
-        .collect();
-    let current_assignments = if settings.assign_groups || !leaving.is_empty() {
-        graph.assignments(&settings.service_principal_id).await?
-    } else {
-        Vec::new()
-    };
-    let to_unassign: Vec<Assignment> = current_assignments
-        .iter()
-        .filter(|a| leaving.contains(&a.app_role_id))
-        .cloned()
-        .collect();
-    let orphans: Vec<String> = to_unassign
-        .iter()
-        .map(|a| {
-            a.principal_display_name
-                .clone()
-                .unwrap_or_else(|| a.principal_id.clone())
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+        .filter(|g| !g.duplicates.is_empty())
+        .map(|g| g.display_name.clone())
+        .collect()
+}
 
-    // One listing by the names' common prefix (`AWS ` by default) instead of one lookup per
-    // group; Entra compares display names without regard to case.
-    let names: Vec<&str> = plan
-        .groups
-        .iter()
-        .map(|g| g.display_name.as_str())
-        .collect();
-    let prefix = naming::common_prefix(&names);
-    let listed: Option<HashMap<String, String>> = if plan.groups.len() > 1 && prefix.len() >= 3 {
-        let found = graph.groups_starting_with(prefix).await?;
-        Some(
-            found
-                .into_iter()
-                .map(|g| (g.display_name.to_lowercase(), g.id))
-                .collect(),
-        )
-    } else {
-        None
-    };
-    let mut existing = Vec::new();
-    let mut to_create = Vec::new();
-    for group in &plan.groups {
-        let id = match &listed {
-            Some(by_name) => by_name.get(&group.display_name.to_lowercase()).cloned(),
-            None => graph
-                .groups_named(&group.display_name)
-                .await?
-                .into_iter()
-                .next()
-                .map(|g| g.id),
-        };
-        match id {
-            Some(id) => existing.push((group.clone(), id)),
-            None => to_create.push(group.clone()),
+/// Runs one step; the counts go into the report.
+async fn run_step<D: Directory, S: Store>(
+    writer: &Writer<'_, D, S>,
+    sp_id: &str,
+    step: &Step,
+    current: &Current,
+    state: &mut SyncState,
+    created: &mut HashMap<String, ObjectId>,
+    report: &mut SyncReport,
+) -> Result<(), StepError> {
+    match step {
+        Step::PatchAppRoles { roles, .. } => writer.directory.set_app_roles(sp_id, roles).await?,
+        Step::RecordRemovals(removals) => {
+            let at = (writer.now)();
+            state.record(removals.iter().filter_map(|a| {
+                Some(RemovedAssignment {
+                    app_role_id: a.app_role_id,
+                    principal_id: a.principal_id.clone()?,
+                    principal_type: a.principal_type.clone(),
+                    principal_display_name: a.principal_display_name.clone(),
+                    removed_at: at,
+                    run: writer.run_id.to_owned(),
+                })
+            }));
+            writer.store.write_state(sp_id, state).await?;
+        }
+        Step::Unassign(removals) => {
+            for a in removals {
+                let Some(id) = &a.assignment_id else { continue };
+                match writer.directory.unassign(sp_id, id).await {
+                    Ok(()) => report.assignments_removed += 1,
+                    // Gone already (removed by hand, or by an earlier attempt): what we wanted.
+                    Err(GraphError::Api(api)) if api.status == 404 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Step::CreateGroups(groups) => {
+            let new: Vec<NewGroup> = groups
+                .iter()
+                .map(|g| NewGroup {
+                    display_name: g.display_name.clone(),
+                    mail_nickname: g.mail_nickname.clone(),
+                    owner: current.group_owner.clone(),
+                })
+                .collect();
+            let made = writer.directory.create_groups(&new).await?;
+            for group in &made {
+                created.insert(group.display_name.to_lowercase(), group.id.clone());
+                report.groups_created.push(group.display_name.clone());
+            }
+            state.created(made.into_iter().map(|g| g.id));
+            writer.store.write_state(sp_id, state).await?;
+        }
+        Step::Assign(changes) => {
+            for a in changes {
+                let principal = match (&a.principal_id, &a.group_to_create) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some(name)) => match created.get(&name.to_lowercase()) {
+                        Some(id) => id.clone(),
+                        None => continue,
+                    },
+                    (None, None) => continue,
+                };
+                match writer
+                    .directory
+                    .assign(sp_id, &principal, a.app_role_id)
+                    .await
+                {
+                    Ok(_) if a.action == AssignmentAction::Restore => {
+                        report.assignments_restored += 1
+                    }
+                    Ok(_) => report.assignments_added += 1,
+                    // A principal deleted since it was recorded: nobody to give the role back to.
+                    Err(GraphError::Api(api))
+                        if api.status == 404 && a.action == AssignmentAction::Restore =>
+                    {
+                        tracing::warn!(principal = %principal, role = %a.role, "cannot restore an assignment: the principal no longer exists");
+                        report.restores_skipped.push(a.principal_label());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Step::Forget(pairs) => {
+            let pairs: Vec<_> = pairs
+                .iter()
+                .map(|f| (f.app_role_id, f.principal_id.clone()))
+                .collect();
+            state.forget(&pairs);
+            writer.store.write_state(sp_id, state).await?;
         }
     }
-    Ok(GroupWork {
-        existing,
-        to_create,
-        to_unassign,
-        orphans,
-        current_assignments,
-    })
+    Ok(())
+}
+
+/// Reads Graph back and compares it with the plan, again after each wait while it differs.
+async fn verify_with_retry<D: Directory, S: Store>(
+    writer: &Writer<'_, D, S>,
+    query: &CurrentQuery,
+    report: &SyncReport,
+    created: &HashMap<String, ObjectId>,
+) -> Result<Vec<String>, SyncError> {
+    let mut waits = writer.verify_waits.iter();
+    loop {
+        let after = writer
+            .directory
+            .read_current(query)
+            .await
+            .map_err(|error| SyncError::Apply {
+                step: "reading back",
+                error: error.into(),
+                backup_key: report.backup_key.clone().unwrap_or_default(),
+            })?;
+        let differences =
+            verify::differences_all(&report.plan, &after, created, &report.restores_skipped);
+        match waits.next() {
+            Some(wait) if !differences.is_empty() => {
+                tracing::info!(
+                    differences = differences.len(),
+                    wait_ms = wait.as_millis() as u64,
+                    "Graph differs from the plan; reading back again"
+                );
+                tokio::time::sleep(*wait).await;
+            }
+            _ => return Ok(differences),
+        }
+    }
+}
+
+/// The assignments a plan makes that Graph should now hold: (principal, role).
+pub(crate) fn expected_assignments<'a>(
+    plan: &'a Plan,
+    created: &'a HashMap<String, ObjectId>,
+) -> impl Iterator<Item = (&'a AssignmentChange, Option<&'a ObjectId>)> {
+    plan.assignments
+        .iter()
+        .filter(|a| a.action != AssignmentAction::Remove)
+        .map(move |a| {
+            let id = a.principal_id.as_ref().or_else(|| {
+                a.group_to_create
+                    .as_ref()
+                    .and_then(|n| created.get(&n.to_lowercase()))
+            });
+            (a, id)
+        })
 }

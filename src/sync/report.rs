@@ -5,7 +5,8 @@
 //! "accounts_read", "accounts_failed", "roles_added", "roles_updated", "roles_enabled",
 //! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "roles_held",
 //! "roles_needing_attention", "groups_created",
-//! "assignments_added", "assignments_removed", "orphan_groups", "backup_key", "duration_ms"}`;
+//! "assignments_added", "assignments_removed", "assignments_restored", "orphan_groups" (group
+//! names), "backup_key", "duration_ms"}`;
 //! fields are only ever added. A run that fails before it has a report prints
 //! `{"event", "outcome": "failed", "exit_code", "error", "duration_ms"}` (the error as one line).
 //! A restore prints the same line with `"event":
@@ -54,7 +55,8 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "groups_created": report.groups_created.len(),
         "assignments_added": report.assignments_added,
         "assignments_removed": report.assignments_removed,
-        "orphan_groups": report.orphan_groups,
+        "assignments_restored": report.assignments_restored,
+        "orphan_groups": report.orphan_groups(),
         "backup_key": report.backup_key,
         "duration_ms": duration.as_millis() as u64,
     });
@@ -129,7 +131,7 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
         );
     }
     let created = if report.dry_run {
-        report.groups_to_create.len()
+        report.groups_to_create().len()
     } else {
         report.groups_created.len()
     };
@@ -138,11 +140,28 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
         "  groups       {created} created{}",
         if report.dry_run { " (would be)" } else { "" }
     );
-    let _ = writeln!(
-        out,
-        "  assignments  {} added, {} removed",
-        report.assignments_added, report.assignments_removed
-    );
+    if report.dry_run {
+        let count = |action: crate::plan::AssignmentAction| {
+            plan.assignments
+                .iter()
+                .filter(|a| a.action == action)
+                .count()
+        };
+        use crate::plan::AssignmentAction::{Add, Remove, Restore};
+        let _ = writeln!(
+            out,
+            "  assignments  {} added, {} removed, {} restored (would be)",
+            count(Add),
+            count(Remove),
+            count(Restore)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  assignments  {} added, {} removed, {} restored",
+            report.assignments_added, report.assignments_removed, report.assignments_restored
+        );
+    }
     let _ = writeln!(
         out,
         "  backup       {}",
@@ -162,11 +181,26 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
             if report.dry_run { " (would be)" } else { "" }
         );
     }
-    if !report.orphan_groups.is_empty() {
+    let orphans = report.orphan_groups();
+    if !orphans.is_empty() {
         let _ = writeln!(
             out,
             "Groups whose role is leaving (not deleted): {}",
-            report.orphan_groups.join(", ")
+            orphans.join(", ")
+        );
+    }
+    if !report.duplicate_groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "Group names fedsync owns more than once (only one is assigned): {}",
+            report.duplicate_groups.join(", ")
+        );
+    }
+    if !report.restores_skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not restored, no longer in the directory: {}",
+            report.restores_skipped.join(", ")
         );
     }
     out
@@ -180,18 +214,26 @@ mod tests {
 
     fn empty_report() -> SyncReport {
         let inventory = Inventory::new(crate::model::Listing::Organization, Vec::new());
+        let current = crate::model::Current::of_app_roles("sp", Vec::new());
         SyncReport {
-            plan: plan(&inventory, &[], &PlanSettings::default()).unwrap(),
+            plan: plan(
+                &inventory,
+                &current,
+                &crate::model::SyncState::default(),
+                &PlanSettings::default(),
+            )
+            .unwrap(),
             inventory,
             refusals: Vec::new(),
             dry_run: false,
             backup_key: None,
             restored_from: None,
             groups_created: Vec::new(),
-            groups_to_create: Vec::new(),
             assignments_added: 0,
             assignments_removed: 0,
-            orphan_groups: Vec::new(),
+            assignments_restored: 0,
+            restores_skipped: Vec::new(),
+            duplicate_groups: Vec::new(),
         }
     }
 

@@ -1,12 +1,72 @@
-//! verify: after applying, does the service principal's `appRoles` equal the plan's target?
-//! Pure: compares two collections and names every difference.
+//! verify: after applying, does Graph hold what the plan says — the `appRoles` equal to its
+//! target, its groups there, its assignments made and its removals gone? Pure: compares and
+//! names every difference.
 //!
 //! Roles are matched by `id`; order does not matter. `origin` is read-only and Graph fills it in
 //! for roles it did not have, so a target role without `origin` accepts any.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::model::{AppRole, AppRoleId};
+use crate::model::{AppRole, AppRoleId, Current, ObjectId};
+use crate::plan::{AssignmentAction, GroupAction, Plan};
+
+/// Every way Graph (`after`) differs from `plan` once applied: app roles, groups, assignments.
+/// `created` maps the names of groups the run created to their ids; `skipped` names restores
+/// whose principal was gone.
+pub fn differences_all(
+    plan: &Plan,
+    after: &Current,
+    created: &HashMap<String, ObjectId>,
+    skipped: &[String],
+) -> Vec<String> {
+    let mut out = differences(&plan.target, after.app_roles());
+    for group in &plan.groups {
+        let exists = after
+            .groups
+            .iter()
+            .any(|g| g.display_name.eq_ignore_ascii_case(&group.display_name));
+        if matches!(group.action, GroupAction::Create | GroupAction::Reuse) && !exists {
+            out.push(format!("group {:?} is missing", group.display_name));
+        }
+    }
+    let has = |principal: &ObjectId, role: AppRoleId| {
+        after
+            .assignments
+            .iter()
+            .any(|a| &a.principal_id == principal && a.app_role_id == role)
+    };
+    for (change, principal) in crate::sync::expected_assignments(plan, created) {
+        if skipped.contains(&change.principal_label()) {
+            continue;
+        }
+        match principal {
+            Some(id) if has(id, change.app_role_id) => {}
+            _ => out.push(format!(
+                "{} is not assigned to role {}",
+                change.principal_label(),
+                change.role
+            )),
+        }
+    }
+    for change in plan
+        .assignments
+        .iter()
+        .filter(|a| a.action == AssignmentAction::Remove)
+    {
+        if after
+            .assignments
+            .iter()
+            .any(|a| Some(&a.id) == change.assignment_id.as_ref())
+        {
+            out.push(format!(
+                "{} is still assigned to role {}",
+                change.principal_label(),
+                change.role
+            ));
+        }
+    }
+    out
+}
 
 /// Every way `actual` differs from `target`, one line each; empty when they match.
 pub fn differences(target: &[AppRole], actual: &[AppRole]) -> Vec<String> {

@@ -522,7 +522,7 @@ async fn unknown_names_and_grants_that_would_not_grant_exit_2_and_write_nothing(
 #[tokio::test(flavor = "multi_thread")]
 async fn membership_calls_follow_graphs_rules_and_pages() {
     use fedsync::graph::{
-        Credential, GraphClient, GraphSettings, Member, MembershipChange, RetryPolicy,
+        Credential, GraphClient, GraphSettings, RetryPolicy,
     };
     use secrecy::SecretString;
 
@@ -552,18 +552,20 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
         RetryPolicy::default(),
     )
     .unwrap();
-    let group = crate::graph_emulator::G_ADMIN;
+    use fedsync::model::{Member, MembershipChange};
+    let group_text = crate::graph_emulator::G_ADMIN;
+    let group = &crate::support::oid(group_text);
     for i in 1..=4 {
         let id = format!("00000000-0000-4000-8000-00000000000{i}");
         assert_eq!(
-            graph.add_member(group, &id).await.unwrap(),
+            graph.add_member(group, &crate::support::oid(&id)).await.unwrap(),
             MembershipChange::Changed
         );
     }
     let again = emu
         .graph(
             reqwest::Method::POST,
-            &format!("/v1.0/groups/{group}/members/$ref"),
+            &format!("/v1.0/groups/{group_text}/members/$ref"),
             Some(json!({"@odata.id": format!("{}/v1.0/directoryObjects/00000000-0000-4000-8000-000000000001", emu.base)})),
         )
         .await;
@@ -574,17 +576,17 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
     );
     assert_eq!(
         graph
-            .add_member(group, "00000000-0000-4000-8000-000000000001")
+            .add_member(group, &crate::support::oid("00000000-0000-4000-8000-000000000001"))
             .await
             .unwrap(),
         MembershipChange::Unchanged
     );
     assert_eq!(
-        graph.add_member(group, PLATFORM).await.unwrap(),
+        graph.add_member(group, &crate::support::oid(PLATFORM)).await.unwrap(),
         MembershipChange::Changed
     );
 
-    let page = emu.get(&format!("/v1.0/groups/{group}/members")).await;
+    let page = emu.get(&format!("/v1.0/groups/{group_text}/members")).await;
     assert_eq!(
         page.body["value"].as_array().unwrap().len(),
         3,
@@ -603,7 +605,7 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
 
     assert_eq!(
         graph
-            .remove_member(group, "00000000-0000-4000-8000-000000000001")
+            .remove_member(group, &crate::support::oid("00000000-0000-4000-8000-000000000001"))
             .await
             .unwrap(),
         MembershipChange::Changed
@@ -611,14 +613,14 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
     let gone = emu
         .graph(
             reqwest::Method::DELETE,
-            &format!("/v1.0/groups/{group}/members/00000000-0000-4000-8000-000000000001/$ref"),
+            &format!("/v1.0/groups/{group_text}/members/00000000-0000-4000-8000-000000000001/$ref"),
             None,
         )
         .await;
     assert_eq!(gone.status, 404);
     assert_eq!(
         graph
-            .remove_member(group, "00000000-0000-4000-8000-000000000001")
+            .remove_member(group, &crate::support::oid("00000000-0000-4000-8000-000000000001"))
             .await
             .unwrap(),
         MembershipChange::Unchanged

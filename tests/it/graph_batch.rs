@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fedsync::graph::{Credential, GraphClient, GraphSettings, NewGroup, RetryPolicy, Sleeper};
+use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy, Sleeper};
+use fedsync::model::NewGroup;
 use futures::future::BoxFuture;
 use reqwest::Method;
 use secrecy::SecretString;
@@ -87,7 +88,7 @@ async fn create_groups_sends_twenty_to_a_batch_and_returns_them_in_order() {
     let names: Vec<&str> = created.iter().map(|g| g.display_name.as_str()).collect();
     let expected: Vec<&str> = wanted.iter().map(|g| g.display_name.as_str()).collect();
     assert_eq!(names, expected);
-    assert!(created.iter().all(|g| !g.id.is_empty()));
+    assert!(created.iter().all(|g| !g.id.as_str().is_empty()));
     assert_eq!(
         names_in_emulator(&emu, "AWS 444444444444 - ").await.len(),
         45

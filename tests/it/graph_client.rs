@@ -6,10 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fedsync::graph::{
-    CertificateCredential, Credential, GraphClient, GraphError, GraphSettings, NewGroup,
+    CertificateCredential, Credential, GraphClient, GraphError, GraphSettings,
     RetryPolicy, Sleeper,
 };
-use fedsync::model::{AppRole, AppRoleId, AwsRoleValue};
+use fedsync::model::{AppRole, AppRoleId, AwsRoleValue, NewGroup};
+
+use crate::support::oid;
 use futures::future::BoxFuture;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -350,7 +352,7 @@ async fn groups_are_created_with_an_owner_and_nickname_rules_are_enforced() {
     let group = NewGroup {
         display_name: "AWS 333333333333 - New".into(),
         mail_nickname: "AWS-333333333333-New".into(),
-        owner: Some(CLIENT_SP.into()),
+        owner: Some(oid(CLIENT_SP)),
     };
     let created = graph.create_group(&group).await.unwrap();
     assert_eq!(created.display_name, group.display_name);
@@ -363,9 +365,13 @@ async fn groups_are_created_with_an_owner_and_nickname_rules_are_enforced() {
         .unwrap()
         .clone();
     assert_eq!(stored["owners"], json!([CLIENT_SP]));
+    let found = graph.groups_named("AWS 333333333333 - New").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, created.id);
     assert_eq!(
-        graph.groups_named("AWS 333333333333 - New").await.unwrap(),
-        [created]
+        found[0].owners,
+        Some(vec![oid(CLIENT_SP)]),
+        "listed with its owners"
     );
 
     let bad = NewGroup {
@@ -390,7 +396,7 @@ async fn assignments_are_listed_made_and_removed() {
     assert_eq!(before[0].principal_id, G_ADMIN);
 
     let old: AppRoleId = OLD.parse().unwrap();
-    let err = graph.assign(SP, G_OBRIEN, old).await.unwrap_err();
+    let err = graph.assign(SP, &oid(G_OBRIEN), old).await.unwrap_err();
     assert_eq!(
         err.code(),
         Some("Request_BadRequest"),
@@ -398,7 +404,7 @@ async fn assignments_are_listed_made_and_removed() {
     );
 
     let admin: AppRoleId = ADMIN.parse().unwrap();
-    let made = graph.assign(SP, G_OBRIEN, admin).await.unwrap();
+    let made = graph.assign(SP, &oid(G_OBRIEN), admin).await.unwrap();
     assert_eq!(made.app_role_id, admin);
     assert_eq!(graph.assignments(SP).await.unwrap().len(), 2);
     graph.unassign(SP, &made.id).await.unwrap();

@@ -11,6 +11,7 @@ use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy};
 use fedsync::plan::guardrail::Guardrails;
 use fedsync::plan::{Action, PlanSettings};
 use fedsync::settings::{BackupSettings, SyncSettings};
+use fedsync::store::S3Store;
 use fedsync::sync::{self, SyncContext, SyncError};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -63,12 +64,14 @@ pub(crate) async fn world() -> World {
         credential: graph_settings.credential,
         service_principal_id: SP.into(),
         inventory: org::inventory_settings(),
-        plan: PlanSettings::default(),
+        plan: PlanSettings {
+            assign_groups: true,
+            ..PlanSettings::default()
+        },
         guardrails: Guardrails {
             max_removals: "100%".parse().unwrap(),
             ..Guardrails::default()
         },
-        assign_groups: true,
         group_owner_id: None,
         backup: BackupSettings {
             bucket: BUCKET.into(),
@@ -94,14 +97,16 @@ impl World {
             attempt_timeout: Duration::from_secs(5),
             ..AwsOptions::default()
         };
+        let store = S3Store::new(self.s3.clone(), self.settings.backup.clone());
         let ctx = SyncContext {
             sdk: &self.sdk,
             aws_options: &options,
-            graph: &self.graph,
-            s3: &self.s3,
+            directory: &self.graph,
+            store: &store,
             observer: &Quiet,
             run_id: "test-run".into(),
             now: time::OffsetDateTime::now_utc,
+            verify_waits: Vec::new(),
         };
         sync::run(&self.settings, &ctx, dry_run).await
     }
@@ -191,7 +196,11 @@ async fn the_first_run_backs_up_then_applies_and_reruns_converge_to_no_writes() 
             .unwrap();
     let backup: Value =
         serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
-    assert_eq!(backup, before);
+    assert_eq!(backup["schema"], "fedsync.backup/v2");
+    assert_eq!(backup["servicePrincipal"], before);
+    let assigned = backup["appRoleAssignedTo"].as_array().unwrap();
+    assert_eq!(assigned.len(), 1, "the seed's one assignment: {backup}");
+    assert_eq!(assigned[0]["principalId"], crate::graph_emulator::G_ADMIN);
 
     let roles = w.app_roles().await;
     let dev = w.dev_value();
@@ -372,7 +381,7 @@ async fn a_dry_run_plans_and_writes_nothing() {
     let w = world().await;
     let report = w.sync(true).await.unwrap();
     assert_eq!(report.plan.count(Action::Add), 3);
-    assert_eq!(report.groups_to_create.len(), 3);
+    assert_eq!(report.groups_to_create().len(), 3);
     assert_eq!(w.writes().await, 0);
     let listed = w.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
     assert!(
@@ -530,10 +539,10 @@ async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
 
     let oldest = items[1]["key"].as_str().unwrap();
     let shown: Value = serde_json::from_slice(&backups(&["show", oldest]).stdout).unwrap();
-    assert_eq!(shown, before);
+    assert_eq!(shown["servicePrincipal"], before);
     let latest: Value = serde_json::from_slice(&backups(&["show", "latest"]).stdout).unwrap();
     assert_eq!(
-        latest["appRoles"].as_array().unwrap().len(),
+        latest["servicePrincipal"]["appRoles"].as_array().unwrap().len(),
         items[0]["app_roles"].as_u64().unwrap() as usize
     );
 }
@@ -691,7 +700,11 @@ async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup(
     )
     .unwrap();
     assert_eq!(
-        by_id(fresh_backup["appRoles"].as_array().unwrap()),
+        by_id(
+            fresh_backup["servicePrincipal"]["appRoles"]
+                .as_array()
+                .unwrap()
+        ),
         by_id(&after_sync),
         "the fresh backup holds the state the restore replaced"
     );

@@ -10,6 +10,11 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// A directory object id from a test constant.
+pub fn oid(id: &str) -> fedsync::model::ObjectId {
+    id.parse().expect("a test object id")
+}
+
 /// The repository's `examples/` folder.
 pub fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
