@@ -11,6 +11,7 @@ use clap::{
     ArgAction, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
 };
 
+pub use crate::logging::LogFormat;
 use crate::settings::Flags;
 use crate::settings::table::{self, DefaultValue};
 
@@ -99,13 +100,6 @@ fn annotate(command: clap::Command) -> clap::Command {
             }
         })
         .mut_subcommands(annotate)
-}
-
-/// How log lines are written on stderr.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]

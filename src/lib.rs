@@ -1,25 +1,29 @@
 //! fedsync keeps the Microsoft Entra ID enterprise application for AWS in step with the IAM
 //! roles of every account of an AWS Organization.
 //!
-//! Layout (functional core, imperative shell; see DESIGN.md):
-//! - [`model`]: ids, ARNs, app roles, the service principal manifest, the inventory snapshot.
+//! Layout (functional core, imperative shell; see DESIGN.md). The pure core — no I/O, no clock,
+//! no async — decides everything:
+//! - [`model`]: ids, ARNs, app roles, the service principal manifest, the inventory snapshot,
+//!   directory objects (groups, assignments, users) and [`model::Current`], the state record.
 //! - [`naming`]: naming conventions for app roles and groups, group mail nicknames.
 //! - [`trust`]: whether a role's trust policy lets a user of our Entra app in through each
 //!   SAML provider: yes, no or can't tell, decided as IAM evaluates it.
 //! - [`metadata`]: SAML federation metadata: entity id, signing certificates, and whether a
 //!   provider is our Entra app's.
+//! - [`plan`]: inventory and current state → a [`plan::Plan`]: app roles, holds, groups
+//!   ([`plan::groups`], group identity for sync and access), assignments, records; its
+//!   guardrails, its [`plan::steps`] in the safe order, and its renderings.
 //! - [`explain`]: why a role or provider got its verdict, as text and JSON.
-//! - [`plan`]: desired vs current app roles → a [`plan::Plan`] (changes and holds), its
-//!   guardrails and renderings.
 //! - [`access`]: who holds which synced role, and what a grant or revoke changes.
 //!
-//! The modules above are pure: no I/O, no clock, no async. The binary (`src/main.rs` and
-//! [`cli`]) reads files and prints; [`exit`] maps outcomes to exit codes. [`settings`] loads
-//! every setting from flags, environment, SSM and the config file, and validates them all before
-//! a command acts; [`aws`] and [`graph`] are the adapters to the two clouds. [`sync`] wires one
-//! run (lease → inventory → current state → plan → guardrails → [`backup`] → apply → verify →
-//! report); [`lease`] keeps runs from overlapping. [`setup`] is the first-time configuration
-//! that writes the settings sync reads.
+//! The shell carries the decisions out. The binary (`src/main.rs`, [`cli`], [`commands`])
+//! parses and prints through [`printer`]; [`exit`] maps outcomes to exit codes; [`logging`] sets
+//! up tracing. [`settings`] loads and checks every setting before a command acts. [`aws`] reads
+//! the inventory; [`graph`] talks to Microsoft Graph. [`directory`] (the Graph side of a run)
+//! and [`store`] (lease, [`backup`]s and the state record in S3, with [`lease`]) are the two
+//! seams, each a trait with an in-memory twin for tests. [`sync`] runs one sync or restore:
+//! lease → inventory → current state → plan → guardrails → backup → steps → verify → report.
+//! [`setup`] is the first-time configuration that writes the settings sync reads.
 
 pub mod access;
 pub mod aws;

@@ -100,7 +100,8 @@ fn manifest(inventory: &Inventory, entries: usize, settings: &PlanSettings) -> V
 pub fn run(accounts: usize, roles: usize, entries: usize) -> anyhow::Result<Value> {
     let settings = PlanSettings::default();
     let inventory = inventory(accounts, roles)?;
-    let current = fedsync::model::Current::of_app_roles("sp", manifest(&inventory, entries, &settings));
+    let current =
+        fedsync::model::Current::of_app_roles("sp", manifest(&inventory, entries, &settings));
     let rss_inputs_kib = usage::status_kib("VmRSS").unwrap_or(0);
 
     let started = Instant::now();

@@ -8,15 +8,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use fedsync::aws::inventory::{InventorySettings, Quiet};
+use fedsync::aws::InventorySettings;
+use fedsync::aws::inventory::Quiet;
 use fedsync::aws::{AwsOptions, read_inventory};
 use fedsync::graph::{Credential, GraphClient, RetryPolicy};
 use fedsync::model::NewGroup;
-use fedsync::store::S3Store;
 use fedsync::model::{AccountOutcome, Inventory};
 use fedsync::plan::guardrail::Guardrails;
 use fedsync::plan::{Action, PlanSettings};
 use fedsync::settings::{BackupSettings, SyncSettings};
+use fedsync::store::S3Store;
 use fedsync::sync::{self, SyncContext};
 use secrecy::SecretString;
 use serde_json::{Value, json};

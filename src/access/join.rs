@@ -585,7 +585,10 @@ pub(crate) mod tests {
     #[test]
     fn the_shell_expands_only_what_the_roles_need() {
         let d = directory();
-        assert_eq!(assigned_groups(&d.roles[..1], &d.assignments), [oid("admins")]);
+        assert_eq!(
+            assigned_groups(&d.roles[..1], &d.assignments),
+            [oid("admins")]
+        );
         assert_eq!(
             assigned_users(&d.roles, &d.assignments),
             [oid("alice"), oid("dave")]

@@ -17,9 +17,9 @@ use std::time::SystemTime;
 use aws_config::SdkConfig;
 use tracing::{info, instrument, warn};
 
+use super::InventorySettings;
 use super::config::AwsOptions;
 use super::error::describe;
-use super::inventory::InventorySettings;
 use crate::metadata::{self, ProviderMatch};
 use crate::model::{
     AccountId, AccountInventory, AccountOutcome, Certificate, FailureStage, IamRole, Partition,

@@ -6,11 +6,12 @@
 
 use aws_config::SdkConfig;
 
+use super::InventorySettings;
 use super::account::{
     AccountContext, ProviderRead, StageError, each_role, iam_client, read_providers,
 };
 use super::config::AwsOptions;
-use super::inventory::{InventorySettings, ReadError, identity};
+use super::inventory::{ReadError, identity};
 use super::organization::{self, Listing};
 use crate::explain::{Explanation, ProviderExplained, RoleExplained, Standing};
 use crate::model::{AccountId, RoleArn};

@@ -19,4 +19,28 @@ pub mod inventory;
 pub mod organization;
 
 pub use config::{AwsOptions, load_config};
-pub use inventory::{InventoryObserver, InventorySettings, read_inventory};
+pub use inventory::{InventoryObserver, read_inventory};
+
+use crate::model::{AccountId, RoleName, Thumbprint};
+use crate::trust::Audiences;
+
+/// The settings that decide what an inventory reads and keeps.
+#[derive(Clone, Debug)]
+pub struct InventorySettings {
+    /// `EntityDescriptor@entityID` of our Entra app's metadata.
+    pub saml_entity_id: String,
+    /// SHA-256 thumbprints of our app's signing certificates (several during a rotation).
+    pub saml_certificates: Vec<Thumbprint>,
+    /// The `SAML:aud` values our sign-ins carry: the Entra app's reply URLs.
+    pub saml_audiences: Audiences,
+    /// The reader role fedsync assumes in each account.
+    pub cross_account_role: RoleName,
+    /// `ExternalId` for `AssumeRole`, when the reader roles require one.
+    pub external_id: Option<String>,
+    /// Read only these accounts (all when empty).
+    pub include_accounts: Vec<AccountId>,
+    /// Never read these accounts.
+    pub exclude_accounts: Vec<AccountId>,
+    /// Accounts read at once (at least 1).
+    pub concurrency: usize,
+}

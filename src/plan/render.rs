@@ -213,7 +213,9 @@ fn groups_text(out: &mut String, plan: &Plan) {
     if create.is_empty() && refused.is_empty() && duplicated.is_empty() {
         return;
     }
-    out.push_str("\nGroups (+ create, ! refused: a group of that name that fedsync does not own):\n");
+    out.push_str(
+        "\nGroups (+ create, ! refused: a group of that name that fedsync does not own):\n",
+    );
     for g in create {
         let _ = writeln!(out, "  + create  {} ({})", g.display_name, g.mail_nickname);
     }

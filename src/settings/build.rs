@@ -19,8 +19,8 @@ use super::problem::{Problem, Problems};
 use super::sources;
 use super::{AccessSettings, BackupSettings, SyncSettings};
 use crate::aws::InventorySettings;
-use crate::cli::LogFormat;
 use crate::graph::{Cloud, Credential, GraphSettings};
+use crate::logging::LogFormat;
 use crate::metadata::Thumbprint;
 use crate::model::{AccountId, RoleName};
 use crate::naming::NamingConvention;
@@ -119,6 +119,7 @@ impl Settings {
             let client_id = c.required("client-id", guid);
             let service_principal_id = c.required("service-principal-id", guid);
             let group_naming = c.optional("group-naming-convention", parse::<NamingConvention>);
+            let group_owner_id = c.optional("group-owner-id", object_id);
             Some(AccessSettings {
                 graph: GraphSettings {
                     tenant_id: tenant_id?,
@@ -129,6 +130,7 @@ impl Settings {
                 },
                 service_principal_id: service_principal_id?,
                 group_naming: group_naming?,
+                group_owner_id: group_owner_id?,
             })
         })
     }

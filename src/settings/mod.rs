@@ -59,6 +59,9 @@ pub struct AccessSettings {
     pub service_principal_id: String,
     /// Group display names; `None` gives each group its role's display name.
     pub group_naming: Option<NamingConvention>,
+    /// Who owns the groups fedsync stands behind; none means the sync app's own service
+    /// principal.
+    pub group_owner_id: Option<crate::model::ObjectId>,
 }
 
 /// Everything `fedsync sync` needs, validated.
