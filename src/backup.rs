@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use serde_json::Value;
@@ -162,6 +163,26 @@ impl fmt::Debug for BackupStore {
     }
 }
 
+/// `request` with `value` as its JSON body, encrypted with the backup KMS key when there is
+/// one, into the backup bucket.
+pub(crate) fn json_put(
+    request: PutObjectFluentBuilder,
+    settings: &BackupSettings,
+    value: &impl serde::Serialize,
+) -> PutObjectFluentBuilder {
+    let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+    let request = request
+        .bucket(&settings.bucket)
+        .content_type("application/json")
+        .body(ByteStream::from(body));
+    match &settings.kms_key {
+        Some(kms_key) => request
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(kms_key),
+        None => request,
+    }
+}
+
 impl BackupStore {
     pub fn new(s3: aws_sdk_s3::Client, settings: BackupSettings) -> BackupStore {
         BackupStore { s3, settings }
@@ -179,21 +200,12 @@ impl BackupStore {
         at: OffsetDateTime,
     ) -> Result<String, BackupError> {
         let key = backup_key(&self.settings.prefix, at, sp_id);
-        let body = serde_json::to_vec_pretty(document).unwrap_or_default();
-        let mut request = self
-            .s3
-            .put_object()
-            .bucket(&self.settings.bucket)
-            .key(&key)
-            .content_type("application/json")
-            // Never overwrite an earlier backup, even one taken in the same millisecond.
-            .if_none_match("*")
-            .body(ByteStream::from(body));
-        if let Some(kms_key) = &self.settings.kms_key {
-            request = request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(kms_key);
-        }
+        // Never overwrite an earlier backup, even one taken in the same millisecond.
+        let request = json_put(
+            self.s3.put_object().key(&key).if_none_match("*"),
+            &self.settings,
+            document,
+        );
         request.send().await.map_err(|e| BackupError::Put {
             bucket: self.settings.bucket.clone(),
             key: key.clone(),

@@ -9,13 +9,11 @@
 
 use std::sync::Mutex;
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ServerSideEncryption;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::aws::error::describe;
-use crate::backup::{BackupError, BackupStore};
+use crate::backup::{BackupError, BackupStore, json_put};
 use crate::lease::{self, Lease, LeaseError};
 use crate::model::{StateError, SyncState};
 use crate::settings::BackupSettings;
@@ -148,19 +146,7 @@ impl Store for S3Store {
 
     async fn write_state(&self, sp_id: &str, state: &SyncState) -> Result<(), StoreError> {
         let key = state_key(&self.settings.prefix, sp_id);
-        let body = serde_json::to_vec_pretty(state).unwrap_or_default();
-        let mut request = self
-            .s3
-            .put_object()
-            .bucket(&self.settings.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(ByteStream::from(body));
-        if let Some(kms_key) = &self.settings.kms_key {
-            request = request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(kms_key);
-        }
+        let request = json_put(self.s3.put_object().key(&key), &self.settings, state);
         request.send().await.map_err(|e| StoreError::Write {
             bucket: self.settings.bucket.clone(),
             key,

@@ -263,6 +263,32 @@ fn owner_query(settings: &SyncSettings) -> OwnerQuery {
     }
 }
 
+/// What a plan starts from: the service principal, the groups named `group_names` and the
+/// assignments (from the directory), and the record of removed assignments and created groups
+/// (from the store).
+async fn read_current<D: Directory, S: Store>(
+    settings: &SyncSettings,
+    ctx: &SyncContext<'_, D, S>,
+    group_names: Vec<String>,
+) -> Result<(CurrentQuery, Current, SyncState), SyncError> {
+    let query = CurrentQuery {
+        service_principal_id: settings.service_principal_id.clone(),
+        group_names,
+        owner: owner_query(settings),
+    };
+    let current = ctx
+        .directory
+        .read_current(&query)
+        .await
+        .map_err(SyncError::Current)?;
+    let state = ctx
+        .store
+        .read_state(&settings.service_principal_id)
+        .await
+        .map_err(SyncError::State)?;
+    Ok((query, current, state))
+}
+
 /// Runs one sync. With `dry_run`, stops after the plan: no lease, no backup, no writes.
 pub async fn run<D: Directory, S: Store>(
     settings: &SyncSettings,
@@ -273,21 +299,8 @@ pub async fn run<D: Directory, S: Store>(
         let inventory = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
             .await
             .map_err(SyncError::Inventory)?;
-        let query = CurrentQuery {
-            service_principal_id: settings.service_principal_id.clone(),
-            group_names: group_names(&inventory, &settings.plan),
-            owner: owner_query(settings),
-        };
-        let current = ctx
-            .directory
-            .read_current(&query)
-            .await
-            .map_err(SyncError::Current)?;
-        let state = ctx
-            .store
-            .read_state(&settings.service_principal_id)
-            .await
-            .map_err(SyncError::State)?;
+        let group_names = group_names(&inventory, &settings.plan);
+        let (query, current, state) = read_current(settings, ctx, group_names).await?;
         let plan =
             plan::plan(&inventory, &current, &state, &settings.plan).map_err(SyncError::Plan)?;
         let planned = Planned {
@@ -337,21 +350,7 @@ pub async fn restore<D: Directory, S: Store>(
         )));
     }
     leased(ctx, dry_run, async {
-        let query = CurrentQuery {
-            service_principal_id: settings.service_principal_id.clone(),
-            group_names: Vec::new(),
-            owner: owner_query(settings),
-        };
-        let current = ctx
-            .directory
-            .read_current(&query)
-            .await
-            .map_err(SyncError::Current)?;
-        let state = ctx
-            .store
-            .read_state(&settings.service_principal_id)
-            .await
-            .map_err(SyncError::State)?;
+        let (query, current, state) = read_current(settings, ctx, Vec::new()).await?;
         let plan =
             plan::restore::restore_backup(&current, &backup, &state).map_err(SyncError::Plan)?;
         let planned = Planned {
