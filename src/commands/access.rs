@@ -20,8 +20,9 @@ use crate::access::{SyncedRole, closest, resolve_role, synced_roles};
 use crate::cli::{AccessChangeArgs, AccessListArgs, AccessOutput};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, GraphError, RetryPolicy};
-use crate::model::{AccountId, AppRoleId, Group, Member, ObjectId, PrincipalType};
+use crate::model::{AccountId, AppRoleId, Group, Member, ObjectId, PrincipalType, SyncState};
 use crate::naming::{self, NamingConvention, NamingInput};
+use crate::plan::groups::stands_behind;
 use crate::settings::AccessSettings;
 use crate::settings::Inputs;
 
@@ -105,7 +106,7 @@ async fn gather(
     let roles: Vec<SyncedRole> = roles.into_iter().filter(|r| filter.keeps_role(r)).collect();
     let assignments = graph.assignments(&settings.service_principal_id).await?;
     let mut directory = Directory {
-        synced_groups: synced_groups(graph, &roles, settings.group_naming.as_ref()).await?,
+        synced_groups: synced_groups(graph, settings, &roles).await?.0,
         roles,
         all_role_ids,
         ..Directory::default()
@@ -178,11 +179,16 @@ async fn expand(
 
 /// The group sync made for each role, found by name: one paged search on the names' common
 /// prefix, or one exact lookup per role when there are few.
+///
+/// Returns the groups fedsync stands behind ([`crate::plan::groups::stands_behind`]: owned by
+/// `group-owner-id`, by default the sync app's own service principal), and apart from them the
+/// groups of the right name that are someone else's: never a route to a role.
 async fn synced_groups(
     graph: &GraphClient,
+    settings: &AccessSettings,
     roles: &[SyncedRole],
-    naming: Option<&NamingConvention>,
-) -> Result<HashMap<AppRoleId, Group>, GraphError> {
+) -> Result<(HashMap<AppRoleId, Group>, HashMap<AppRoleId, Group>), GraphError> {
+    let naming = settings.group_naming.as_ref();
     let names: Vec<GroupName> = roles.iter().map(|r| group_name(r, naming)).collect();
     let mut groups: Vec<Group> = Vec::new();
     let exact: Option<Vec<&str>> = names.iter().map(GroupName::exact).collect();
@@ -199,7 +205,22 @@ async fn synced_groups(
             groups = graph.groups_starting_with(prefix).await?;
         }
     }
-    Ok(join::match_synced_groups(roles, &names, &groups))
+    let owner = match &settings.group_owner_id {
+        Some(owner) => Some(owner.clone()),
+        None if groups.is_empty() => None,
+        None => {
+            graph
+                .service_principal_of_app(&settings.graph.client_id)
+                .await?
+        }
+    };
+    let (ours, theirs): (Vec<Group>, Vec<Group>) = groups
+        .into_iter()
+        .partition(|g| stands_behind(g, owner.as_ref(), &SyncState::default()));
+    Ok((
+        join::match_synced_groups(roles, &names, &ours),
+        join::match_synced_groups(roles, &names, &theirs),
+    ))
 }
 
 /// The synced group's name as people read it, `{account_name}` left in when the convention has it.
@@ -288,9 +309,27 @@ async fn decide_and_apply(
         Route::Direct
     } else {
         let naming = settings.group_naming.as_ref();
-        let group = synced_groups(graph, std::slice::from_ref(&role), naming)
-            .await?
-            .remove(&role.id);
+        let (mut ours, mut theirs) =
+            synced_groups(graph, settings, std::slice::from_ref(&role)).await?;
+        let group = ours.remove(&role.id);
+        if let (None, Some(foreign)) = (&group, theirs.remove(&role.id)) {
+            let owners: Vec<String> = foreign
+                .owners
+                .unwrap_or_default()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            return Err(Failure::invalid(anyhow!(
+                "the group {} of role {} is not fedsync's (owned by {}): fedsync neither adds to it nor removes from it; use --direct, or make group-owner-id its owner",
+                foreign.display_name,
+                role.display_name,
+                if owners.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    owners.join(", ")
+                }
+            )));
+        }
         if let Some(group) = &group {
             current.member = graph
                 .members(&group.id)

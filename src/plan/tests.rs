@@ -616,10 +616,19 @@ fn roles_whose_names_collide_are_skipped_one_by_one_and_the_rest_planned() {
     };
     // The two Admin roles would share a group name: both skipped; Dev is planned.
     let existing = app_role(1, Some(&value(A, "Admin")), "x", true);
-    let p = plan(&inventory(vec![a, b]), std::slice::from_ref(&existing), &settings).unwrap();
+    let p = plan(
+        &inventory(vec![a, b]),
+        std::slice::from_ref(&existing),
+        &settings,
+    )
+    .unwrap();
     let skipped: Vec<&str> = p.skipped.iter().map(|s| s.value.as_str()).collect();
     assert_eq!(skipped, [value(A, "Admin"), value(B, "Admin")]);
-    assert!(p.skipped[0].reason.contains("group name"), "{}", p.skipped[0].reason);
+    assert!(
+        p.skipped[0].reason.contains("group name"),
+        "{}",
+        p.skipped[0].reason
+    );
     assert_eq!(p.count(Action::Add), 1);
     assert_eq!(p.changes[0].value, value(A, "Dev"));
     assert_eq!(by_value(&p, &value(A, "Admin")), &existing, "left as it is");

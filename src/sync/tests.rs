@@ -185,7 +185,11 @@ fn block_on<F: Future>(f: F) -> F::Output {
 
 /// What a person sees of a directory: roles (value, enabled), assignments (principal, role),
 /// group names.
-type Seen = (BTreeSet<(String, bool)>, BTreeSet<(String, String)>, Vec<String>);
+type Seen = (
+    BTreeSet<(String, bool)>,
+    BTreeSet<(String, String)>,
+    Vec<String>,
+);
 
 fn seen(world: &World) -> Seen {
     let roles = world
@@ -235,10 +239,19 @@ fn a_role_gone_then_back_loses_and_regains_its_people_through_the_record() {
         assert_eq!(gone.plan.count(plan::Action::Disable), 1);
         assert_eq!(gone.assignments_removed, 2);
         let w = directory.world();
-        assert!(w.assignments.iter().all(|a| a.app_role_id != id_of("Admin")));
+        assert!(
+            w.assignments
+                .iter()
+                .all(|a| a.app_role_id != id_of("Admin"))
+        );
         let state = store.state();
         assert_eq!(state.removed_assignments.len(), 2);
-        assert!(state.removed_assignments.iter().all(|r| r.run == "test-run"));
+        assert!(
+            state
+                .removed_assignments
+                .iter()
+                .all(|r| r.run == "test-run")
+        );
         // The backup held the assignments before the write.
         let backup = store.inner.lock().unwrap().backups[0].clone();
         assert_eq!(backup["appRoleAssignedTo"].as_array().unwrap().len(), 3);
@@ -257,7 +270,10 @@ fn a_role_gone_then_back_loses_and_regains_its_people_through_the_record() {
             .map(|a| a.principal_id.to_string())
             .collect();
         assert_eq!(admins, BTreeSet::from(["alice".into(), "g-admin".into()]));
-        assert!(store.state().removed_assignments.is_empty(), "record cleared");
+        assert!(
+            store.state().removed_assignments.is_empty(),
+            "record cleared"
+        );
     });
 }
 
@@ -311,7 +327,10 @@ fn a_group_of_the_right_name_owned_by_someone_else_is_never_assigned() {
             .find(|g| g.display_name.ends_with("Dev"))
             .unwrap();
         assert_eq!(dev.action, GroupAction::Refused);
-        assert_eq!(dev.refused[0].owners, ["mallory".parse::<ObjectId>().unwrap()]);
+        assert_eq!(
+            dev.refused[0].owners,
+            ["mallory".parse::<ObjectId>().unwrap()]
+        );
         let w = directory.world();
         assert!(
             !w.assignments
@@ -326,7 +345,11 @@ fn a_group_of_the_right_name_owned_by_someone_else_is_never_assigned() {
             .count();
         assert_eq!(dev_groups, 1, "no second group of that name either");
         // Admin's group (ours) is reused and assigned.
-        assert!(w.assignments.iter().any(|a| a.principal_id.as_str() == "g-admin"));
+        assert!(
+            w.assignments
+                .iter()
+                .any(|a| a.principal_id.as_str() == "g-admin")
+        );
     });
 }
 
@@ -404,7 +427,15 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         0usize..6,
     )
         .prop_map(
-            |(present, enabled, assigned, trusted, assign_groups, fail_in_directory, fail_after)| {
+            |(
+                present,
+                enabled,
+                assigned,
+                trusted,
+                assign_groups,
+                fail_in_directory,
+                fail_after,
+            )| {
                 Scenario {
                     roles: present.iter().map(|&r| (r, enabled[r])).collect(),
                     assigned: assigned
