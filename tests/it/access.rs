@@ -76,14 +76,7 @@ async fn world() -> World {
 /// What every fedsync command here needs: AWS at moto, Graph at the emulator.
 fn env(w: &World) -> Vec<(&'static str, String)> {
     let mut env = org::aws_env(&w.moto.url);
-    env.extend([
-        ("FEDSYNC_TENANT_ID", TENANT.to_owned()),
-        ("FEDSYNC_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("FEDSYNC_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-        ("FEDSYNC_SERVICE_PRINCIPAL_ID", SP.to_owned()),
-        ("FEDSYNC_AUTHORITY_URL", w.emu.base.clone()),
-        ("FEDSYNC_GRAPH_URL", w.emu.base.clone()),
-    ]);
+    env.extend(w.emu.fedsync_env());
     env
 }
 
@@ -212,7 +205,7 @@ async fn list_shows_direct_group_and_nested_holders_and_flags_the_disabled_role(
     );
 
     let text = access(&w, &["list", "--account", MANAGEMENT, "--role", "admin"]);
-    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    crate::support::assert_exit(&text, 0);
     let text = stdout(&text);
     assert!(
         text.contains(&format!(
@@ -259,7 +252,7 @@ async fn csv_parses_with_one_row_per_holder() {
     let w = world().await;
     w.holders().await;
     let out = access(&w, &["list", "--output", "csv"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = reader
         .headers()
@@ -316,7 +309,7 @@ async fn grant_then_list_shows_the_holder_and_revoke_removes_it() {
             "--dry-run",
         ],
     );
-    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    crate::support::assert_exit(&dry, 0);
     assert_eq!(
         stdout(&dry),
         format!(
@@ -329,7 +322,7 @@ async fn grant_then_list_shows_the_holder_and_revoke_removes_it() {
         &w,
         &["grant", "--role", &role, "--user", "alice@contoso.com"],
     );
-    assert_eq!(granted.status.code(), Some(0), "{}", stderr(&granted));
+    crate::support::assert_exit(&granted, 0);
     assert!(
         stdout(&granted).starts_with("added alice@contoso.com to group"),
         "{}",
@@ -365,7 +358,7 @@ async fn grant_then_list_shows_the_holder_and_revoke_removes_it() {
             "alice@contoso.com",
         ],
     );
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    crate::support::assert_exit(&again, 0);
     assert!(
         stdout(&again).contains("already a member"),
         "{}",
@@ -381,7 +374,7 @@ async fn grant_then_list_shows_the_holder_and_revoke_removes_it() {
         &w,
         &["revoke", "--role", &role, "--user", "alice@contoso.com"],
     );
-    assert_eq!(revoked.status.code(), Some(0), "{}", stderr(&revoked));
+    crate::support::assert_exit(&revoked, 0);
     assert!(
         stdout(&revoked).starts_with("removed alice@contoso.com from group"),
         "{}",
@@ -414,7 +407,7 @@ async fn grant_then_list_shows_the_holder_and_revoke_removes_it() {
             "--direct",
         ],
     );
-    assert_eq!(direct.status.code(), Some(0), "{}", stderr(&direct));
+    crate::support::assert_exit(&direct, 0);
     assert_eq!(
         holders(&access(&w, &alice)),
         vec![row(&format!("{}:Dev", w.member), "alice", "direct", true)]
@@ -430,12 +423,12 @@ async fn grant_then_list_shows_the_holder_and_revoke_removes_it() {
             "--direct",
         ],
     );
-    assert_eq!(undone.status.code(), Some(0), "{}", stderr(&undone));
+    crate::support::assert_exit(&undone, 0);
     assert!(holders(&access(&w, &alice)).is_empty());
 
     // A group, nested into the synced group.
     let platform = access(&w, &["grant", "--role", &role, "--group", "Platform"]);
-    assert_eq!(platform.status.code(), Some(0), "{}", stderr(&platform));
+    crate::support::assert_exit(&platform, 0);
     assert_eq!(
         holders(&access(&w, &["list", "--role", &role, "--output", "json"])),
         vec![row(
@@ -521,9 +514,7 @@ async fn unknown_names_and_grants_that_would_not_grant_exit_2_and_write_nothing(
 /// members and transitive members page, and a user is found by UPN or not at all.
 #[tokio::test(flavor = "multi_thread")]
 async fn membership_calls_follow_graphs_rules_and_pages() {
-    use fedsync::graph::{
-        Credential, GraphClient, GraphSettings, RetryPolicy,
-    };
+    use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy};
     use secrecy::SecretString;
 
     let mut seed = seed();
@@ -558,7 +549,10 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
     for i in 1..=4 {
         let id = format!("00000000-0000-4000-8000-00000000000{i}");
         assert_eq!(
-            graph.add_member(group, &crate::support::oid(&id)).await.unwrap(),
+            graph
+                .add_member(group, &crate::support::oid(&id))
+                .await
+                .unwrap(),
             MembershipChange::Changed
         );
     }
@@ -576,13 +570,19 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
     );
     assert_eq!(
         graph
-            .add_member(group, &crate::support::oid("00000000-0000-4000-8000-000000000001"))
+            .add_member(
+                group,
+                &crate::support::oid("00000000-0000-4000-8000-000000000001")
+            )
             .await
             .unwrap(),
         MembershipChange::Unchanged
     );
     assert_eq!(
-        graph.add_member(group, &crate::support::oid(PLATFORM)).await.unwrap(),
+        graph
+            .add_member(group, &crate::support::oid(PLATFORM))
+            .await
+            .unwrap(),
         MembershipChange::Changed
     );
 
@@ -605,7 +605,10 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
 
     assert_eq!(
         graph
-            .remove_member(group, &crate::support::oid("00000000-0000-4000-8000-000000000001"))
+            .remove_member(
+                group,
+                &crate::support::oid("00000000-0000-4000-8000-000000000001")
+            )
             .await
             .unwrap(),
         MembershipChange::Changed
@@ -620,7 +623,10 @@ async fn membership_calls_follow_graphs_rules_and_pages() {
     assert_eq!(gone.status, 404);
     assert_eq!(
         graph
-            .remove_member(group, &crate::support::oid("00000000-0000-4000-8000-000000000001"))
+            .remove_member(
+                group,
+                &crate::support::oid("00000000-0000-4000-8000-000000000001")
+            )
             .await
             .unwrap(),
         MembershipChange::Unchanged

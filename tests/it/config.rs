@@ -158,7 +158,7 @@ concurrency = 2
             .unwrap()
     };
     let out = run("json");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     assert_no_secret(&out, &[SECRET, SECURE]);
     let rows = json_rows(&out);
     let file_source = format!("config file {}", file.display());
@@ -208,7 +208,7 @@ concurrency = 2
     assert!(rows.iter().all(|r| r["problem"].is_null()), "{rows:#?}");
 
     let text = run("text");
-    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    crate::support::assert_exit(&text, 0);
     assert_no_secret(&text, &[SECRET, SECURE]);
     assert!(stdout(&text).starts_with("  SETTING"), "{}", stdout(&text));
     assert_eq!(
@@ -298,7 +298,7 @@ fn invalid_values_from_every_source_exit_2_with_every_problem_listed() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 2);
     assert_no_secret(&out, &[SECRET]);
     let file_source = format!("config file {}", file.display());
     let err = stderr(&out);
@@ -374,7 +374,7 @@ async fn unknown_and_bad_ssm_parameters_are_problems_and_secure_values_stay_hidd
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 2);
     assert_no_secret(&out, &[SECRET, SECURE]);
     let err = stderr(&out);
     assert!(
@@ -433,7 +433,7 @@ async fn inventory_reads_its_saml_settings_from_ssm() {
         .args(["inventory", "--output", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     assert!(stdout(&out).contains(&arn), "{}", stdout(&out));
 
     // Without the prefix the same settings are missing, and the problem says where to set them.
@@ -469,7 +469,7 @@ async fn inventory_reads_its_saml_settings_from_ssm() {
         .args(["--cross-account-role", "fedsync-reader"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
 }
 
 fn plan_with_config(config: &Path) -> assert_cmd::Command {
@@ -498,7 +498,7 @@ fn plan_reads_its_settings_from_the_config_file_and_the_environment_beats_it() {
     )
     .unwrap();
     let out = plan_with_config(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(stdout(&out).contains("\"production:Analyst\""), "{plan:#}");
     assert_eq!(
@@ -511,7 +511,7 @@ fn plan_reads_its_settings_from_the_config_file_and_the_environment_beats_it() {
         .env("FEDSYNC_NAMING_CONVENTION", "{account_id}+{role_name}")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     assert!(!stdout(&out).contains("\"production:Analyst\""));
     assert!(stdout(&out).contains("+Analyst\""), "{}", stdout(&out));
 

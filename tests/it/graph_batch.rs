@@ -3,12 +3,12 @@
 //! throttled items again after the wait Graph asked for, and stops on a refused item with its
 //! Graph code.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy, Sleeper};
+use crate::support::sleep::Recorder;
+use fedsync::graph::{Credential, GraphClient, GraphSettings, RetryPolicy};
 use fedsync::model::NewGroup;
-use futures::future::BoxFuture;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -16,16 +16,6 @@ use serde_json::{Value, json};
 use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, Running, TENANT, seed, start};
 
 /// Records each wait instead of waiting.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Duration>>);
-
-impl Sleeper for Recorder {
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        self.0.lock().unwrap().push(duration);
-        Box::pin(async {})
-    }
-}
-
 fn client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
     let settings = GraphSettings {
         tenant_id: TENANT.to_owned(),
@@ -94,7 +84,7 @@ async fn create_groups_sends_twenty_to_a_batch_and_returns_them_in_order() {
         45
     );
     assert_eq!(batch_posts(&emu.state().await), 3, "20 + 20 + 5");
-    assert!(waits.0.lock().unwrap().is_empty());
+    assert!(waits.waits().is_empty());
 }
 
 #[tokio::test]
@@ -119,7 +109,7 @@ async fn a_throttled_item_is_sent_again_after_the_wait_it_asked_for() {
         expected,
         "each group exactly once"
     );
-    assert_eq!(*waits.0.lock().unwrap(), [Duration::from_secs(7)]);
+    assert_eq!(waits.waits(), [Duration::from_secs(7)]);
     assert_eq!(
         batch_posts(&emu.state().await),
         2,

@@ -2,17 +2,16 @@
 //! token errors, paging, throttling (with the waits it asked for), two-phase role removal, each
 //! rule's error surfaced with Graph's code and request id, groups and assignments.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fedsync::graph::{
-    CertificateCredential, Credential, GraphClient, GraphError, GraphSettings,
-    RetryPolicy, Sleeper,
+    CertificateCredential, Credential, GraphClient, GraphError, GraphSettings, RetryPolicy,
 };
 use fedsync::model::{AppRole, AppRoleId, AwsRoleValue, NewGroup};
 
 use crate::support::oid;
-use futures::future::BoxFuture;
+use crate::support::sleep::Recorder;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -22,22 +21,6 @@ use crate::graph_emulator::{
 };
 
 /// Records each wait instead of waiting.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Duration>>);
-
-impl Sleeper for Recorder {
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        self.0.lock().unwrap().push(duration);
-        Box::pin(async {})
-    }
-}
-
-impl Recorder {
-    fn waits(&self) -> Vec<Duration> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
 fn policy() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,

@@ -199,6 +199,18 @@ pub async fn start(seed: Value) -> Running {
 }
 
 impl Running {
+    /// The Graph settings of a fedsync command signing in to this emulator as the seeded app.
+    pub fn fedsync_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("FEDSYNC_TENANT_ID", TENANT.to_owned()),
+            ("FEDSYNC_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("FEDSYNC_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            ("FEDSYNC_SERVICE_PRINCIPAL_ID", SP.to_owned()),
+            ("FEDSYNC_AUTHORITY_URL", self.base.clone()),
+            ("FEDSYNC_GRAPH_URL", self.base.clone()),
+        ]
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

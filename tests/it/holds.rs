@@ -141,7 +141,7 @@ async fn a_conditional_deny_on_the_audience_keeps_the_role_and_another_audience_
         "explain",
         &[&format!("arn:aws:iam::{}:role/Elsewhere", w.member)],
     );
-    assert_eq!(explained.status.code(), Some(0), "{}", stderr(&explained));
+    crate::support::assert_exit(&explained, 0);
     let text = stdout(&explained);
     assert!(text.contains("via AzureAD: no"), "{text}");
     assert!(
@@ -172,7 +172,7 @@ async fn a_rotation_half_done_holds_the_roles_and_warns_until_the_certificate_is
         .unwrap();
     let writes = w.writes().await;
     let out = sync(&w, &[]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     let summary: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(summary["roles_disabled"], 0, "{summary}");
     assert_eq!(summary["roles_held"], 1, "{summary}");
@@ -254,7 +254,7 @@ async fn explain_shows_providers_and_verdicts_and_refuses_bad_targets() {
         "explain",
         &[MANAGEMENT, "--output", "json"],
     );
-    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    crate::support::assert_exit(&json, 0);
     let e: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(e["schema"], "fedsync.explain/v1");
     assert_eq!(e["standing"]["kind"], "read");

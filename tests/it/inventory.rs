@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use fedsync::aws::inventory::{InventorySettings, Quiet};
+use fedsync::aws::InventorySettings;
+use fedsync::aws::inventory::Quiet;
 use fedsync::aws::{AwsOptions, read_inventory};
 use fedsync::model::{
     AccountOutcome, FailureStage, Inventory, ProviderVerdict, SkipReason, TrustVerdict,
@@ -168,7 +169,7 @@ async fn inventory_prints_exactly_the_federated_roles_of_the_seeded_org() {
     let moto = Moto::start();
     let seeded = seed(&moto.url).await;
     let out = run_inventory(&moto.url, &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     let inventory = Inventory::from_json(&stdout(&out)).expect("stdout is an inventory snapshot");
     assert_eq!(found(&inventory), seeded.expected);
 
@@ -214,7 +215,7 @@ async fn the_text_output_lists_roles_and_skipped_accounts() {
     let moto = Moto::start();
     let seeded = seed(&moto.url).await;
     let out = run_inventory(&moto.url, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
         text.starts_with(
@@ -327,7 +328,7 @@ async fn an_account_that_denies_assume_role_fails_alone_and_the_run_exits_4() {
         },
     });
     let out = run_inventory(&proxy.url, &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     let inventory = Inventory::from_json(&stdout(&out)).unwrap();
     let AccountOutcome::Failed { stage, reason } = outcome(&inventory, &seeded.prod) else {
         panic!("prod failed")
@@ -497,7 +498,7 @@ async fn odd_providers_and_policies_are_decided_one_by_one_and_never_fail_the_ac
 
     // Through the binary: the account is read; the undecided role makes exit 4 and is named.
     let out = run_inventory(&moto.url, &[]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     let text = stdout(&out);
     assert!(
         text.contains(&format!("! {odd_arn}  held via AzureAD: statement 1")),
@@ -522,7 +523,7 @@ async fn include_exclude_and_external_id_are_honoured() {
             "fedsync-ext-42",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     let inventory = Inventory::from_json(&stdout(&out)).unwrap();
     assert!(matches!(
         outcome(&inventory, &seeded.dev),
@@ -577,7 +578,7 @@ async fn outside_an_organization_only_the_current_account_is_read() {
         },
     });
     let out = run_inventory(&proxy.url, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
         text.starts_with("Not in an AWS Organization: read this account only.\n1 accounts: 1 read"),

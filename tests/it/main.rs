@@ -1,10 +1,19 @@
-//! Integration tests: the `fedsync` binary as a user runs it. One test binary; each module
-//! covers one command, `support` holds what they share. `graph_emulator` tests the Graph
-//! emulator example and exports the harness that runs it in-process.
+//! Integration tests: the `fedsync` binary (and the library's shell) as a user runs them, against
+//! moto and the Graph emulator. One test binary; `support` holds what the modules share.
+//!
+//! - `inventory`, `plan_command`, `sync_run`, `access`, `config`, `setup`, `completions`: one
+//!   command each (`sync_run` also restore and backups).
+//! - `holds`: what fedsync cannot decide is held (issue 13); `assignments`: groups and
+//!   assignments planned and brought back (issue 14).
+//! - `backup_lease`: the backup and the run lease in S3; `policy`: the IAM grants in `cfn/`
+//!   against the calls `src/` makes.
+//! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
+//!   the emulator's own rules, and the harness that runs it in-process.
 
 mod support;
 
 mod access;
+mod assignments;
 mod backup_lease;
 mod completions;
 mod config;

@@ -36,7 +36,7 @@ fn the_example_plan_reads_like_a_terraform_plan() {
 #[test]
 fn json_output_is_the_documented_schema() {
     let out = plan_examples().args(["--output", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["schema"], "fedsync.plan/v1");
     assert_eq!(plan["summary"]["add"], 2);
@@ -228,7 +228,7 @@ fn the_naming_convention_flag_beats_the_environment() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     assert!(stdout(&out).contains("\"production:Analyst\""));
 }
 
@@ -294,7 +294,7 @@ fn an_inventory_without_failures_exits_0() {
         .args(["--max-removals", "100%"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     // Legacy and sandbox are gone from the Organization, but their app roles' ids are not the
     // ones fedsync derives: someone else made them, so they are held, and exit stays 0.
     let text = stdout(&out);
@@ -317,7 +317,7 @@ fn an_inventory_without_failures_exits_0() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
         text.contains("- disable AWS 333333333333 - Admin"),
@@ -355,7 +355,7 @@ fn a_version_1_inventory_is_still_read_and_an_account_it_lacks_is_held() {
         .args(["--output", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    crate::support::assert_exit(&out, 4);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["add"], 2);
     assert_eq!(plan["summary"]["disable"], 1);

@@ -279,12 +279,7 @@ async fn a_mass_removal_is_refused_with_exit_3_and_nothing_is_written() {
     let writes = w.writes().await;
     let backups = backup_keys(&w).await;
     let refused = sync_cmd(&w, &["--max-removals", "10%"]);
-    assert_eq!(
-        refused.status.code(),
-        Some(3),
-        "{}",
-        crate::support::stderr(&refused)
-    );
+    crate::support::assert_exit(&refused, 3);
     let err = crate::support::stderr(&refused);
     assert!(
         err.contains("plan refused, nothing written") && err.contains("max-removals"),
@@ -298,12 +293,7 @@ async fn a_mass_removal_is_refused_with_exit_3_and_nothing_is_written() {
 async fn without_a_backup_nothing_is_written_and_the_run_exits_1() {
     let w = world().await;
     let out = sync_cmd(&w, &["--backup-bucket", "no-such-bucket"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        crate::support::stderr(&out)
-    );
+    crate::support::assert_exit(&out, 1);
     // The lease lives in the same bucket, so the run stops even before the backup.
     let err = crate::support::stderr(&out);
     assert!(
@@ -364,12 +354,7 @@ async fn a_second_concurrent_run_is_refused_with_exit_1_and_writes_nothing() {
     .await
     .unwrap();
     let out = sync_cmd(&w, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        crate::support::stderr(&out)
-    );
+    crate::support::assert_exit(&out, 1);
     let err = crate::support::stderr(&out);
     assert!(err.contains("the-other-run"), "{err}");
     assert_eq!(w.writes().await, 0);
@@ -417,13 +402,8 @@ pub(crate) fn fedsync_cmd(
     for (key, value) in org::aws_env(aws_endpoint) {
         cmd.env(key, value);
     }
+    cmd.envs(w.emu.fedsync_env());
     for (key, value) in [
-        ("FEDSYNC_TENANT_ID", TENANT),
-        ("FEDSYNC_CLIENT_ID", CLIENT_ID),
-        ("FEDSYNC_CLIENT_SECRET", CLIENT_SECRET),
-        ("FEDSYNC_SERVICE_PRINCIPAL_ID", SP),
-        ("FEDSYNC_AUTHORITY_URL", w.emu.base.as_str()),
-        ("FEDSYNC_GRAPH_URL", w.emu.base.as_str()),
         ("FEDSYNC_BACKUP_BUCKET", BUCKET),
         ("FEDSYNC_MAX_REMOVALS", "100%"),
     ] {
@@ -436,12 +416,7 @@ pub(crate) fn fedsync_cmd(
 async fn the_binary_syncs_reports_one_json_line_and_converges() {
     let w = world().await;
     let first = sync_cmd(&w, &[]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&first)
-    );
+    crate::support::assert_exit(&first, 0);
     let summary: Value =
         serde_json::from_str(crate::support::stdout(&first).trim()).expect("one JSON line");
     assert_eq!(summary["outcome"], "applied");
@@ -520,12 +495,7 @@ async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
         cmd.env("FEDSYNC_BACKUP_BUCKET", BUCKET).output().unwrap()
     };
     let listed = backups(&["list", "--output", "json"]);
-    assert_eq!(
-        listed.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&listed)
-    );
+    crate::support::assert_exit(&listed, 0);
     let items: Vec<Value> = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(items.len(), 2);
     assert!(
@@ -542,7 +512,10 @@ async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
     assert_eq!(shown["servicePrincipal"], before);
     let latest: Value = serde_json::from_slice(&backups(&["show", "latest"]).stdout).unwrap();
     assert_eq!(
-        latest["servicePrincipal"]["appRoles"].as_array().unwrap().len(),
+        latest["servicePrincipal"]["appRoles"]
+            .as_array()
+            .unwrap()
+            .len(),
         items[0]["app_roles"].as_u64().unwrap() as usize
     );
 }
@@ -593,12 +566,7 @@ async fn an_account_that_cannot_be_read_keeps_its_roles_and_the_run_exits_4() {
         },
     });
     let out = sync_cmd_via(&w, &proxy.url, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        crate::support::stderr(&out)
-    );
+    crate::support::assert_exit(&out, 4);
     let summary: Value = serde_json::from_str(crate::support::stdout(&out).trim()).unwrap();
     assert_eq!(summary["accounts_failed"], 1);
     assert_eq!(
@@ -640,12 +608,7 @@ async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup(
     let w = world().await;
     let before = w.app_roles().await;
     let synced = sync_cmd(&w, &[]);
-    assert_eq!(
-        synced.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&synced)
-    );
+    crate::support::assert_exit(&synced, 0);
     let prior = backup_keys(&w).await;
     assert_eq!(prior.len(), 1);
     let after_sync = w.app_roles().await;
@@ -654,12 +617,7 @@ async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup(
     // A dry run plans the restore and writes nothing.
     let writes = w.writes().await;
     let planned = restore_cmd(&w, &[&prior[0], "--dry-run", "--output", "text"]);
-    assert_eq!(
-        planned.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&planned)
-    );
+    crate::support::assert_exit(&planned, 0);
     let text = crate::support::stdout(&planned);
     assert!(text.contains("fedsync restore: planned"), "{text}");
     assert!(text.contains(&prior[0]), "{text}");
@@ -669,12 +627,7 @@ async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup(
     // First restore: the backup's roles come back as they were; roles the sync added are
     // disabled; the state it replaced is backed up first.
     let first = restore_cmd(&w, &[&prior[0]]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&first)
-    );
+    crate::support::assert_exit(&first, 0);
     let summary: Value =
         serde_json::from_str(crate::support::stdout(&first).trim()).expect("one JSON line");
     assert_eq!(summary["event"], "fedsync.restore.summary");
@@ -723,12 +676,7 @@ async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup(
 
     // Restoring the same key again drops them: the app roles are the backup's.
     let second = restore_cmd(&w, &[&prior[0]]);
-    assert_eq!(
-        second.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&second)
-    );
+    crate::support::assert_exit(&second, 0);
     let summary: Value = serde_json::from_str(crate::support::stdout(&second).trim()).unwrap();
     assert_eq!(summary["roles_removed"], 3, "{summary}");
     assert_eq!(
@@ -745,12 +693,7 @@ async fn restore_brings_back_the_prior_state_in_two_phases_after_a_fresh_backup(
 async fn restoring_a_backup_that_is_not_there_exits_2_and_writes_nothing() {
     let w = world().await;
     let none = restore_cmd(&w, &["latest"]);
-    assert_eq!(
-        none.status.code(),
-        Some(2),
-        "{}",
-        crate::support::stderr(&none)
-    );
+    crate::support::assert_exit(&none, 2);
     assert!(
         crate::support::stderr(&none)
             .contains("there is no backup under s3://fedsync-backups/manifests/"),
@@ -772,12 +715,7 @@ async fn restoring_a_backup_that_is_not_there_exits_2_and_writes_nothing() {
 async fn plan_without_files_plans_live_and_writes_nothing() {
     let w = world().await;
     let text = fedsync_cmd(&w, &w.moto.url, "plan", &[]);
-    assert_eq!(
-        text.status.code(),
-        Some(0),
-        "{}",
-        crate::support::stderr(&text)
-    );
+    crate::support::assert_exit(&text, 0);
     let out = crate::support::stdout(&text);
     assert!(
         out.contains(&format!("+ add     AWS {} - Dev", w.member)),

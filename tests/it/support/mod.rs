@@ -1,9 +1,11 @@
-//! support: running the `fedsync` binary and formatting what it did for snapshots; the AWS
-//! emulator (`moto`), a fault-injecting proxy in front of it (`proxy`), and seeding (`org`).
+//! support: running the `fedsync` binary, checking its exit code and formatting what it did for
+//! snapshots; the AWS emulator (`moto`), a fault-injecting proxy in front of it (`proxy`),
+//! seeding (`org`), and a Graph client sleeper that records its waits (`sleep`).
 
 pub mod moto;
 pub mod org;
 pub mod proxy;
+pub mod sleep;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -45,6 +47,19 @@ pub fn transcript(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
     )
+}
+
+/// Asserts the exit code, showing stdout and stderr when it is another; returns stdout.
+#[track_caller]
+pub fn assert_exit(output: &Output, code: i32) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+    stdout(output)
 }
 
 pub fn stdout(output: &Output) -> String {
