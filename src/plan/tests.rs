@@ -7,8 +7,9 @@ use serde_json::json;
 use super::guardrail::{self, Guardrails, MaxRemovals, Refusal};
 use super::*;
 use crate::model::{
-    AccountInventory, AccountOutcome, Current, FailureStage, IamRole, Inventory, Listing,
-    ProviderVerdict, SamlProvider, SkipReason, SyncState, Trust, TrustVerdict,
+    AccountInventory, AccountOutcome, Assignment, AssignmentId, Current, FailureStage, Group,
+    IamRole, Inventory, Listing, ObjectId, PrincipalType, ProviderVerdict, RemovedAssignment,
+    SamlProvider, SkipReason, SyncState, Trust, TrustVerdict,
 };
 
 const A: &str = "111111111111";
@@ -1057,4 +1058,257 @@ proptest! {
             prop_assert_eq!(c.id, AppRoleId::for_value(&c.value));
         }
     }
+}
+
+// Assignments and the steps: what a plan removes, records, restores and forgets, in which order.
+
+fn oid(id: &str) -> ObjectId {
+    id.parse().unwrap()
+}
+
+fn assigned(n: u64, principal: &str, kind: PrincipalType, value: &str) -> Assignment {
+    Assignment {
+        id: AssignmentId(format!("assignment-{n}")),
+        principal_id: oid(principal),
+        principal_type: kind,
+        principal_display_name: Some(format!("name of {principal}")),
+        app_role_id: AppRoleId::for_value(value),
+        resource_id: oid("sp"),
+    }
+}
+
+fn recorded(principal: &str, kind: PrincipalType, value: &str) -> RemovedAssignment {
+    RemovedAssignment {
+        app_role_id: AppRoleId::for_value(value),
+        principal_id: oid(principal),
+        principal_type: kind,
+        principal_display_name: None,
+        removed_at: time::macros::datetime!(2026-12-01 10:00 UTC),
+        run: "earlier-run".into(),
+    }
+}
+
+/// A plan (groups off) from these app roles, assignments and records.
+fn plan_from(
+    accounts: Vec<AccountInventory>,
+    roles: &[AppRole],
+    assignments: Vec<Assignment>,
+    state: &SyncState,
+) -> Plan {
+    let mut current = Current::of_app_roles("sp", roles.to_vec());
+    current.assignments = assignments;
+    let no_groups = PlanSettings {
+        create_groups: false,
+        ..PlanSettings::default()
+    };
+    super::plan(&inventory(accounts), &current, state, &no_groups).unwrap()
+}
+
+fn actions(plan: &Plan) -> Vec<(AssignmentAction, String, bool)> {
+    plan.assignments
+        .iter()
+        .map(|a| (a.action, a.principal_label(), a.record))
+        .collect()
+}
+
+#[test]
+fn a_disabled_role_loses_its_assignments_recorded_first_and_its_groups_are_listed() {
+    let (admin, dev) = (value(A, "Admin"), value(A, "Dev"));
+    let p = plan_from(
+        vec![read(A, &["Dev"])],
+        &[derived(&admin, true), derived(&dev, true)],
+        vec![
+            assigned(1, "u1", PrincipalType::User, &admin),
+            assigned(2, "g1", PrincipalType::Group, &admin),
+            assigned(3, "u2", PrincipalType::User, &dev),
+        ],
+        &SyncState::default(),
+    );
+    assert_eq!(
+        actions(&p),
+        [
+            (AssignmentAction::Remove, "user name of u1".into(), true),
+            (AssignmentAction::Remove, "group name of g1".into(), true),
+        ]
+    );
+    assert!(
+        p.assignments
+            .iter()
+            .all(|a| a.reason == AssignmentReason::RoleDisabled && a.assignment_id.is_some())
+    );
+    let orphans: Vec<_> = p.orphan_groups.iter().map(|g| g.id.to_string()).collect();
+    assert_eq!(orphans, ["g1"]);
+    assert_eq!(p.principals_losing_and_regaining(), ((1, 1), (0, 0)));
+    let names: Vec<_> = steps::steps(&p).iter().map(steps::Step::name).collect();
+    assert_eq!(
+        names,
+        [
+            "the appRoles PATCH",
+            "recording the assignments of disabled roles",
+            "removing the assignments of disabled roles",
+        ]
+    );
+}
+
+#[test]
+fn a_role_back_in_aws_gets_back_what_was_recorded_and_not_there_and_the_records_go() {
+    let admin = value(A, "Admin");
+    let state = SyncState {
+        removed_assignments: vec![
+            recorded("u1", PrincipalType::User, &admin),
+            recorded("g1", PrincipalType::Group, &admin),
+        ],
+        ..SyncState::default()
+    };
+    // g1 was assigned again by hand meanwhile: only u1 comes back.
+    let p = plan_from(
+        vec![read(A, &["Admin"])],
+        &[derived(&admin, false)],
+        vec![assigned(1, "g1", PrincipalType::Group, &admin)],
+        &state,
+    );
+    assert_eq!(p.changes[0].action, Action::Enable);
+    let restored: Vec<_> = p
+        .assignments
+        .iter()
+        .map(|a| (a.action, a.principal_id.as_ref().unwrap().to_string()))
+        .collect();
+    assert_eq!(restored, [(AssignmentAction::Restore, "u1".to_owned())]);
+    assert_eq!(p.forget.len(), 2, "both records are let go: {:?}", p.forget);
+    assert_eq!(p.principals_losing_and_regaining(), ((0, 0), (1, 0)));
+    let names: Vec<_> = steps::steps(&p).iter().map(steps::Step::name).collect();
+    assert_eq!(
+        names,
+        [
+            "the appRoles PATCH",
+            "assigning groups and restoring assignments",
+            "forgetting restored assignments",
+        ]
+    );
+}
+
+#[test]
+fn a_dropped_role_forgets_its_records_and_a_held_role_keeps_its_people_and_records() {
+    let (admin, ops) = (value(A, "Admin"), value(B, "Ops"));
+    let state = SyncState {
+        removed_assignments: vec![
+            recorded("u1", PrincipalType::User, &admin),
+            recorded("u2", PrincipalType::User, &ops),
+        ],
+        ..SyncState::default()
+    };
+    let p = plan_from(
+        vec![read(A, &[]), skipped(B, SkipReason::Excluded)],
+        &[derived(&admin, false), derived(&ops, false)],
+        vec![assigned(1, "g9", PrincipalType::Group, &admin)],
+        &state,
+    );
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    assert_eq!(p.changes[0].action, Action::Remove);
+    // What is left on a dropped role goes, unrecorded; its record is let go.
+    assert_eq!(
+        actions(&p),
+        [(AssignmentAction::Remove, "group name of g9".into(), false)]
+    );
+    assert_eq!(
+        p.forget,
+        [Forget {
+            app_role_id: AppRoleId::for_value(&admin),
+            principal_id: oid("u1"),
+        }]
+    );
+    // The drop runs after the assignments are gone, in a PATCH of its own.
+    let names: Vec<_> = steps::steps(&p).iter().map(steps::Step::name).collect();
+    assert_eq!(
+        names,
+        [
+            "removing the assignments of disabled roles",
+            "dropping disabled roles",
+            "forgetting restored assignments",
+        ]
+    );
+}
+
+#[test]
+fn with_assign_groups_a_group_fedsync_stands_behind_is_assigned_and_a_squatted_one_never() {
+    let (admin, dev) = (value(A, "Admin"), value(A, "Dev"));
+    let mut current = Current::of_app_roles("sp", Vec::new());
+    current.group_owner = Some(oid("sync-app"));
+    let group = |id: &str, role: &str, owner: &str| Group {
+        id: oid(id),
+        display_name: format!("AWS {A} - {role}"),
+        mail_nickname: None,
+        owners: Some(vec![oid(owner)]),
+    };
+    current.groups = vec![
+        group("ours", "Admin", "sync-app"),
+        group("squat", "Dev", "someone"),
+    ];
+    let settings = PlanSettings {
+        assign_groups: true,
+        ..PlanSettings::default()
+    };
+    let p = super::plan(
+        &inventory(vec![read(A, &["Admin", "Dev", "Ops"])]),
+        &current,
+        &SyncState::default(),
+        &settings,
+    )
+    .unwrap();
+    let groups: Vec<_> = p
+        .groups
+        .iter()
+        .map(|g| (g.display_name.as_str(), g.action))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("AWS 111111111111 - Admin", GroupAction::Reuse),
+            ("AWS 111111111111 - Dev", GroupAction::Refused),
+            ("AWS 111111111111 - Ops", GroupAction::Create),
+        ]
+    );
+    let adds: Vec<_> = p
+        .assignments
+        .iter()
+        .map(|a| {
+            (
+                a.action,
+                a.app_role_id,
+                a.principal_id.as_ref().map(ToString::to_string),
+                a.group_to_create.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        adds,
+        [
+            (
+                AssignmentAction::Add,
+                AppRoleId::for_value(&admin),
+                Some("ours".to_owned()),
+                None
+            ),
+            (
+                AssignmentAction::Add,
+                AppRoleId::for_value(&value(A, "Ops")),
+                None,
+                Some("AWS 111111111111 - Ops".to_owned())
+            ),
+        ]
+    );
+    assert!(
+        !p.assignments
+            .iter()
+            .any(|a| a.app_role_id == AppRoleId::for_value(&dev))
+    );
+    let names: Vec<_> = steps::steps(&p).iter().map(steps::Step::name).collect();
+    assert_eq!(
+        names,
+        [
+            "the appRoles PATCH",
+            "creating groups",
+            "assigning groups and restoring assignments",
+        ]
+    );
 }
