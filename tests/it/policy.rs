@@ -670,3 +670,57 @@ fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
         format!("{}-task", parameter_default("environment.yaml", "Name"))
     );
 }
+
+/// The bucket's lifecycle rules that delete current objects expire backups and never the state
+/// record beside them (the assignments a disable removed, given back when the role returns).
+#[test]
+fn the_lifecycle_rule_expires_backups_and_never_the_state_record() {
+    let doc = load_template("environment.yaml");
+    let rules = get(&doc, "Resources")
+        .and_then(|r| get(r, "BackupBucket"))
+        .and_then(|b| get(b, "Properties"))
+        .and_then(|p| get(p, "LifecycleConfiguration"))
+        .and_then(|l| get(l, "Rules"))
+        .and_then(|r| untagged(r).as_sequence())
+        .expect("BackupBucket has lifecycle rules");
+    let prefix = parameter_default("environment.yaml", "BackupPrefix");
+    let at = time::macros::datetime!(2026-12-02 03:04:29.148 UTC);
+    let sp = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11";
+    let backup = fedsync::backup::backup_key(&prefix, at, sp);
+    let state = fedsync::store::state_key(&prefix, sp);
+    let far_future = fedsync::backup::backup_key(&prefix, datetime_in(2999), sp);
+    let mut expiring = 0;
+    for rule in rules {
+        if get(rule, "ExpirationInDays").is_none() {
+            continue;
+        }
+        expiring += 1;
+        let rule_prefix = get(rule, "Prefix").expect("an expiring rule names its prefix");
+        // `!Ref BackupPrefix` or `!Sub "${BackupPrefix}…"`.
+        let rule_prefix = match untagged(rule_prefix).as_str() {
+            Some(s) if s.contains("${BackupPrefix}") => s.replace("${BackupPrefix}", &prefix),
+            Some("BackupPrefix") => prefix.clone(),
+            other => panic!("an expiring rule's prefix is {other:?}"),
+        };
+        assert!(
+            backup.starts_with(&rule_prefix),
+            "{backup} vs {rule_prefix}"
+        );
+        assert!(
+            far_future.starts_with(&rule_prefix),
+            "{far_future} vs {rule_prefix}"
+        );
+        assert!(
+            !state.starts_with(&rule_prefix),
+            "{state} expires under {rule_prefix}"
+        );
+    }
+    assert_eq!(expiring, 1, "one rule expires backups");
+}
+
+fn datetime_in(year: i32) -> time::OffsetDateTime {
+    time::Date::from_calendar_date(year, time::Month::January, 1)
+        .unwrap()
+        .midnight()
+        .assume_utc()
+}
