@@ -2,25 +2,31 @@
 //! and the [`SyncState`] (assignments a disable removed, groups fedsync created) — behind one
 //! trait, [`Store`], so a run can be tested against memory as well as S3.
 //!
-//! [`S3Store`] puts all of it in the backup bucket: backups at [`crate::backup::backup_key`],
-//! the lease at [`crate::lease::lease_key`], the state beside it at [`state_key`]. It writes only
-//! what the run asks for; the state is written whole (the run holds the lease, so no other run
-//! writes it meanwhile).
+//! [`S3Store`] puts all of it in the backup bucket: backups at [`crate::backup::backup_key`]
+//! (under `backup-prefix`), and per service principal, at keys no setting moves, the lease at
+//! [`crate::lease::lease_key`] and the state beside it at [`state_key`]. It writes only what the
+//! run asks for; the state is written whole (the run holds the lease, so no other run writes it
+//! meanwhile). While it holds the lease, a task renews it every
+//! [`crate::lease::LeaseTimes::renew_every`].
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::aws::error::describe;
 use crate::backup::{BackupError, BackupStore, json_put};
-use crate::lease::{self, Lease, LeaseError};
+use crate::lease::{self, Lease, LeaseError, LeaseTimes};
 use crate::model::{StateError, SyncState};
 use crate::settings::BackupSettings;
 
-/// The state of service principal `sp_id`: beside the lease.
-pub fn state_key(prefix: &str, sp_id: &str) -> String {
-    format!("{prefix}state-{sp_id}.json")
+/// Where the state of every service principal lives: beside the leases, outside
+/// `backup-prefix` (and so outside the backups' lifecycle rule).
+pub const STATE_PREFIX: &str = "fedsync/state/";
+
+/// The state of service principal `sp_id`.
+pub fn state_key(sp_id: &str) -> String {
+    format!("{STATE_PREFIX}{sp_id}.json")
 }
 
 /// The state could not be read or written.
@@ -50,8 +56,12 @@ pub enum StoreError {
 /// What a run keeps outside itself.
 #[allow(async_fn_in_trait)]
 pub trait Store {
-    /// Takes the run lease for `holder`, or says who holds it.
-    async fn lease(&self, holder: &str, now: OffsetDateTime) -> Result<(), LeaseError>;
+    /// Takes the run lease of `sp_id` for `holder`, or says who holds it.
+    async fn lease(&self, sp_id: &str, holder: &str, now: OffsetDateTime)
+    -> Result<(), LeaseError>;
+    /// Before a write step: confirms the lease is still this run's, renewing it first when it
+    /// would expire soon. [`LeaseError::Lost`] when another run took it over.
+    async fn confirm_lease(&self, now: OffsetDateTime) -> Result<(), LeaseError>;
     /// Gives the lease back, when this store holds it.
     async fn release(&self) -> Result<(), LeaseError>;
     /// Writes a backup document and returns where.
@@ -70,7 +80,20 @@ pub trait Store {
 pub struct S3Store {
     s3: aws_sdk_s3::Client,
     settings: BackupSettings,
-    held: Mutex<Option<Lease>>,
+    times: LeaseTimes,
+    held: Mutex<Option<Held>>,
+}
+
+/// The lease this store holds, and the task renewing it.
+struct Held {
+    lease: Arc<tokio::sync::Mutex<HeldLease>>,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+struct HeldLease {
+    lease: Lease,
+    /// Set by the renewer when another run took the lease over.
+    lost: Option<String>,
 }
 
 impl S3Store {
@@ -78,31 +101,117 @@ impl S3Store {
         S3Store {
             s3,
             settings,
+            times: LeaseTimes::default(),
             held: Mutex::new(None),
         }
+    }
+
+    /// The same store with other lease times (tests shorten them).
+    pub fn with_lease_times(self, times: LeaseTimes) -> S3Store {
+        S3Store { times, ..self }
     }
 
     fn backups(&self) -> BackupStore {
         BackupStore::new(self.s3.clone(), self.settings.clone())
     }
+
+    fn held_lease(&self) -> Option<Arc<tokio::sync::Mutex<HeldLease>>> {
+        let held = self.held.lock().ok()?;
+        held.as_ref().map(|h| h.lease.clone())
+    }
+}
+
+/// Renews the lease every `times.renew_every` until it is lost or the task is stopped; a failed
+/// renewal is logged and tried again at the next period.
+async fn renew_while_held(
+    s3: aws_sdk_s3::Client,
+    held: Arc<tokio::sync::Mutex<HeldLease>>,
+    times: LeaseTimes,
+) {
+    loop {
+        tokio::time::sleep(times.renew_every).await;
+        let mut held = held.lock().await;
+        match held
+            .lease
+            .renew(&s3, OffsetDateTime::now_utc(), times.ttl)
+            .await
+        {
+            Ok(()) => tracing::debug!(key = held.lease.key(), "renewed the lease"),
+            Err(LeaseError::Lost { now, .. }) => {
+                tracing::warn!(key = held.lease.key(), now = %now, "the lease is no longer this run's; it writes nothing more");
+                held.lost = Some(now);
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not renew the lease; trying again"),
+        }
+    }
 }
 
 impl Store for S3Store {
-    async fn lease(&self, holder: &str, now: OffsetDateTime) -> Result<(), LeaseError> {
-        let key = lease::lease_key(&self.settings.prefix);
-        let lease = lease::acquire(&self.s3, &self.settings.bucket, &key, holder, now).await?;
+    async fn lease(
+        &self,
+        sp_id: &str,
+        holder: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), LeaseError> {
+        let key = lease::lease_key(sp_id);
+        let lease = lease::acquire(
+            &self.s3,
+            &self.settings.bucket,
+            &key,
+            holder,
+            now,
+            self.times.ttl,
+        )
+        .await?;
+        let lease = Arc::new(tokio::sync::Mutex::new(HeldLease { lease, lost: None }));
+        let renewer = tokio::spawn(renew_while_held(self.s3.clone(), lease.clone(), self.times));
         if let Ok(mut held) = self.held.lock() {
-            *held = Some(lease);
+            *held = Some(Held { lease, renewer });
         }
         Ok(())
     }
 
-    async fn release(&self) -> Result<(), LeaseError> {
-        let lease = self.held.lock().ok().and_then(|mut held| held.take());
-        match lease {
-            Some(lease) => lease.release(&self.s3).await,
-            None => Ok(()),
+    async fn confirm_lease(&self, now: OffsetDateTime) -> Result<(), LeaseError> {
+        let Some(held) = self.held_lease() else {
+            return Ok(());
+        };
+        let mut held = held.lock().await;
+        if let Some(holder) = &held.lost {
+            return Err(LeaseError::Lost {
+                bucket: self.settings.bucket.clone(),
+                key: held.lease.key().to_owned(),
+                now: holder.clone(),
+            });
         }
+        if self
+            .times
+            .renew_before_writing(held.lease.record.expires_at, now)
+        {
+            // Renewals are late (S3 slow or failing): renew now or stop.
+            return held.lease.renew(&self.s3, now, self.times.ttl).await;
+        }
+        held.lease.confirm(&self.s3).await
+    }
+
+    async fn release(&self) -> Result<(), LeaseError> {
+        let held = self.held.lock().ok().and_then(|mut held| held.take());
+        let Some(Held { lease, renewer }) = held else {
+            return Ok(());
+        };
+        // Stop the renewer between renewals, never in the middle of one.
+        let between = lease.lock().await;
+        renewer.abort();
+        drop(between);
+        let _ = renewer.await;
+        let Ok(held) = Arc::try_unwrap(lease) else {
+            return Ok(());
+        };
+        let held = held.into_inner();
+        if held.lost.is_some() {
+            return Ok(());
+        }
+        held.lease.release(&self.s3).await
     }
 
     async fn put_backup(
@@ -116,7 +225,7 @@ impl Store for S3Store {
 
     async fn read_state(&self, sp_id: &str) -> Result<SyncState, StoreError> {
         let bucket = &self.settings.bucket;
-        let key = state_key(&self.settings.prefix, sp_id);
+        let key = state_key(sp_id);
         let read = |reason: String| StoreError::Read {
             bucket: bucket.clone(),
             key: key.clone(),
@@ -145,7 +254,7 @@ impl Store for S3Store {
     }
 
     async fn write_state(&self, sp_id: &str, state: &SyncState) -> Result<(), StoreError> {
-        let key = state_key(&self.settings.prefix, sp_id);
+        let key = state_key(sp_id);
         let request = json_put(self.s3.put_object().key(&key), &self.settings, state);
         request.send().await.map_err(|e| StoreError::Write {
             bucket: self.settings.bucket.clone(),
@@ -173,6 +282,9 @@ pub mod memory {
     #[derive(Default)]
     pub struct Inner {
         pub leased: Option<String>,
+        /// Lose the lease (as if taken over) after this many more confirmations succeed.
+        pub lose_lease_after: Option<usize>,
+        pub confirmations: usize,
         pub backups: Vec<Value>,
         pub state: SyncState,
         /// Fail the write after this many more writes succeed.
@@ -200,7 +312,12 @@ pub mod memory {
     }
 
     impl Store for MemoryStore {
-        async fn lease(&self, holder: &str, _now: OffsetDateTime) -> Result<(), LeaseError> {
+        async fn lease(
+            &self,
+            _sp_id: &str,
+            holder: &str,
+            _now: OffsetDateTime,
+        ) -> Result<(), LeaseError> {
             let mut inner = self.inner.lock().unwrap();
             if let Some(other) = &inner.leased {
                 return Err(LeaseError::Held {
@@ -212,6 +329,26 @@ pub mod memory {
             }
             inner.leased = Some(holder.to_owned());
             Ok(())
+        }
+
+        async fn confirm_lease(&self, _now: OffsetDateTime) -> Result<(), LeaseError> {
+            let mut inner = self.inner.lock().unwrap();
+            inner.confirmations += 1;
+            match inner.lose_lease_after {
+                Some(0) => {
+                    inner.leased = Some("the-run-that-took-over".into());
+                    Err(LeaseError::Lost {
+                        bucket: "memory".into(),
+                        key: "lease".into(),
+                        now: "run the-run-that-took-over holds it".into(),
+                    })
+                }
+                Some(n) => {
+                    inner.lose_lease_after = Some(n - 1);
+                    Ok(())
+                }
+                None => Ok(()),
+            }
         }
 
         async fn release(&self) -> Result<(), LeaseError> {

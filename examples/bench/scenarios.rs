@@ -307,6 +307,7 @@ pub async fn sync_run(
         run_id: uuid::Uuid::new_v4().to_string(),
         now: time::OffsetDateTime::now_utc,
         verify_waits: Vec::new(),
+        deadline: sync::Deadline::after(fedsync::lease::LeaseTimes::default().deadline),
     };
     endpoints.reset_aws().await?;
     endpoints.reset_graph_counts().await?;

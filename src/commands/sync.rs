@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Global, block_on, load_settings};
 use crate::aws::inventory::Quiet;
@@ -14,18 +14,45 @@ use crate::backup::BackupStore;
 use crate::cli::{OutputFormat, SyncArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, RetryPolicy};
+use crate::lease::LeaseTimes;
 use crate::model::AccountId;
 use crate::plan::render;
 use crate::settings::Flags;
 use crate::store::S3Store;
-use crate::sync::{self, SyncContext, SyncReport, report};
+use crate::sync::{self, Deadline, SyncContext, SyncReport, report};
 
 /// How long verify waits for Graph to catch up (replication) before reading back again.
-const VERIFY_WAITS: [std::time::Duration; 3] = [
-    std::time::Duration::from_secs(2),
-    std::time::Duration::from_secs(4),
-    std::time::Duration::from_secs(8),
+const VERIFY_WAITS: [Duration; 3] = [
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
 ];
+
+/// The lease times of a run: the defaults, or for tests only, shorter ones from
+/// `FEDSYNC_TEST_LEASE_SECONDS` (the lease's lifetime; renewed every quarter of it) and
+/// `FEDSYNC_TEST_DEADLINE_SECONDS` (when a run stops beginning write steps). Not settings: they
+/// let a test make a run overrun its lease.
+fn lease_times() -> Result<LeaseTimes, Failure> {
+    let seconds = |name: &str| -> Result<Option<Duration>, Failure> {
+        let Ok(value) = std::env::var(name) else {
+            return Ok(None);
+        };
+        match value.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            _ => Err(Failure::invalid(anyhow::anyhow!(
+                "{name}: {value:?} is not a positive number of seconds"
+            ))),
+        }
+    };
+    let mut times = LeaseTimes::default();
+    if let Some(ttl) = seconds("FEDSYNC_TEST_LEASE_SECONDS")? {
+        times = times.with_ttl(ttl);
+    }
+    if let Some(deadline) = seconds("FEDSYNC_TEST_DEADLINE_SECONDS")? {
+        times.deadline = deadline;
+    }
+    Ok(times)
+}
 
 /// One run of the sync pipeline, as the command line asks for it.
 pub(super) struct Run<'a> {
@@ -40,6 +67,7 @@ pub(super) struct Run<'a> {
 
 /// Loads and checks the settings (exit 2), runs the pipeline, and maps its errors to exit codes.
 pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Failure> {
+    let started = Instant::now();
     let inputs = global.inputs(run.flags.clone());
     let options = AwsOptions::default();
     let result = block_on(async {
@@ -51,7 +79,8 @@ pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Fail
         let graph =
             GraphClient::new(settings.graph(), RetryPolicy::default()).map_err(Failure::from)?;
         let s3 = aws_sdk_s3::Client::new(&sdk);
-        let store = S3Store::new(s3.clone(), settings.backup.clone());
+        let times = lease_times()?;
+        let store = S3Store::new(s3.clone(), settings.backup.clone()).with_lease_times(times);
         let ctx = SyncContext {
             sdk: &sdk,
             aws_options: &options,
@@ -61,6 +90,7 @@ pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Fail
             run_id: uuid::Uuid::new_v4().to_string(),
             now: time::OffsetDateTime::now_utc,
             verify_waits: VERIFY_WAITS.to_vec(),
+            deadline: Deadline::since(started, times.deadline),
         };
         Ok::<_, Failure>(match run.restore {
             Some(key) => {

@@ -154,6 +154,9 @@ const OTHER_VARIABLES: &[&str] = &[
     "FEDSYNC_APP_MANIFEST",
     "FEDSYNC_CERTIFICATE_PEM",
     "FEDSYNC_PRIVATE_KEY_PEM",
+    // Test-only lease times (`commands/sync.rs`): they let a test make a run overrun its lease.
+    "FEDSYNC_TEST_LEASE_SECONDS",
+    "FEDSYNC_TEST_DEADLINE_SECONDS",
 ];
 
 impl Env {

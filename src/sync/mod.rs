@@ -16,7 +16,7 @@ mod tests;
 pub mod verify;
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use time::OffsetDateTime;
@@ -115,6 +115,14 @@ pub enum SyncError {
         "the sync app (client id {client_id}) has no service principal in the tenant to own the groups it creates; set group-owner-id; nothing was written"
     )]
     NoGroupOwner { client_id: String },
+    /// The run may no longer write: its lease was taken over, or it passed its deadline.
+    #[error("stopped before {step}; {written}")]
+    Stopped {
+        step: &'static str,
+        written: Written,
+        #[source]
+        cause: StopCause,
+    },
     #[error("cannot restore: {0}; nothing was written")]
     Restore(#[source] BackupError),
     #[error(
@@ -151,6 +159,42 @@ impl SyncError {
     }
 }
 
+/// Why a run stopped before a write step.
+#[derive(Debug, thiserror::Error)]
+pub enum StopCause {
+    #[error(transparent)]
+    Lease(LeaseError),
+    #[error(
+        "the run passed its deadline ({} min after it started), which keeps it inside its lease",
+        .0.as_secs() / 60
+    )]
+    Deadline(Duration),
+}
+
+/// What a run had written when it stopped.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub backup_key: Option<String>,
+    /// The write steps carried out, in order.
+    pub steps: Vec<&'static str>,
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.backup_key {
+            None => write!(f, "nothing was written"),
+            Some(key) if self.steps.is_empty() => {
+                write!(f, "only the backup {key} was written; a rerun converges")
+            }
+            Some(key) => write!(
+                f,
+                "written before stopping: {}; the state before this run is in the backup {key}, and a rerun converges",
+                self.steps.join(", ")
+            ),
+        }
+    }
+}
+
 /// A write that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -172,6 +216,37 @@ pub struct SyncContext<'a, D, S> {
     pub now: fn() -> OffsetDateTime,
     /// How long to wait before reading back again while Graph still differs (replication).
     pub verify_waits: Vec<Duration>,
+    /// No write step begins after it: it keeps the run inside its lease.
+    pub deadline: Deadline,
+}
+
+/// When a run stops beginning write steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    at: Instant,
+    after: Duration,
+}
+
+impl Deadline {
+    /// `after` from now.
+    pub fn after(after: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + after,
+            after,
+        }
+    }
+
+    /// `after` from `started`.
+    pub fn since(started: Instant, after: Duration) -> Deadline {
+        Deadline {
+            at: started + after,
+            after,
+        }
+    }
+
+    fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
 }
 
 impl<D, S> SyncContext<'_, D, S> {
@@ -182,6 +257,7 @@ impl<D, S> SyncContext<'_, D, S> {
             run_id: &self.run_id,
             now: self.now,
             verify_waits: &self.verify_waits,
+            deadline: self.deadline,
         }
     }
 }
@@ -193,6 +269,30 @@ pub struct Writer<'a, D, S> {
     pub run_id: &'a str,
     pub now: fn() -> OffsetDateTime,
     pub verify_waits: &'a [Duration],
+    pub deadline: Deadline,
+}
+
+impl<D, S: Store> Writer<'_, D, S> {
+    /// Before the write step `step`: the run is within its deadline and still holds its lease.
+    async fn may_write(&self, step: &'static str, written: &mut Written) -> Result<(), SyncError> {
+        let cause = if self.deadline.passed() {
+            Some(StopCause::Deadline(self.deadline.after))
+        } else {
+            self.store
+                .confirm_lease((self.now)())
+                .await
+                .err()
+                .map(StopCause::Lease)
+        };
+        match cause {
+            None => Ok(()),
+            Some(cause) => Err(SyncError::Stopped {
+                step,
+                written: std::mem::take(written),
+                cause,
+            }),
+        }
+    }
 }
 
 /// The settings carrying out a plan needs.
@@ -295,7 +395,7 @@ pub async fn run<D: Directory, S: Store>(
     ctx: &SyncContext<'_, D, S>,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    leased(ctx, dry_run, async {
+    leased(ctx, &settings.service_principal_id, dry_run, async {
         let inventory = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
             .await
             .map_err(SyncError::Inventory)?;
@@ -349,7 +449,7 @@ pub async fn restore<D: Directory, S: Store>(
             backup.service_principal.id, settings.service_principal_id
         )));
     }
-    leased(ctx, dry_run, async {
+    leased(ctx, &settings.service_principal_id, dry_run, async {
         let (query, current, state) = read_current(settings, ctx, Vec::new()).await?;
         let plan =
             plan::restore::restore_backup(&current, &backup, &state).map_err(SyncError::Plan)?;
@@ -375,16 +475,17 @@ pub async fn restore<D: Directory, S: Store>(
 /// Runs `work` holding the run lease (none for a dry run, which writes nothing).
 async fn leased<D, S: Store>(
     ctx: &SyncContext<'_, D, S>,
+    sp_id: &str,
     dry_run: bool,
     work: impl Future<Output = Result<SyncReport, SyncError>>,
 ) -> Result<SyncReport, SyncError> {
     if dry_run {
         return work.await;
     }
-    ctx.store.lease(&ctx.run_id, (ctx.now)()).await?;
+    ctx.store.lease(sp_id, &ctx.run_id, (ctx.now)()).await?;
     let result = work.await;
     if let Err(e) = ctx.store.release().await {
-        tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+        tracing::warn!(error = %e, "could not release the lease");
     }
     result
 }
@@ -438,6 +539,8 @@ pub async fn carry_out<D: Directory, S: Store>(
 
     // Backup first: no backup, no write.
     let sp_id = &settings.service_principal_id;
+    let mut written = Written::default();
+    writer.may_write("the backup", &mut written).await?;
     let document = backup::document(&current.raw_service_principal, &current.assignments);
     let backup_key = writer
         .store
@@ -445,9 +548,11 @@ pub async fn carry_out<D: Directory, S: Store>(
         .await
         .map_err(SyncError::Backup)?;
     report.backup_key = Some(backup_key.clone());
+    written.backup_key = Some(backup_key.clone());
 
     let mut created: HashMap<String, ObjectId> = HashMap::new();
     for step in &steps {
+        writer.may_write(step.name(), &mut written).await?;
         run_step(
             writer,
             sp_id,
@@ -463,6 +568,7 @@ pub async fn carry_out<D: Directory, S: Store>(
             error,
             backup_key: backup_key.clone(),
         })?;
+        written.steps.push(step.name());
     }
 
     let differences = verify_with_retry(writer, &query, &report, &created).await?;

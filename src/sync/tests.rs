@@ -119,6 +119,22 @@ fn now() -> OffsetDateTime {
     datetime!(2026-12-02 10:00 UTC)
 }
 
+/// A writer to memory with an hour before its deadline.
+fn writer<'a>(
+    directory: &'a MemoryDirectory,
+    store: &'a MemoryStore,
+    run_id: &'a str,
+) -> Writer<'a, MemoryDirectory, MemoryStore> {
+    Writer {
+        directory,
+        store,
+        run_id,
+        now,
+        verify_waits: &[],
+        deadline: Deadline::after(std::time::Duration::from_secs(3600)),
+    }
+}
+
 /// One run against memory: read, plan, carry out. Returns the report or the error.
 async fn one_run(
     directory: &MemoryDirectory,
@@ -138,13 +154,7 @@ async fn one_run(
         .map_err(SyncError::Current)?;
     let state = store.read_state(SP).await.map_err(SyncError::State)?;
     let plan = plan::plan(inv, &current, &state, &plan_settings).map_err(SyncError::Plan)?;
-    let writer = Writer {
-        directory,
-        store,
-        run_id: "test-run",
-        now,
-        verify_waits: &[],
-    };
+    let writer = writer(directory, store, "test-run");
     let planned = Planned {
         inventory: inv.clone(),
         plan,
@@ -306,6 +316,112 @@ fn the_steps_run_in_the_safe_order() {
 }
 
 #[test]
+fn a_run_whose_lease_is_taken_over_stops_before_its_next_write_and_says_what_it_wrote() {
+    block_on(async {
+        let directory = MemoryDirectory::new(World {
+            app_roles: vec![app_role("Admin", true), app_role("Dev", true)],
+            ..world()
+        });
+        let store = MemoryStore::default();
+        // Confirmed before the backup and before the first PATCH; lost before the next step.
+        store.inner.lock().unwrap().lose_lease_after = Some(2);
+        let err = one_run(&directory, &store, &inventory(&["Dev", "ReadOnly"]), true)
+            .await
+            .unwrap_err();
+        let SyncError::Stopped {
+            step,
+            written,
+            cause,
+        } = &err
+        else {
+            panic!("{err}");
+        };
+        assert_eq!(*step, "recording the assignments of disabled roles");
+        assert_eq!(written.steps, ["the appRoles PATCH"]);
+        assert!(matches!(cause, StopCause::Lease(LeaseError::Lost { .. })));
+        let text = err.to_string();
+        assert!(
+            text.contains("written before stopping: the appRoles PATCH;"),
+            "{text}"
+        );
+        assert!(text.contains("backup-1"), "{text}");
+        assert!(!text.contains("nothing was written"), "{text}");
+        let writes = directory.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1, "only the first PATCH: {writes:?}");
+        assert!(store.state().removed_assignments.is_empty());
+
+        // The runs after it converge to where uninterrupted runs would be.
+        store.inner.lock().unwrap().lose_lease_after = None;
+        converge(
+            &directory,
+            &store,
+            &inventory(&["Dev", "ReadOnly"]),
+            true,
+            3,
+        )
+        .await;
+        let whole = MemoryDirectory::new(World {
+            app_roles: vec![app_role("Admin", true), app_role("Dev", true)],
+            ..world()
+        });
+        let whole_store = MemoryStore::default();
+        converge(
+            &whole,
+            &whole_store,
+            &inventory(&["Dev", "ReadOnly"]),
+            true,
+            3,
+        )
+        .await;
+        assert_eq!(seen(&directory.world()), seen(&whole.world()));
+    });
+}
+
+#[test]
+fn a_run_past_its_deadline_writes_nothing() {
+    block_on(async {
+        let directory = MemoryDirectory::new(world());
+        let store = MemoryStore::default();
+        let (plan_settings, apply) = settings(true);
+        let inv = inventory(&["Dev"]);
+        let query = CurrentQuery {
+            service_principal_id: SP.into(),
+            group_names: group_names(&inv, &plan_settings),
+            owner: OwnerQuery::Given(owner()),
+        };
+        let current = directory.read_current(&query).await.unwrap();
+        let plan = plan::plan(&inv, &current, &SyncState::default(), &plan_settings).unwrap();
+        let late = Writer {
+            deadline: Deadline::after(std::time::Duration::ZERO),
+            ..writer(&directory, &store, "late")
+        };
+        let planned = Planned {
+            inventory: inv,
+            plan,
+            current,
+            state: SyncState::default(),
+            query,
+            restored_from: None,
+        };
+        let err = carry_out(&apply, &late, planned, false).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                SyncError::Stopped {
+                    step: "the backup",
+                    cause: StopCause::Deadline(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().ends_with("nothing was written"), "{err}");
+        assert!(directory.writes.lock().unwrap().is_empty());
+        assert!(store.inner.lock().unwrap().backups.is_empty());
+    });
+}
+
+#[test]
 fn a_group_of_the_right_name_owned_by_someone_else_is_never_assigned() {
     block_on(async {
         let directory = MemoryDirectory::new(World {
@@ -373,13 +489,7 @@ fn without_an_owner_no_group_is_created_and_nothing_is_written() {
         };
         let current = directory.read_current(&query).await.unwrap();
         let plan = plan::plan(&inv, &current, &SyncState::default(), &plan_settings).unwrap();
-        let writer = Writer {
-            directory: &directory,
-            store: &store,
-            run_id: "r",
-            now,
-            verify_waits: &[],
-        };
+        let writer = writer(&directory, &store, "r");
         let err = carry_out(
             &apply,
             &writer,

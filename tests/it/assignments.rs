@@ -148,7 +148,7 @@ impl World {
         let object = org::s3(&self.sdk)
             .get_object()
             .bucket(BUCKET)
-            .key(format!("manifests/state-{SP}.json"))
+            .key(fedsync::store::state_key(SP))
             .send()
             .await
             .expect("the state is in the bucket");

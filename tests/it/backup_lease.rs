@@ -1,5 +1,8 @@
 //! Backups and the run lease against moto's S3: keys, SSE-KMS, listing newest first, reading
-//! back; one lease holder at a time, and an expired lease taken over.
+//! back; one lease holder at a time, renewed, and an expired lease taken over from a run that then
+//! finds it lost.
+
+use std::time::Duration;
 
 use fedsync::backup::BackupStore;
 use fedsync::lease::{self, LeaseError};
@@ -123,11 +126,13 @@ async fn a_missing_bucket_is_a_clear_error() {
 async fn one_run_holds_the_lease_and_an_expired_one_is_taken_over() {
     let moto = Moto::start();
     let (s3, _) = s3_with_bucket(&moto, "fedsync-lease").await;
-    let key = lease::lease_key("manifests/");
+    let key = lease::lease_key("sp-1");
+    let hour = Duration::from_secs(3600);
     let now = datetime!(2026-11-28 09:00:00 UTC);
-    let first = lease::acquire(&s3, "fedsync-lease", &key, "run-1", now)
+    let mut first = lease::acquire(&s3, "fedsync-lease", &key, "run-1", now, hour)
         .await
         .unwrap();
+    first.confirm(&s3).await.expect("still run-1's");
 
     let refused = lease::acquire(
         &s3,
@@ -135,6 +140,7 @@ async fn one_run_holds_the_lease_and_an_expired_one_is_taken_over() {
         &key,
         "run-2",
         now + time::Duration::minutes(5),
+        hour,
     )
     .await
     .unwrap_err();
@@ -144,21 +150,47 @@ async fn one_run_holds_the_lease_and_an_expired_one_is_taken_over() {
     );
     assert!(refused.to_string().contains("nothing was written"));
 
-    // run-1 crashed: an hour later its lease has expired and run-3 takes it over.
-    let later = now + time::Duration::minutes(61);
-    let third = lease::acquire(&s3, "fedsync-lease", &key, "run-3", later)
+    // run-1 renews: the lease now runs an hour from the renewal, and run-1 still holds it.
+    let renewed_at = now + time::Duration::minutes(30);
+    first.renew(&s3, renewed_at, hour).await.unwrap();
+    assert_eq!(first.record.expires_at, renewed_at + hour);
+    first
+        .confirm(&s3)
+        .await
+        .expect("still run-1's after renewing");
+    let refused = lease::acquire(
+        &s3,
+        "fedsync-lease",
+        &key,
+        "run-2",
+        now + time::Duration::minutes(61),
+        hour,
+    )
+    .await;
+    assert!(refused.is_err(), "a renewed lease is not expired");
+
+    // run-1 stalled: past its renewed expiry, run-3 takes it over.
+    let later = renewed_at + time::Duration::minutes(61);
+    let third = lease::acquire(&s3, "fedsync-lease", &key, "run-3", later, hour)
         .await
         .unwrap();
     assert_eq!(third.record.holder, "run-3");
-    // run-1 comes back and releases: it must not delete run-3's lease.
+    // run-1 comes back: it can neither confirm nor renew, and releasing leaves run-3's lease.
+    let lost = first.confirm(&s3).await.unwrap_err();
+    assert!(
+        matches!(&lost, LeaseError::Lost { now, .. } if now.contains("run-3")),
+        "{lost}"
+    );
+    let lost = first.renew(&s3, later, hour).await.unwrap_err();
+    assert!(matches!(lost, LeaseError::Lost { .. }), "{lost}");
     first.release(&s3).await.unwrap();
     assert!(
-        lease::acquire(&s3, "fedsync-lease", &key, "run-4", later)
+        lease::acquire(&s3, "fedsync-lease", &key, "run-4", later, hour)
             .await
             .is_err()
     );
     third.release(&s3).await.unwrap();
-    lease::acquire(&s3, "fedsync-lease", &key, "run-5", later)
+    lease::acquire(&s3, "fedsync-lease", &key, "run-5", later, hour)
         .await
         .expect("free again");
 }

@@ -5,7 +5,8 @@
 //!   command each (`sync_run` also restore and backups).
 //! - `holds`: what fedsync cannot decide is held (issue 13); `assignments`: groups and
 //!   assignments planned and brought back (issue 14).
-//! - `backup_lease`: the backup and the run lease in S3; `policy`: the IAM grants in `cfn/`
+//! - `backup_lease`: the backup and the run lease in S3; `lease`: runs excluding each other
+//!   through the binary (two at once, an overrun, a deadline); `policy`: the IAM grants in `cfn/`
 //!   against the calls `src/` makes.
 //! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
 //!   the emulator's own rules, and the harness that runs it in-process.
@@ -22,6 +23,7 @@ mod graph_client;
 mod graph_emulator;
 mod holds;
 mod inventory;
+mod lease;
 mod plan_command;
 mod policy;
 mod setup;

@@ -687,7 +687,7 @@ fn the_lifecycle_rule_expires_backups_and_never_the_state_record() {
     let at = time::macros::datetime!(2026-12-02 03:04:29.148 UTC);
     let sp = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11";
     let backup = fedsync::backup::backup_key(&prefix, at, sp);
-    let state = fedsync::store::state_key(&prefix, sp);
+    let state = fedsync::store::state_key(sp);
     let far_future = fedsync::backup::backup_key(&prefix, datetime_in(2999), sp);
     let mut expiring = 0;
     for rule in rules {

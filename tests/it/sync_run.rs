@@ -22,13 +22,13 @@ use crate::graph_emulator::{
 use crate::support::moto::Moto;
 use crate::support::org::{self, MANAGEMENT};
 
-const BUCKET: &str = "fedsync-backups";
+pub(crate) const BUCKET: &str = "fedsync-backups";
 
 pub(crate) struct World {
     pub moto: Moto,
     pub emu: Running,
     pub sdk: aws_config::SdkConfig,
-    s3: aws_sdk_s3::Client,
+    pub s3: aws_sdk_s3::Client,
     graph: GraphClient,
     settings: SyncSettings,
     /// The member account and the roles seeded in it.
@@ -107,6 +107,7 @@ impl World {
             run_id: "test-run".into(),
             now: time::OffsetDateTime::now_utc,
             verify_waits: Vec::new(),
+            deadline: sync::Deadline::after(fedsync::lease::LeaseTimes::default().deadline),
         };
         sync::run(&self.settings, &ctx, dry_run).await
     }
@@ -343,13 +344,14 @@ async fn when_the_backup_put_fails_nothing_is_written() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_concurrent_run_is_refused_with_exit_1_and_writes_nothing() {
     let w = world().await;
-    let key = fedsync::lease::lease_key("manifests/");
+    let key = fedsync::lease::lease_key(SP);
     let _held = fedsync::lease::acquire(
         &w.s3,
         BUCKET,
         &key,
         "the-other-run",
         time::OffsetDateTime::now_utc(),
+        Duration::from_secs(3600),
     )
     .await
     .unwrap();
@@ -397,7 +399,19 @@ pub(crate) fn fedsync_cmd(
     command: &str,
     args: &[&str],
 ) -> std::process::Output {
-    let mut cmd = crate::support::fedsync();
+    fedsync_process(w, aws_endpoint, command, args)
+        .output()
+        .unwrap()
+}
+
+/// `fedsync COMMAND ARGS` against `aws_endpoint` and the emulator, not started yet.
+pub(crate) fn fedsync_process(
+    w: &World,
+    aws_endpoint: &str,
+    command: &str,
+    args: &[&str],
+) -> std::process::Command {
+    let mut cmd = crate::support::fedsync_process();
     cmd.arg(command).args(args);
     for (key, value) in org::aws_env(aws_endpoint) {
         cmd.env(key, value);
@@ -409,7 +423,7 @@ pub(crate) fn fedsync_cmd(
     ] {
         cmd.env(key, value);
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -586,7 +600,7 @@ fn by_id(roles: &[Value]) -> std::collections::BTreeMap<String, Value> {
 }
 
 /// The backup keys in the bucket, oldest first.
-async fn backup_keys(w: &World) -> Vec<String> {
+pub(crate) async fn backup_keys(w: &World) -> Vec<String> {
     let listed =
         w.s3.list_objects_v2()
             .bucket(BUCKET)

@@ -26,7 +26,12 @@ pub fn example(name: &str) -> PathBuf {
 
 /// `fedsync` with a clean environment: no `FEDSYNC_*` variable leaks in from the caller.
 pub fn fedsync() -> Command {
-    let mut cmd = Command::cargo_bin("fedsync").expect("the fedsync binary is built");
+    Command::from_std(fedsync_process())
+}
+
+/// [`fedsync`] as a `std::process::Command`, for a run the test starts and waits for itself.
+pub fn fedsync_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("fedsync"));
     for (key, _) in std::env::vars() {
         if key.starts_with("FEDSYNC_") {
             cmd.env_remove(key);
