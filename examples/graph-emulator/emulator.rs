@@ -41,7 +41,7 @@ pub mod seed;
 #[path = "state.rs"]
 pub mod state;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -175,7 +175,8 @@ async fn pipeline(State(state): State<SharedState>, request: Request, next: Next
     let path = request.uri().path().to_owned();
     let kind = classify(&path);
 
-    let mut response = match admit(&state, kind, &method, &path, request.headers()).await {
+    let (refusal, answer_after) = admit(&state, kind, &method, &path, request.headers()).await;
+    let mut response = match refusal {
         Some(refusal) => refusal,
         None => next.run(request).await,
     };
@@ -210,24 +211,43 @@ async fn pipeline(State(state): State<SharedState>, request: Request, next: Next
         started.elapsed().as_millis(),
         ids.request_id
     );
+    // The work is done and logged; a client that gives up now cannot know it was.
+    if let Some(wait) = answer_after {
+        tokio::time::sleep(wait).await;
+    }
     response
 }
 
-/// Faults and the bearer check: a response that ends the request here, or `None` to go on.
+/// Faults and the bearer check: a response that ends the request here, or `None` to go on;
+/// and how long to hold the answer back once the request is carried out.
 async fn admit(
     state: &SharedState,
     kind: Kind,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
-) -> Option<Response> {
+) -> (Option<Response>, Option<Duration>) {
     if kind == Kind::Other {
-        return None;
+        return (None, None);
     }
     // The guard is dropped at the end of this statement, before any await.
     let action = faults::next_action(&mut state.lock().faults, method, path);
+    let answer_after = match action {
+        Some(FaultAction::DelayAnswer(wait)) => Some(wait),
+        _ => None,
+    };
+    (admit_now(state, kind, action, headers).await, answer_after)
+}
+
+async fn admit_now(
+    state: &SharedState,
+    kind: Kind,
+    action: Option<FaultAction>,
+    headers: &HeaderMap,
+) -> Option<Response> {
     match action {
         Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(FaultAction::DelayAnswer(_)) => {}
         Some(FaultAction::Fail {
             status,
             retry_after_secs,

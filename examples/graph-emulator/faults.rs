@@ -2,12 +2,15 @@
 //!
 //! A rule, as JSON (in the seed's `faults`, or `POST /_emulator/faults`):
 //! `{"method": "GET"?, "path_regex": "^/v1.0/groups"?, "after": 0?, "times": 2 | "forever",
-//!   "action": {"status": 429, "retry_after_secs": 1} | {"status": 503} | {"delay_ms": 250}}`.
+//!   "action": {"status": 429, "retry_after_secs": 1} | {"status": 503} | {"delay_ms": 250}
+//!   | {"answer_after_ms": 3000}}`.
 //! `method` and `path_regex` (searched in the request path, without the query) narrow the rule;
 //! `after` lets that many matching requests through first; `times` (default 1) is how many
 //! requests it then hits. Rules apply to Graph (`/v1.0/...`) and token requests only, and the
 //! first rule that matches and still has hits left decides; a delay then lets the request
-//! proceed. Parsing refuses what it does not understand, naming the field.
+//! proceed, and `answer_after_ms` carries the request out at once but holds the answer back (a
+//! slow answer to a request Graph did process: a client that times out cannot know it did).
+//! Parsing refuses what it does not understand, naming the field.
 
 use std::time::Duration;
 
@@ -28,6 +31,8 @@ pub enum FaultAction {
     },
     /// Wait, then handle the request normally.
     Delay(Duration),
+    /// Handle the request normally, then wait before answering.
+    DelayAnswer(Duration),
 }
 
 /// One compiled rule with its counters.
@@ -123,7 +128,7 @@ impl FaultRule {
 fn parse_action(action: Option<&Value>) -> Result<FaultAction, String> {
     let Some(Value::Object(a)) = action else {
         return Err(
-            "'action' is required: {\"status\": 429, \"retry_after_secs\": 1}, {\"status\": 503} or {\"delay_ms\": 100}".into(),
+            "'action' is required: {\"status\": 429, \"retry_after_secs\": 1}, {\"status\": 503}, {\"delay_ms\": 100} or {\"answer_after_ms\": 100}".into(),
         );
     };
     let only = |allowed: &[&str], a: &Map<String, Value>| {
@@ -131,16 +136,24 @@ fn parse_action(action: Option<&Value>) -> Result<FaultAction, String> {
             .find(|k| !allowed.contains(&k.as_str()))
             .map_or(Ok(()), |k| Err(format!("unknown field '{k}' in 'action'")))
     };
-    if let Some(delay) = a.get("delay_ms") {
-        only(&["delay_ms"], a)?;
-        let ms = delay
-            .as_u64()
-            .filter(|ms| *ms <= MAX_DELAY_MS)
-            .ok_or_else(|| format!("'delay_ms' must be a number from 0 to {MAX_DELAY_MS}"))?;
-        return Ok(FaultAction::Delay(Duration::from_millis(ms)));
+    for (field, action) in [
+        (
+            "delay_ms",
+            FaultAction::Delay as fn(Duration) -> FaultAction,
+        ),
+        ("answer_after_ms", FaultAction::DelayAnswer),
+    ] {
+        if let Some(delay) = a.get(field) {
+            only(&[field], a)?;
+            let ms = delay
+                .as_u64()
+                .filter(|ms| *ms <= MAX_DELAY_MS)
+                .ok_or_else(|| format!("'{field}' must be a number from 0 to {MAX_DELAY_MS}"))?;
+            return Ok(action(Duration::from_millis(ms)));
+        }
     }
     let Some(status) = a.get("status") else {
-        return Err("'action' needs 'status' or 'delay_ms'".into());
+        return Err("'action' needs 'status', 'delay_ms' or 'answer_after_ms'".into());
     };
     only(&["status", "retry_after_secs"], a)?;
     let status = status
@@ -223,12 +236,17 @@ mod tests {
     fn first_live_rule_wins_and_forever_lasts() {
         let mut r = rules(json!([
             {"action": {"delay_ms": 5}},
+            {"action": {"answer_after_ms": 7}},
             {"times": "forever", "action": {"status": 503}}
         ]));
         let get = Method::GET;
         assert_eq!(
             next_action(&mut r, &get, "/x"),
             Some(FaultAction::Delay(Duration::from_millis(5)))
+        );
+        assert_eq!(
+            next_action(&mut r, &get, "/x"),
+            Some(FaultAction::DelayAnswer(Duration::from_millis(7)))
         );
         for _ in 0..5 {
             assert!(matches!(
@@ -244,6 +262,10 @@ mod tests {
             (json!({"action": {"status": 200}}), "status"),
             (json!({"action": {"status": 429, "retry": 1}}), "retry"),
             (json!({"action": {"delay_ms": 999_999}}), "delay_ms"),
+            (
+                json!({"action": {"answer_after_ms": -1}}),
+                "answer_after_ms",
+            ),
             (json!({"times": 0, "action": {"status": 503}}), "times"),
             (
                 json!({"path_regex": "(", "action": {"status": 503}}),

@@ -4,7 +4,11 @@
 //!
 //! Every call goes through one loop ([`GraphClient::call`]): it adds the bearer token, renews
 //! the token once on `401`, retries what [`retry::decide`] says with a ceiling, and sleeps in one
-//! place (a [`Sleeper`], so tests can see the waits without waiting). Every collection follows
+//! place (a [`Sleeper`], so tests can see the waits without waiting). A request that creates
+//! something (a `POST` of a group, a `$batch` of them, an assignment) is never sent twice unless
+//! Graph said it did not carry it out (`429`, or no connection made): after a timeout, a reset or
+//! a `5xx` it ends in [`GraphError::OutcomeUnknown`], and [`GraphClient::create_groups`] looks the
+//! groups up by name instead. Every collection follows
 //! `@odata.nextLink` to the end, up to a ceiling of pages, and only on the Graph host itself: the
 //! token is never sent anywhere else.
 
@@ -25,6 +29,54 @@ use crate::model::{
     AppRole, AppRoleId, Assignment, AssignmentId, Group, Member, MembershipChange, NewGroup,
     ObjectId, ServicePrincipal, User,
 };
+
+/// Whether a request may be sent again when its outcome is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Replay {
+    /// Sending it twice does what sending it once does (`GET`, the whole-collection `PATCH`,
+    /// `DELETE`, adding a member Graph refuses to add twice).
+    Safe,
+    /// Sending it twice may create two of something.
+    Never,
+}
+
+impl Replay {
+    fn of(method: &Method) -> Replay {
+        if *method == Method::POST {
+            Replay::Never
+        } else {
+            Replay::Safe
+        }
+    }
+}
+
+/// Whether Graph certainly did not carry out a request answered `status`: throttled.
+fn not_carried_out(status: u16) -> bool {
+    status == 429
+}
+
+/// How long [`GraphClient::find_created`] waits before each lookup.
+const FIND_CREATED_WAITS: [Duration; 3] = [
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// Whether `group` is the one `asked` would have created: the same display name and mail
+/// nickname, and the owner asked for among its owners.
+fn is_the_one_asked(group: &Group, asked: &NewGroup) -> bool {
+    let owned = match (&asked.owner, &group.owners) {
+        (Some(owner), Some(owners)) => owners.contains(owner),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    owned
+        && group.display_name.eq_ignore_ascii_case(&asked.display_name)
+        && group
+            .mail_nickname
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(&asked.mail_nickname))
+}
 
 /// Pages followed at most per collection.
 const MAX_PAGES: usize = 10_000;
@@ -231,10 +283,13 @@ impl GraphClient {
     /// Creates security groups [`MAX_BATCH`] to a `POST /$batch`, and returns them in the
     /// order given.
     ///
-    /// Graph answers each request of a batch on its own: items throttled or failing transiently
-    /// (`429`, `5xx`) go again in a later batch after the longest wait they asked for, under the
-    /// same ceiling of attempts as any call; any other failed item stops here with its error.
-    /// Groups created before that stay created, and a rerun finds them by name.
+    /// Graph answers each request of a batch on its own: items throttled (`429`) go again in a
+    /// later batch after the longest wait they asked for, under the same ceiling of attempts as
+    /// any call; any other failed item stops here with its error. A `$batch` (or an item) whose
+    /// outcome is unknown — a timeout, a reset, a `5xx` — is never sent again: its groups are
+    /// looked up by name ([`GraphClient::find_created`]), and those not found end the call in
+    /// [`GraphError::OutcomeUnknown`] (the next run finds them by name, or creates the missing
+    /// ones). Groups created before an error stay created, and a rerun finds them by name.
     pub async fn create_groups(&self, groups: &[NewGroup]) -> Result<Vec<Group>, GraphError> {
         const PATH: &str = "/v1.0/$batch";
         let unexpected = |reason: String| GraphError::Unexpected {
@@ -245,6 +300,8 @@ impl GraphClient {
         let mut created: Vec<Option<Group>> = vec![None; groups.len()];
         for start in (0..groups.len()).step_by(MAX_BATCH) {
             let mut pending: Vec<usize> = (start..(start + MAX_BATCH).min(groups.len())).collect();
+            let mut unknown: Vec<usize> = Vec::new();
+            let mut why_unknown = String::new();
             let mut attempt = 0;
             while !pending.is_empty() {
                 attempt += 1;
@@ -260,14 +317,22 @@ impl GraphClient {
                         })
                     })
                     .collect();
-                let reply = self
+                let reply = match self
                     .call(
                         Method::POST,
                         &self.url("$batch"),
                         Some(&json!({ "requests": requests })),
                     )
-                    .await?
-                    .unwrap_or(Value::Null);
+                    .await
+                {
+                    Ok(reply) => reply.unwrap_or(Value::Null),
+                    Err(GraphError::OutcomeUnknown { reason, .. }) => {
+                        unknown.append(&mut pending);
+                        why_unknown = reason;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let Some(responses) = reply.get("responses").and_then(Value::as_array) else {
                     return Err(unexpected("no \"responses\" array".into()));
                 };
@@ -294,16 +359,24 @@ impl GraphClient {
                                 .and_then(|(_, v)| v.as_str())
                         })
                     };
+                    if (500..600).contains(&status) {
+                        unknown.push(index);
+                        why_unknown = format!(
+                            "HTTP {status} for an item (request-id {})",
+                            header("request-id").unwrap_or("none")
+                        );
+                        continue;
+                    }
                     let outcome = Attempt::Status {
                         status,
                         retry_after: header("retry-after"),
                     };
                     match self.decide(attempt, outcome) {
-                        Decision::RetryAfter(w) => {
+                        Decision::RetryAfter(w) if not_carried_out(status) => {
                             again.push(index);
                             wait = wait.max(w);
                         }
-                        Decision::Stop => {
+                        _ => {
                             return Err(api_error(
                                 &Method::POST,
                                 format!("{PATH} (POST /groups {:?})", groups[index].display_name),
@@ -316,10 +389,9 @@ impl GraphClient {
                         }
                     }
                 }
-                if let Some(&missing) = pending
-                    .iter()
-                    .find(|&&i| created[i].is_none() && !again.contains(&i))
-                {
+                if let Some(&missing) = pending.iter().find(|&&i| {
+                    created[i].is_none() && !again.contains(&i) && !unknown.contains(&i)
+                }) {
                     return Err(unexpected(format!("no response for request {missing}")));
                 }
                 if !again.is_empty() {
@@ -332,8 +404,57 @@ impl GraphClient {
                 }
                 pending = again;
             }
+            if !unknown.is_empty() {
+                let asked: Vec<&NewGroup> = unknown.iter().map(|&i| &groups[i]).collect();
+                tracing::warn!(groups = asked.len(), reason = %why_unknown, "no answer to creating groups; looking them up by name instead of sending again");
+                let found = self.find_created(&asked).await?;
+                let mut missing = Vec::new();
+                for (&i, group) in unknown.iter().zip(found) {
+                    match group {
+                        Some(group) => created[i] = Some(group),
+                        None => missing.push(groups[i].display_name.clone()),
+                    }
+                }
+                if !missing.is_empty() {
+                    return Err(GraphError::OutcomeUnknown {
+                        method: "POST".into(),
+                        path: PATH.into(),
+                        reason: format!(
+                            "{why_unknown}; not found by name since: {}; the next run finds them or creates the missing ones",
+                            missing.join(", ")
+                        ),
+                    });
+                }
+            }
         }
         Ok(created.into_iter().flatten().collect())
+    }
+
+    /// For groups whose creation may or may not have happened: each one as Graph has it — by
+    /// display name, with the owner asked for — looked up again after each of
+    /// [`FIND_CREATED_WAITS`] (Graph lists a new group only after replication), or none.
+    pub async fn find_created(
+        &self,
+        asked: &[&NewGroup],
+    ) -> Result<Vec<Option<Group>>, GraphError> {
+        let mut found: Vec<Option<Group>> = vec![None; asked.len()];
+        for wait in FIND_CREATED_WAITS {
+            self.sleeper.sleep(wait).await;
+            for (slot, group) in found.iter_mut().zip(asked) {
+                if slot.is_some() {
+                    continue;
+                }
+                *slot = self
+                    .groups_named(&group.display_name)
+                    .await?
+                    .into_iter()
+                    .find(|g| is_the_one_asked(g, group));
+            }
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// Every app role assignment of the service principal.
@@ -434,7 +555,11 @@ impl GraphClient {
             "@odata.id": self.url(&format!("directoryObjects/{}", seg(member_id.as_str())))
         });
         let url = self.url(&format!("groups/{}/members/$ref", seg(group_id.as_str())));
-        match self.call(Method::POST, &url, Some(&body)).await {
+        // Graph refuses a member twice, so a replay cannot add anyone twice.
+        match self
+            .call_as(Method::POST, &url, Some(&body), Replay::Safe)
+            .await
+        {
             Ok(_) => Ok(MembershipChange::Changed),
             Err(GraphError::Api(api))
                 if api.status == 400 && api.message.contains("already exist") =>
@@ -520,12 +645,24 @@ impl GraphClient {
         }
     }
 
-    /// One Graph request with token, renewal on `401`, and retries; the body of a success.
+    /// One Graph request with token, renewal on `401`, and retries; the body of a success. A
+    /// `POST` is sent again only when Graph did not carry it out.
     async fn call(
         &self,
         method: Method,
         url: &str,
         body: Option<&Value>,
+    ) -> Result<Option<Value>, GraphError> {
+        let replay = Replay::of(&method);
+        self.call_as(method, url, body, replay).await
+    }
+
+    async fn call_as(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        replay: Replay,
     ) -> Result<Option<Value>, GraphError> {
         let path = url.strip_prefix(&self.graph_url).unwrap_or(url).to_owned();
         let mut renewed = false;
@@ -552,6 +689,14 @@ impl GraphClient {
             }
             let response = match request.send().await {
                 Ok(response) => response,
+                // No connection, so nothing sent; anything else may have reached Graph.
+                Err(e) if replay == Replay::Never && !e.is_connect() => {
+                    return Err(GraphError::OutcomeUnknown {
+                        method: method.to_string(),
+                        path,
+                        reason: crate::error_text::chain(&e.without_url()),
+                    });
+                }
                 Err(e) => match self.decide(attempt, Attempt::Transport) {
                     Decision::RetryAfter(wait) => {
                         self.sleeper.sleep(wait).await;
@@ -584,7 +729,28 @@ impl GraphClient {
             };
             let retry_after = header("retry-after");
             let request_id = header("request-id").unwrap_or_else(|| "none".into());
-            let text = response.text().await.unwrap_or_default();
+            let text = match response.text().await {
+                Ok(text) => text,
+                Err(e) if replay == Replay::Never => {
+                    return Err(GraphError::OutcomeUnknown {
+                        method: method.to_string(),
+                        path,
+                        reason: format!(
+                            "HTTP {} and then {}",
+                            status.as_u16(),
+                            crate::error_text::chain(&e.without_url())
+                        ),
+                    });
+                }
+                Err(_) => String::new(),
+            };
+            if replay == Replay::Never && status.is_server_error() {
+                return Err(GraphError::OutcomeUnknown {
+                    method: method.to_string(),
+                    path,
+                    reason: format!("HTTP {} (request-id {request_id})", status.as_u16()),
+                });
+            }
             if status.is_success() {
                 if text.trim().is_empty() {
                     return Ok(None);

@@ -46,6 +46,16 @@ pub enum GraphError {
         attempts: u32,
         reason: String,
     },
+    /// A request that must not be sent twice (it creates something) got no answer that says
+    /// whether Graph carried it out: a timeout, a reset connection, a 5xx.
+    #[error(
+        "{method} {path} may or may not have been carried out ({reason}); fedsync does not send it again"
+    )]
+    OutcomeUnknown {
+        method: String,
+        path: String,
+        reason: String,
+    },
     #[error("Graph's answer to {method} {path} is not what fedsync expects: {reason}")]
     Unexpected {
         method: String,

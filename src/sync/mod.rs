@@ -571,7 +571,15 @@ pub async fn carry_out<D: Directory, S: Store>(
         written.steps.push(step.name());
     }
 
-    let differences = verify_with_retry(writer, &query, &report, &created).await?;
+    let (differences, after) = verify_with_retry(writer, &query, &report, &created).await?;
+    // Two groups of one name that fedsync stands behind, seen only now (created meanwhile by
+    // someone else, or by an answer that came too late): reported; the plan assigns one.
+    for name in duplicates_in(&after, &state) {
+        if !report.duplicate_groups.contains(&name) {
+            tracing::warn!(group = %name, "fedsync owns more than one group of this name");
+            report.duplicate_groups.push(name);
+        }
+    }
     if !differences.is_empty() {
         return Err(SyncError::Verify {
             differences,
@@ -579,6 +587,25 @@ pub async fn carry_out<D: Directory, S: Store>(
         });
     }
     Ok(report)
+}
+
+/// Names of groups in `after` that fedsync stands behind more than once.
+fn duplicates_in(after: &Current, state: &SyncState) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for g in after
+        .groups
+        .iter()
+        .filter(|g| plan::groups::stands_behind(g, after.group_owner.as_ref(), state))
+    {
+        *seen.entry(g.display_name.clone()).or_default() += 1;
+    }
+    let mut names: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    names
 }
 
 /// Group names fedsync stands behind more than once.
@@ -692,7 +719,7 @@ async fn verify_with_retry<D: Directory, S: Store>(
     query: &CurrentQuery,
     report: &SyncReport,
     created: &HashMap<String, ObjectId>,
-) -> Result<Vec<String>, SyncError> {
+) -> Result<(Vec<String>, Current), SyncError> {
     let mut waits = writer.verify_waits.iter();
     loop {
         let after = writer
@@ -715,7 +742,7 @@ async fn verify_with_retry<D: Directory, S: Store>(
                 );
                 tokio::time::sleep(*wait).await;
             }
-            _ => return Ok(differences),
+            _ => return Ok((differences, after)),
         }
     }
 }

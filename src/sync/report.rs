@@ -57,6 +57,7 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "assignments_removed": report.assignments_removed,
         "assignments_restored": report.assignments_restored,
         "orphan_groups": report.orphan_groups(),
+        "duplicate_groups": report.duplicate_groups,
         "backup_key": report.backup_key,
         "duration_ms": duration.as_millis() as u64,
     });

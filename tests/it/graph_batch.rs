@@ -1,7 +1,8 @@
 //! `$batch`: the Graph emulator's `POST /v1.0/$batch` (at most 20 requests, a status per
 //! request) and `GraphClient::create_groups`, which creates groups 20 to a batch, sends
-//! throttled items again after the wait Graph asked for, and stops on a refused item with its
-//! Graph code.
+//! throttled items again after the wait Graph asked for, stops on a refused item with its
+//! Graph code, and never sends again a batch or an item whose outcome is unknown (a late answer,
+//! a 5xx): it looks the groups up by name instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, Running, TENANT, seed, start};
+use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, CLIENT_SP, Running, TENANT, seed, start};
 
 /// Records each wait instead of waiting.
 fn client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
@@ -211,4 +212,108 @@ async fn a_batch_needs_a_token_like_any_graph_request() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 401);
+}
+
+/// A client that gives up on an answer after one second, recording its waits.
+fn impatient_client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
+    let settings = GraphSettings {
+        tenant_id: TENANT.to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
+        authority_url: emu.base.clone(),
+        graph_url: emu.base.clone(),
+    };
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        request_timeout: Duration::from_secs(1),
+        ..RetryPolicy::default()
+    };
+    let recorder = Arc::new(Recorder::default());
+    let client = GraphClient::new(settings, policy)
+        .unwrap()
+        .with_sleeper(recorder.clone());
+    (client, recorder)
+}
+
+fn owned_groups(n: usize) -> Vec<NewGroup> {
+    new_groups(n)
+        .into_iter()
+        .map(|g| NewGroup {
+            owner: Some(CLIENT_SP.parse().unwrap()),
+            ..g
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_answered_too_late_is_never_sent_again_and_its_groups_are_found_by_name() {
+    let emu = start(seed()).await;
+    let (graph, waits) = impatient_client(&emu);
+    // Graph creates the 15 groups but answers after the client gave up.
+    emu.set_faults(
+        json!([{"method": "POST", "path_regex": "^/v1.0/\\$batch$", "times": 1,
+        "action": {"answer_after_ms": 2500}}]),
+    )
+    .await;
+    let wanted = owned_groups(15);
+    let created = graph.create_groups(&wanted).await.expect("found by name");
+
+    let names: Vec<&str> = created.iter().map(|g| g.display_name.as_str()).collect();
+    let expected: Vec<&str> = wanted.iter().map(|g| g.display_name.as_str()).collect();
+    assert_eq!(names, expected);
+    let in_emulator = names_in_emulator(&emu, "AWS 444444444444 - ").await;
+    assert_eq!(
+        in_emulator.len(),
+        15,
+        "each group exactly once: {in_emulator:?}"
+    );
+    assert_eq!(
+        batch_posts(&emu.state().await),
+        1,
+        "the batch was sent once"
+    );
+    assert_eq!(
+        waits.waits(),
+        [Duration::from_secs(2)],
+        "one lookup, after a wait"
+    );
+}
+
+#[tokio::test]
+async fn an_item_answered_with_a_5xx_is_not_sent_again_and_the_call_says_which_group() {
+    let emu = start(seed()).await;
+    let (graph, _) = client(&emu);
+    // Inside the batch, the third group creation fails with a 503 (here: not carried out).
+    emu.set_faults(
+        json!([{"method": "POST", "path_regex": "^/v1.0/groups$", "after": 2,
+        "times": 1, "action": {"status": 503}}]),
+    )
+    .await;
+    let err = graph.create_groups(&owned_groups(5)).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, fedsync::graph::GraphError::OutcomeUnknown { .. }),
+        "{text}"
+    );
+    assert!(text.contains("AWS 444444444444 - Batch02"), "{text}");
+    assert!(text.contains("does not send it again"), "{text}");
+    assert_eq!(
+        names_in_emulator(&emu, "AWS 444444444444 - ").await,
+        [
+            "AWS 444444444444 - Batch00",
+            "AWS 444444444444 - Batch01",
+            "AWS 444444444444 - Batch03",
+            "AWS 444444444444 - Batch04"
+        ]
+    );
+    assert_eq!(batch_posts(&emu.state().await), 1);
+
+    // The next call creates only the missing one.
+    emu.set_faults(json!([])).await;
+    let missing: Vec<NewGroup> = owned_groups(5).into_iter().skip(2).take(1).collect();
+    graph.create_groups(&missing).await.unwrap();
+    assert_eq!(
+        names_in_emulator(&emu, "AWS 444444444444 - ").await.len(),
+        5
+    );
 }

@@ -393,3 +393,40 @@ async fn assignments_are_listed_made_and_removed() {
     graph.unassign(SP, &made.id).await.unwrap();
     assert_eq!(graph.assignments(SP).await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn a_post_is_sent_again_only_when_graph_did_not_carry_it_out() {
+    let emu = start(seed()).await;
+    let (graph, waits) = client(&emu);
+    let admin: AppRoleId = ADMIN.parse().unwrap();
+    let posts = |state: &Value| {
+        state["writes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["method"] == "POST")
+            .count()
+    };
+    // Throttled: Graph did nothing, so the assignment goes again after the wait.
+    emu.set_faults(
+        json!([{"method": "POST", "path_regex": "/appRoleAssignedTo$", "times": 1,
+        "action": {"status": 429, "retry_after_secs": 2}}]),
+    )
+    .await;
+    let made = graph.assign(SP, &oid(G_OBRIEN), admin).await.unwrap();
+    assert_eq!(waits.waits(), [Duration::from_secs(2)]);
+    assert_eq!(posts(&emu.state().await), 2);
+    graph.unassign(SP, &made.id).await.unwrap();
+
+    // A 5xx says nothing about whether it was made: never sent twice.
+    emu.set_faults(
+        json!([{"method": "POST", "path_regex": "/appRoleAssignedTo$", "times": 1,
+        "action": {"status": 503}}]),
+    )
+    .await;
+    let err = graph.assign(SP, &oid(G_OBRIEN), admin).await.unwrap_err();
+    assert!(matches!(err, GraphError::OutcomeUnknown { .. }), "{err}");
+    assert!(err.to_string().contains("HTTP 503"), "{err}");
+    assert_eq!(posts(&emu.state().await), 3, "sent once more, not twice");
+    assert_eq!(waits.waits().len(), 1, "no retry wait");
+}

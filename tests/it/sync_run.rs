@@ -14,7 +14,7 @@ use fedsync::settings::{BackupSettings, SyncSettings};
 use fedsync::store::S3Store;
 use fedsync::sync::{self, SyncContext, SyncError};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::graph_emulator::{
     CLIENT_ID, CLIENT_SECRET, CLIENT_SP, Running, SP, TENANT, seed, start,
@@ -92,6 +92,15 @@ pub(crate) async fn world() -> World {
 
 impl World {
     async fn sync(&self, dry_run: bool) -> Result<sync::SyncReport, SyncError> {
+        self.sync_through(&self.graph, dry_run).await
+    }
+
+    /// A run that calls Graph through `graph`.
+    async fn sync_through(
+        &self,
+        graph: &GraphClient,
+        dry_run: bool,
+    ) -> Result<sync::SyncReport, SyncError> {
         let options = AwsOptions {
             max_attempts: 2,
             attempt_timeout: Duration::from_secs(5),
@@ -101,7 +110,7 @@ impl World {
         let ctx = SyncContext {
             sdk: &self.sdk,
             aws_options: &options,
-            directory: &self.graph,
+            directory: graph,
             store: &store,
             observer: &Quiet,
             run_id: "test-run".into(),
@@ -749,4 +758,93 @@ async fn plan_without_files_plans_live_and_writes_nothing() {
     );
     assert_eq!(half.status.code(), Some(2));
     assert!(crate::support::stderr(&half).contains("--manifest"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_answer_to_creating_groups_creates_each_group_once_and_the_next_run_creates_none() {
+    let w = world().await;
+    // Graph creates the groups but answers after the client gave up (one second).
+    w.emu
+        .set_faults(
+            json!([{"method": "POST", "path_regex": "^/v1.0/\\$batch$", "times": 1,
+            "action": {"answer_after_ms": 2500}}]),
+        )
+        .await;
+    let impatient = GraphClient::new(
+        w.settings.graph(),
+        RetryPolicy {
+            request_timeout: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        },
+    )
+    .unwrap();
+    let report = w
+        .sync_through(&impatient, false)
+        .await
+        .expect("found by name");
+    assert_eq!(report.groups_created.len(), 3);
+    assert!(
+        report.duplicate_groups.is_empty(),
+        "{:?}",
+        report.duplicate_groups
+    );
+    let state = w.emu.state().await;
+    let mut names: Vec<&str> = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["displayName"].as_str())
+        .filter(|n| n.starts_with("AWS "))
+        .collect();
+    names.sort();
+    let mut unique = names.clone();
+    unique.dedup();
+    assert_eq!(unique, names, "no group twice");
+    let batches = state["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["path"] == "/v1.0/$batch")
+        .count();
+    assert_eq!(batches, 1);
+    // The next run finds them all: it creates no group (it drops the seed's disabled role).
+    let again = w.sync(false).await.unwrap();
+    assert!(
+        again.groups_created.is_empty(),
+        "{:?}",
+        again.groups_created
+    );
+    assert!(again.groups_to_create().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_groups_of_one_name_that_fedsync_owns_are_reported_and_only_one_is_assigned() {
+    let w = world().await;
+    w.sync(false).await.unwrap();
+    let name = format!("AWS {} - Dev", w.member);
+    let owner = format!("{}/v1.0/directoryObjects/{CLIENT_SP}", w.emu.base);
+    let twin = w
+        .emu
+        .create_group(
+            json!({"displayName": name, "mailEnabled": false, "securityEnabled": true,
+            "mailNickname": "dev-twin", "owners@odata.bind": [owner]}),
+        )
+        .await;
+    assert_eq!(twin.status.as_u16(), 201, "{:?}", twin.body);
+    let report = w.sync(true).await.unwrap();
+    assert_eq!(report.duplicate_groups, [name]);
+    assert!(
+        !report.wrote(),
+        "nothing to change: the first group stays the assigned one"
+    );
+    let state = w.emu.state().await;
+    let twin_id = twin.body["id"].as_str().unwrap();
+    assert!(
+        state["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["principalId"] != twin_id),
+        "the twin is never assigned"
+    );
 }
