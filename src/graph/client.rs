@@ -146,6 +146,15 @@ pub fn odata_string(value: &str) -> String {
 
 impl GraphClient {
     pub fn new(settings: GraphSettings, policy: RetryPolicy) -> Result<GraphClient, GraphError> {
+        // Checked here too, not only as settings: no secret or token in clear text, whoever
+        // builds the client.
+        for (setting, url) in [
+            ("authority-url", &settings.authority_url),
+            ("graph-url", &settings.graph_url),
+        ] {
+            super::cloud::base_url(url)
+                .map_err(|reason| GraphError::BadUrl { setting, reason })?;
+        }
         install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(policy.request_timeout)

@@ -62,6 +62,12 @@ pub enum GraphError {
         path: String,
         reason: String,
     },
+    /// A base URL the client will not send a secret or token to.
+    #[error("{setting}: {reason}")]
+    BadUrl {
+        setting: &'static str,
+        reason: String,
+    },
     #[error("{path} still had more pages after {max}; stopping")]
     TooManyPages { path: String, max: usize },
     #[error(transparent)]

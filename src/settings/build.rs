@@ -522,18 +522,10 @@ fn tenant(s: &str) -> Result<String, String> {
     }
 }
 
-/// An `http(s)://` base URL, without a trailing `/`.
+/// A Graph or token base URL, without a trailing `/`: `https://`, or `http://` to a loopback
+/// host only ([`crate::graph::cloud::base_url`]).
 fn url(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(s.trim_end_matches('/').to_owned())
-        }
-        _ => Err(format!("{s:?} is not an http:// or https:// URL")),
-    }
+    crate::graph::cloud::base_url(s)
 }
 
 /// `ExternalId`: 2 to 1224 of `A-Za-z0-9+=,.@:/-` and `_`, as STS allows.

@@ -498,6 +498,33 @@ async fn bad_sync_settings_exit_2_naming_each_setting_and_write_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn graph_and_token_urls_in_clear_text_to_another_host_exit_2_and_nothing_is_sent() {
+    let w = world().await;
+    for (variable, setting) in [
+        ("FEDSYNC_GRAPH_URL", "graph-url"),
+        ("FEDSYNC_AUTHORITY_URL", "authority-url"),
+    ] {
+        let out = fedsync_process(&w, &w.moto.url, "sync", &[])
+            .env(variable, "http://graph.example.com")
+            .output()
+            .unwrap();
+        crate::support::assert_exit(&out, 2);
+        let err = crate::support::stderr(&out);
+        assert!(err.contains(setting), "{err}");
+        assert!(err.contains("clear text"), "{err}");
+        assert!(!err.contains(CLIENT_SECRET), "{err}");
+    }
+    // http:// to this machine is the emulator's, and fine.
+    let out = fedsync_process(&w, &w.moto.url, "sync", &["--dry-run"])
+        .env("FEDSYNC_GRAPH_URL", w.emu.base.replace("127.0.0.1", "localhost"))
+        .output()
+        .unwrap();
+    crate::support::assert_exit(&out, 0);
+    assert_eq!(w.writes().await, 0);
+    assert!(backup_keys(&w).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
     let w = world().await;
     let before = w
