@@ -152,8 +152,7 @@ impl GraphClient {
             ("authority-url", &settings.authority_url),
             ("graph-url", &settings.graph_url),
         ] {
-            super::cloud::base_url(url)
-                .map_err(|reason| GraphError::BadUrl { setting, reason })?;
+            super::cloud::base_url(url).map_err(|reason| GraphError::BadUrl { setting, reason })?;
         }
         install_crypto_provider();
         let http = reqwest::Client::builder()

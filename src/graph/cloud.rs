@@ -37,7 +37,9 @@ pub fn base_url(s: &str) -> Result<String, String> {
         other => return Err(format!("{s:?} is {other}://, not an https:// URL")),
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{s:?} has a query or fragment; give the base URL only"));
+        return Err(format!(
+            "{s:?} has a query or fragment; give the base URL only"
+        ));
     }
     Ok(s.trim_end_matches('/').to_owned())
 }
@@ -158,7 +160,10 @@ mod url_tests {
             ("ftp://graph.microsoft.com", "ftp://"),
             ("graph.microsoft.com", "not a URL"),
             ("https://", "not a URL"),
-            ("https://user:hunter2@graph.microsoft.com", "user or password"),
+            (
+                "https://user:hunter2@graph.microsoft.com",
+                "user or password",
+            ),
             ("https://graph.microsoft.com/?x=1", "query"),
         ] {
             let err = base_url(bad).unwrap_err();

@@ -516,7 +516,10 @@ async fn graph_and_token_urls_in_clear_text_to_another_host_exit_2_and_nothing_i
     }
     // http:// to this machine is the emulator's, and fine.
     let out = fedsync_process(&w, &w.moto.url, "sync", &["--dry-run"])
-        .env("FEDSYNC_GRAPH_URL", w.emu.base.replace("127.0.0.1", "localhost"))
+        .env(
+            "FEDSYNC_GRAPH_URL",
+            w.emu.base.replace("127.0.0.1", "localhost"),
+        )
         .output()
         .unwrap();
     crate::support::assert_exit(&out, 0);
