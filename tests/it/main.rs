@@ -7,7 +7,8 @@
 //!   assignments planned and brought back (issue 14).
 //! - `backup_lease`: the backup and the run lease in S3; `lease`: runs excluding each other
 //!   through the binary (two at once, an overrun, a deadline); `policy`: the IAM grants in `cfn/`
-//!   against the calls `src/` makes.
+//!   against the calls `src/` makes; `grants`: their resources and conditions against what the
+//!   code addresses, and the StackSet execution role against what the templates create.
 //! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
 //!   the emulator's own rules, and the harness that runs it in-process.
 
@@ -18,6 +19,7 @@ mod assignments;
 mod backup_lease;
 mod completions;
 mod config;
+mod grants;
 mod graph_batch;
 mod graph_client;
 mod graph_emulator;

@@ -15,9 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
-use saphyr::{LoadableYamlNode, YamlOwned as Yaml};
+use saphyr::YamlOwned as Yaml;
 use serde_json::Value;
 
+use crate::support::cfn::{get, load_template, parameter_default, untagged};
 use crate::support::{fedsync, stdout};
 
 /// One SDK operation fedsync calls and the IAM actions it needs.
@@ -397,26 +398,6 @@ fn actions_for(calls: &[SentCall], only_reader: bool) -> BTreeMap<String, Vec<St
     actions
 }
 
-/// A YAML node without its CloudFormation tag (`!Sub`, `!Ref`, ...).
-fn untagged(node: &Yaml) -> &Yaml {
-    match node {
-        Yaml::Tagged(_, inner) => untagged(inner),
-        other => other,
-    }
-}
-
-fn get<'a>(node: &'a Yaml, key: &str) -> Option<&'a Yaml> {
-    untagged(node).as_mapping_get(key)
-}
-
-fn load_template(name: &str) -> Yaml {
-    let path = repo().join("cfn").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read cfn/{name}: {e}"));
-    let mut docs = Yaml::load_from_str(&text).unwrap_or_else(|e| panic!("cfn/{name}: {e}"));
-    assert_eq!(docs.len(), 1, "cfn/{name} holds one YAML document");
-    docs.remove(0)
-}
-
 /// The actions `Allow`ed by the inline policies of the role `logical_id` in `template`.
 fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
     let doc = load_template(template);
@@ -426,11 +407,15 @@ fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
         .expect("Resources is a mapping")
     {
         let kind = get(resource, "Type").and_then(Yaml::as_str).unwrap_or("");
+        // A managed policy attached to no one can only be a permissions boundary.
+        let attached = ["Roles", "Users", "Groups"].iter().any(|k| {
+            get(resource, "Properties")
+                .and_then(|p| get(p, k))
+                .is_some()
+        });
         assert!(
-            !matches!(
-                kind,
-                "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy"
-            ),
+            !(matches!(kind, "AWS::IAM::Policy" | "AWS::IAM::RolePolicy")
+                || kind == "AWS::IAM::ManagedPolicy" && attached),
             "cfn/{template}: {:?} is a separate {kind}; policy.rs reads only the roles' inline \
              Policies, so keep the grants there (or teach policy.rs to read it)",
             name.as_str()
@@ -599,17 +584,6 @@ fn fedsync_defaults() -> BTreeMap<String, Value> {
             )
         })
         .collect()
-}
-
-fn parameter_default(template: &str, parameter: &str) -> String {
-    let doc = load_template(template);
-    let node = get(&doc, "Parameters")
-        .and_then(|p| get(p, parameter))
-        .and_then(|p| get(p, "Default"))
-        .unwrap_or_else(|| panic!("cfn/{template}: parameter {parameter} has no Default"));
-    node.as_str()
-        .unwrap_or_else(|| panic!("{parameter}: a string"))
-        .to_owned()
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! support: running the `fedsync` binary, checking its exit code and formatting what it did for
 //! snapshots; the AWS emulator (`moto`), a fault-injecting proxy in front of it (`proxy`),
-//! seeding (`org`), and a Graph client sleeper that records its waits (`sleep`).
+//! seeding (`org`), a Graph client sleeper that records its waits (`sleep`), and reading the
+//! CloudFormation templates (`cfn`).
 
+pub mod cfn;
 pub mod moto;
 pub mod org;
 pub mod proxy;

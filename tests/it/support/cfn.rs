@@ -1,0 +1,177 @@
+//! cfn: reading the CloudFormation templates in `cfn/` for tests — YAML that keeps
+//! CloudFormation's short tags (`!Sub`, `!Ref`, `!GetAtt`), parameter defaults, and the
+//! statements of a role's inline policies with their actions, resources and conditions, written
+//! out as `!Sub`-style strings (`!Ref X` is `${X}`, `!GetAtt X.Arn` is `${X.Arn}`) so that a
+//! test can substitute values and match them like IAM does.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use saphyr::{LoadableYamlNode, YamlOwned as Yaml};
+
+/// A YAML node without its CloudFormation tag (`!Sub`, `!Ref`, ...).
+pub fn untagged(node: &Yaml) -> &Yaml {
+    match node {
+        Yaml::Tagged(_, inner) => untagged(inner),
+        other => other,
+    }
+}
+
+pub fn get<'a>(node: &'a Yaml, key: &str) -> Option<&'a Yaml> {
+    untagged(node).as_mapping_get(key)
+}
+
+pub fn load_template(name: &str) -> Yaml {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cfn").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read cfn/{name}: {e}"));
+    let mut docs = Yaml::load_from_str(&text).unwrap_or_else(|e| panic!("cfn/{name}: {e}"));
+    assert_eq!(docs.len(), 1, "cfn/{name} holds one YAML document");
+    docs.remove(0)
+}
+
+pub fn parameter_default(template: &str, parameter: &str) -> String {
+    let doc = load_template(template);
+    let node = get(&doc, "Parameters")
+        .and_then(|p| get(p, parameter))
+        .and_then(|p| get(p, "Default"))
+        .unwrap_or_else(|| panic!("cfn/{template}: parameter {parameter} has no Default"));
+    node.as_str()
+        .unwrap_or_else(|| panic!("{parameter}: a string"))
+        .to_owned()
+}
+
+/// Every parameter of `template` that has a default, as `${Name}` → default.
+pub fn parameter_defaults(template: &str) -> BTreeMap<String, String> {
+    let doc = load_template(template);
+    let mut out = BTreeMap::new();
+    if let Some(parameters) = get(&doc, "Parameters").and_then(|p| untagged(p).as_mapping()) {
+        for (name, parameter) in parameters {
+            let default = get(parameter, "Default").and_then(|d| {
+                let d = untagged(d);
+                d.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| d.as_integer().map(|i| i.to_string()))
+            });
+            if let (Some(name), Some(default)) = (name.as_str(), default) {
+                out.insert(format!("${{{name}}}"), default);
+            }
+        }
+    }
+    out
+}
+
+/// A scalar or a tagged scalar as a `!Sub`-style string: `!Ref X` is `${X}`, `!GetAtt X.Arn` is
+/// `${X.Arn}`, `!Sub "…"` and a plain string are themselves.
+pub fn sub_string(node: &Yaml) -> String {
+    match node {
+        Yaml::Tagged(tag, inner) => {
+            let inner = untagged(inner)
+                .as_str()
+                .unwrap_or_else(|| panic!("!{} of something that is not a string", tag.suffix));
+            match tag.suffix.as_str() {
+                "Ref" => format!("${{{inner}}}"),
+                "GetAtt" => format!("${{{inner}}}"),
+                "Sub" => inner.to_owned(),
+                other => panic!("a !{other} where a string was expected"),
+            }
+        }
+        other => other
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{other:?} is not a string")),
+    }
+}
+
+/// A scalar or a list of them, as `!Sub`-style strings.
+pub fn strings(node: &Yaml) -> Vec<String> {
+    match untagged(node).as_sequence() {
+        Some(list) if !matches!(node, Yaml::Tagged(..)) => list.iter().map(sub_string).collect(),
+        _ => vec![sub_string(node)],
+    }
+}
+
+/// One statement of an inline policy.
+#[derive(Clone, Debug)]
+pub struct Statement {
+    pub sid: String,
+    pub allow: bool,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    /// `operator key` → values, such as `StringEquals aws:ResourceOrgID` → [`${aws:PrincipalOrgID}`].
+    pub conditions: BTreeMap<String, Vec<String>>,
+}
+
+/// The statements of the inline policies of the role `logical_id` in `template`.
+pub fn role_statements(template: &str, logical_id: &str) -> Vec<Statement> {
+    let doc = load_template(template);
+    let resources = get(&doc, "Resources").expect("a Resources section");
+    let role = get(resources, logical_id)
+        .unwrap_or_else(|| panic!("cfn/{template} has no resource {logical_id}"));
+    let properties = get(role, "Properties").expect("the role has Properties");
+    let mut out = Vec::new();
+    let policies = get(properties, "Policies").and_then(|p| untagged(p).as_sequence());
+    for policy in policies.expect("the role has inline Policies") {
+        let document = get(policy, "PolicyDocument").expect("a PolicyDocument");
+        let statements = get(document, "Statement").expect("a Statement");
+        for statement in untagged(statements)
+            .as_sequence()
+            .expect("Statement is a list")
+        {
+            assert!(
+                get(statement, "NotAction").is_none() && get(statement, "NotResource").is_none(),
+                "cfn/{template}: {logical_id} uses NotAction or NotResource; name what it grants"
+            );
+            let mut conditions = BTreeMap::new();
+            if let Some(condition) =
+                get(statement, "Condition").and_then(|c| untagged(c).as_mapping())
+            {
+                for (operator, keys) in condition {
+                    let keys = untagged(keys)
+                        .as_mapping()
+                        .unwrap_or_else(|| panic!("cfn/{template}: {logical_id}: a condition that is not a mapping (an !If?); spell it out"));
+                    for (key, values) in keys {
+                        conditions.insert(
+                            format!("{} {}", operator.as_str().unwrap(), key.as_str().unwrap()),
+                            strings(values),
+                        );
+                    }
+                }
+            }
+            out.push(Statement {
+                sid: get(statement, "Sid")
+                    .and_then(Yaml::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                allow: get(statement, "Effect").and_then(Yaml::as_str) == Some("Allow"),
+                actions: strings(get(statement, "Action").expect("an Action")),
+                resources: strings(get(statement, "Resource").expect("a Resource")),
+                conditions,
+            });
+        }
+    }
+    out
+}
+
+/// `text` with every `${name}` of `values` replaced; panics on one left over.
+pub fn substitute(text: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in values {
+        out = out.replace(name, value);
+    }
+    assert!(
+        !out.contains("${"),
+        "{text:?} names something the test gives no value: {out}"
+    );
+    out
+}
+
+/// Whether `pattern` (IAM's `*` and `?`) matches all of `value`.
+pub fn iam_match(pattern: &str, value: &str) -> bool {
+    let regex = format!(
+        "^{}$",
+        regex::escape(pattern)
+            .replace(r"\*", ".*")
+            .replace(r"\?", ".")
+    );
+    regex::Regex::new(&regex).unwrap().is_match(value)
+}
