@@ -17,7 +17,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::aws::error::describe;
+use crate::aws::error::{Cause, cause};
 use crate::model::{Assignment, ServicePrincipal};
 use crate::settings::BackupSettings;
 
@@ -89,29 +89,29 @@ pub struct BackupEntry {
 /// A backup could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("cannot write the backup s3://{bucket}/{key}: {reason}")]
+    #[error("cannot write the backup s3://{bucket}/{key}")]
     Put {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
-    #[error("cannot list backups under s3://{bucket}/{prefix}: {reason}")]
+    #[error("cannot list backups under s3://{bucket}/{prefix}")]
     List {
         bucket: String,
         prefix: String,
-        reason: String,
+        source: Cause,
     },
-    #[error("cannot read the backup s3://{bucket}/{key}: {reason}")]
+    #[error("cannot read the backup s3://{bucket}/{key}")]
     Get {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
-    #[error("s3://{bucket}/{key} is not a fedsync backup: {reason}")]
+    #[error("s3://{bucket}/{key} is not a fedsync backup")]
     NotABackup {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
     #[error("there is no backup s3://{bucket}/{key} (`fedsync backups list` shows the keys)")]
     Missing { bucket: String, key: String },
@@ -209,7 +209,7 @@ impl BackupStore {
         request.send().await.map_err(|e| BackupError::Put {
             bucket: self.settings.bucket.clone(),
             key: key.clone(),
-            reason: describe(&e),
+            source: cause(&e),
         })?;
         Ok(key)
     }
@@ -230,7 +230,7 @@ impl BackupStore {
                 .map_err(|e| BackupError::List {
                     bucket: self.settings.bucket.clone(),
                     prefix: self.settings.prefix.clone(),
-                    reason: describe(&e),
+                    source: cause(&e),
                 })?;
             entries.extend(
                 page.contents()
@@ -264,10 +264,10 @@ impl BackupStore {
 
     /// A backup's JSON.
     pub async fn get(&self, key: &str) -> Result<Value, BackupError> {
-        let get_error = |reason: String| BackupError::Get {
+        let get_error = |source: Cause| BackupError::Get {
             bucket: self.settings.bucket.clone(),
             key: key.to_owned(),
-            reason,
+            source,
         };
         let object = self
             .s3
@@ -283,19 +283,19 @@ impl BackupStore {
                         key: key.to_owned(),
                     }
                 } else {
-                    get_error(describe(&e))
+                    get_error(cause(&e))
                 }
             })?;
         let bytes = object
             .body
             .collect()
             .await
-            .map_err(|e| get_error(e.to_string()))?
+            .map_err(|e| get_error(e.to_string().into()))?
             .into_bytes();
         serde_json::from_slice(&bytes).map_err(|e| BackupError::NotABackup {
             bucket: self.settings.bucket.clone(),
             key: key.to_owned(),
-            reason: e.to_string(),
+            source: e.to_string().into(),
         })
     }
 }

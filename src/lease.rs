@@ -16,7 +16,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::aws::error::{code, describe};
+use crate::aws::error::{Cause, cause, code};
 
 /// Where every lease lives: outside `backup-prefix`, so runs with other prefixes for the same
 /// service principal still exclude each other.
@@ -98,11 +98,11 @@ pub enum LeaseError {
         holder: String,
         expires_at: String,
     },
-    #[error("cannot take the lease s3://{bucket}/{key}: {reason}; nothing was written")]
+    #[error("cannot take the lease s3://{bucket}/{key}; nothing was written")]
     Take {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
     /// The lease is no longer this run's: taken over after it expired, or deleted.
     #[error(
@@ -114,23 +114,23 @@ pub enum LeaseError {
         /// Who holds it now, in words.
         now: String,
     },
-    #[error("cannot renew the lease s3://{bucket}/{key}: {reason}")]
+    #[error("cannot renew the lease s3://{bucket}/{key}")]
     Renew {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
-    #[error("cannot confirm the lease s3://{bucket}/{key}: {reason}")]
+    #[error("cannot confirm the lease s3://{bucket}/{key}")]
     Confirm {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
-    #[error("cannot release the lease s3://{bucket}/{key}: {reason}; it expires by itself")]
+    #[error("cannot release the lease s3://{bucket}/{key}; it expires by itself")]
     Release {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
 }
 
@@ -148,10 +148,10 @@ pub async fn acquire(
         acquired_at: now,
         expires_at: now + ttl,
     };
-    let take = |reason: String| LeaseError::Take {
+    let take = |source: Cause| LeaseError::Take {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
-        reason,
+        source,
     };
     let body = serde_json::to_vec(&record).unwrap_or_default();
     let created = s3
@@ -173,7 +173,7 @@ pub async fn acquire(
             });
         }
         Err(e) if is_precondition_failure(code(&e)) => {}
-        Err(e) => return Err(take(describe(&e))),
+        Err(e) => return Err(take(cause(&e))),
     }
 
     // Someone holds it, or held it and crashed.
@@ -215,7 +215,7 @@ pub async fn acquire(
                     expires_at: (now + ttl).to_string(),
                 }
             } else {
-                take(describe(&e))
+                take(cause(&e))
             }
         })?;
     Ok(Lease {
@@ -232,11 +232,11 @@ async fn read_lease(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<(Option<LeaseRecord>, String)>, String> {
+) -> Result<Option<(Option<LeaseRecord>, String)>, Cause> {
     let object = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(object) => object,
         Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-        Err(e) => return Err(describe(&e)),
+        Err(e) => return Err(cause(&e)),
     };
     let etag = object.e_tag().unwrap_or_default().to_owned();
     let bytes = object
@@ -314,7 +314,7 @@ impl Lease {
             Err(e) => Err(LeaseError::Renew {
                 bucket: self.bucket.clone(),
                 key: self.key.clone(),
-                reason: describe(&e),
+                source: cause(&e),
             }),
         }
     }
@@ -323,10 +323,10 @@ impl Lease {
     pub async fn confirm(&self, s3: &aws_sdk_s3::Client) -> Result<(), LeaseError> {
         let found = read_lease(s3, &self.bucket, &self.key)
             .await
-            .map_err(|reason| LeaseError::Confirm {
+            .map_err(|source| LeaseError::Confirm {
                 bucket: self.bucket.clone(),
                 key: self.key.clone(),
-                reason,
+                source,
             })?;
         match &found {
             Some((_, etag)) if *etag == self.etag => Ok(()),
@@ -336,10 +336,10 @@ impl Lease {
 
     /// Gives the lease back, if it is still ours.
     pub async fn release(self, s3: &aws_sdk_s3::Client) -> Result<(), LeaseError> {
-        let release = |reason: String| LeaseError::Release {
+        let release = |source: Cause| LeaseError::Release {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
-            reason,
+            source,
         };
         let found = read_lease(s3, &self.bucket, &self.key)
             .await
@@ -356,7 +356,7 @@ impl Lease {
             .key(&self.key)
             .send()
             .await
-            .map_err(|e| release(describe(&e)))?;
+            .map_err(|e| release(cause(&e)))?;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::aws::error::describe;
+use crate::aws::error::{Cause, cause};
 use crate::backup::{BackupError, BackupStore, json_put};
 use crate::lease::{self, Lease, LeaseError, LeaseTimes};
 use crate::model::{StateError, SyncState};
@@ -32,11 +32,11 @@ pub fn state_key(sp_id: &str) -> String {
 /// The state could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot read s3://{bucket}/{key}: {reason}")]
+    #[error("cannot read s3://{bucket}/{key}")]
     Read {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
     #[error("s3://{bucket}/{key} is not usable")]
     Invalid {
@@ -45,11 +45,11 @@ pub enum StoreError {
         #[source]
         source: StateError,
     },
-    #[error("cannot write s3://{bucket}/{key}: {reason}")]
+    #[error("cannot write s3://{bucket}/{key}")]
     Write {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
 }
 
@@ -142,7 +142,9 @@ async fn renew_while_held(
                 held.lost = Some(now);
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "could not renew the lease; trying again"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error_text::chain(&e), "could not renew the lease; trying again")
+            }
         }
     }
 }
@@ -226,23 +228,23 @@ impl Store for S3Store {
     async fn read_state(&self, sp_id: &str) -> Result<SyncState, StoreError> {
         let bucket = &self.settings.bucket;
         let key = state_key(sp_id);
-        let read = |reason: String| StoreError::Read {
+        let read = |source: Cause| StoreError::Read {
             bucket: bucket.clone(),
             key: key.clone(),
-            reason,
+            source,
         };
         let object = match self.s3.get_object().bucket(bucket).key(&key).send().await {
             Ok(object) => object,
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                 return Ok(SyncState::default());
             }
-            Err(e) => return Err(read(describe(&e))),
+            Err(e) => return Err(read(cause(&e))),
         };
         let bytes = object
             .body
             .collect()
             .await
-            .map_err(|e| read(e.to_string()))?
+            .map_err(|e| read(e.to_string().into()))?
             .into_bytes();
         SyncState::from_json(&String::from_utf8_lossy(&bytes)).map_err(|source| {
             StoreError::Invalid {
@@ -259,7 +261,7 @@ impl Store for S3Store {
         request.send().await.map_err(|e| StoreError::Write {
             bucket: self.settings.bucket.clone(),
             key,
-            reason: describe(&e),
+            source: cause(&e),
         })?;
         Ok(())
     }
@@ -362,10 +364,10 @@ pub mod memory {
             document: &Value,
             _at: OffsetDateTime,
         ) -> Result<String, BackupError> {
-            self.write().map_err(|reason| BackupError::Put {
+            self.write().map_err(|reason: String| BackupError::Put {
                 bucket: "memory".into(),
                 key: "backup".into(),
-                reason,
+                source: reason.into(),
             })?;
             let mut inner = self.inner.lock().unwrap();
             inner.backups.push(document.clone());
@@ -377,10 +379,10 @@ pub mod memory {
         }
 
         async fn write_state(&self, _sp_id: &str, state: &SyncState) -> Result<(), StoreError> {
-            self.write().map_err(|reason| StoreError::Write {
+            self.write().map_err(|reason: String| StoreError::Write {
                 bucket: "memory".into(),
                 key: "state".into(),
-                reason,
+                source: reason.into(),
             })?;
             self.inner.lock().unwrap().state = state.clone();
             Ok(())

@@ -5,7 +5,16 @@
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
-pub use crate::error_text::chain;
+pub use crate::error_text::{Cause, chain};
+
+/// The failure as the `#[source]` of the error that names what fedsync was doing: the service's
+/// code, and [`describe`]'s line.
+pub fn cause<E>(err: &SdkError<E, HttpResponse>) -> Cause
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Cause::with_code(code(err).map(str::to_owned), describe(err))
+}
 
 /// `Code: message` for a service error, else a short description of the failure.
 pub fn describe<E>(err: &SdkError<E, HttpResponse>) -> String

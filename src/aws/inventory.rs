@@ -13,7 +13,7 @@ use tracing::warn;
 use super::InventorySettings;
 use super::account::{AccountContext, read_account};
 use super::config::AwsOptions;
-use super::error::describe;
+use super::error::{Cause, cause};
 use super::organization::{self, ListError, OrgAccount};
 use crate::model::{AccountId, AccountInventory, AccountOutcome, Inventory, Listing, Partition};
 
@@ -32,8 +32,8 @@ impl InventoryObserver for Quiet {}
 /// The run cannot read an inventory at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cannot find out which AWS account fedsync runs in: {reason}")]
-    Identity { reason: String },
+    #[error("cannot find out which AWS account fedsync runs in")]
+    Identity { source: Cause },
     #[error(transparent)]
     List(#[from] ListError),
 }
@@ -44,16 +44,14 @@ pub async fn identity(sts: &aws_sdk_sts::Client) -> Result<(AccountId, Partition
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| ReadError::Identity {
-            reason: describe(&e),
-        })?;
+        .map_err(|e| ReadError::Identity { source: cause(&e) })?;
     let home: AccountId =
         identity
             .account()
             .unwrap_or_default()
             .parse()
             .map_err(|e: crate::model::ParseError| ReadError::Identity {
-                reason: e.to_string(),
+                source: e.to_string().into(),
             })?;
     let partition = identity
         .arn()

@@ -6,7 +6,7 @@
 
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 
-use super::error::{code, describe};
+use super::error::{Cause, cause, code};
 use crate::model::{AccountId, SkipReason};
 
 /// `MaxResults` of a `ListAccounts` page; Organizations allows at most 20.
@@ -41,11 +41,11 @@ pub enum Listing {
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
     #[error(
-        "cannot list the Organization's accounts: {reason}; fedsync must run in the management account or a delegated administrator account"
+        "cannot list the Organization's accounts; fedsync must run in the management account or a delegated administrator account"
     )]
-    Denied { reason: String },
-    #[error("cannot list the Organization's accounts: {reason}")]
-    Call { reason: String },
+    Denied { source: Cause },
+    #[error("cannot list the Organization's accounts")]
+    Call { source: Cause },
     #[error("Organizations returned an account id fedsync cannot read: {id:?}")]
     BadAccount { id: String },
     #[error(
@@ -76,14 +76,10 @@ pub async fn list_accounts(client: &aws_sdk_organizations::Client) -> Result<Lis
                 return Ok(Listing::NotInOrganization);
             }
             Err(e) if code(&e) == Some("AccessDeniedException") => {
-                return Err(ListError::Denied {
-                    reason: describe(&e),
-                });
+                return Err(ListError::Denied { source: cause(&e) });
             }
             Err(e) => {
-                return Err(ListError::Call {
-                    reason: describe(&e),
-                });
+                return Err(ListError::Call { source: cause(&e) });
             }
         };
         for account in page.accounts() {

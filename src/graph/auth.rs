@@ -19,6 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::AuthError;
+use crate::error_text::Cause;
 
 /// How long a client assertion is valid; Entra wants it short.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
@@ -201,7 +202,7 @@ impl TokenSource {
         let url = &self.token_url;
         let token_url = TokenUrl::new(url.clone()).map_err(|e| AuthError::Unreadable {
             url: url.clone(),
-            reason: format!("not a URL: {e}"),
+            source: Cause::from(format!("not a URL: {e}")),
         })?;
         let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
             .set_token_uri(token_url)
@@ -247,15 +248,15 @@ impl TokenSource {
                 }
                 RequestTokenError::Request(e) => AuthError::Transport {
                     url: url.clone(),
-                    reason: crate::error_text::chain(&e),
+                    source: Cause::from(crate::error_text::chain(&e)),
                 },
                 RequestTokenError::Parse(e, _) => AuthError::Unreadable {
                     url: url.clone(),
-                    reason: e.to_string(),
+                    source: Cause::from(e.to_string()),
                 },
                 RequestTokenError::Other(reason) => AuthError::Unreadable {
                     url: url.clone(),
-                    reason,
+                    source: reason.into(),
                 },
             })?;
         let lifetime = response.expires_in().unwrap_or(Duration::from_secs(3600));

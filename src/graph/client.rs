@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use super::auth::{Credential, TokenSource};
 use super::error::{ApiError, GraphError};
 use super::retry::{self, Attempt, Decision, RetryPolicy};
+use crate::error_text::Cause;
 use crate::model::{
     AppRole, AppRoleId, Assignment, AssignmentId, Group, Member, MembershipChange, NewGroup,
     ObjectId, ServicePrincipal, User,
@@ -164,10 +165,10 @@ impl GraphClient {
                 method: "-".into(),
                 path: "-".into(),
                 attempts: 0,
-                reason: format!(
+                source: Cause::new(format!(
                     "cannot build the HTTP client: {}",
                     crate::error_text::chain(&e)
-                ),
+                )),
             })?;
         let graph_url = settings.graph_url.trim_end_matches('/').to_owned();
         let tokens = TokenSource::new(
@@ -208,7 +209,7 @@ impl GraphClient {
             ServicePrincipal::from_json(&raw.to_string()).map_err(|e| GraphError::Unexpected {
                 method: "GET".into(),
                 path: path.clone(),
-                reason: crate::error_text::chain(&e),
+                source: Cause::from(crate::error_text::chain(&e)),
             })?;
         Ok((raw, parsed))
     }
@@ -303,7 +304,7 @@ impl GraphClient {
         let unexpected = |reason: String| GraphError::Unexpected {
             method: "POST".into(),
             path: PATH.into(),
-            reason,
+            source: reason.into(),
         };
         let mut created: Vec<Option<Group>> = vec![None; groups.len()];
         for start in (0..groups.len()).step_by(MAX_BATCH) {
@@ -334,9 +335,9 @@ impl GraphClient {
                     .await
                 {
                     Ok(reply) => reply.unwrap_or(Value::Null),
-                    Err(GraphError::OutcomeUnknown { reason, .. }) => {
+                    Err(GraphError::OutcomeUnknown { source, .. }) => {
                         unknown.append(&mut pending);
-                        why_unknown = reason;
+                        why_unknown = source.to_string();
                         break;
                     }
                     Err(e) => return Err(e),
@@ -427,10 +428,10 @@ impl GraphClient {
                     return Err(GraphError::OutcomeUnknown {
                         method: "POST".into(),
                         path: PATH.into(),
-                        reason: format!(
+                        source: Cause::new(format!(
                             "{why_unknown}; not found by name since: {}; the next run finds them or creates the missing ones",
                             missing.join(", ")
-                        ),
+                        )),
                     });
                 }
             }
@@ -602,7 +603,7 @@ impl GraphClient {
             .ok_or_else(|| GraphError::Unexpected {
                 method: "GET".into(),
                 path: path.to_owned(),
-                reason: "an empty body".into(),
+                source: Cause::new("an empty body"),
             })
     }
 
@@ -614,7 +615,7 @@ impl GraphClient {
         let unexpected = |reason: String| GraphError::Unexpected {
             method: "GET".into(),
             path: path.to_owned(),
-            reason,
+            source: reason.into(),
         };
         let mut items = Vec::new();
         let mut next = Some(self.url(path));
@@ -702,7 +703,7 @@ impl GraphClient {
                     return Err(GraphError::OutcomeUnknown {
                         method: method.to_string(),
                         path,
-                        reason: crate::error_text::chain(&e.without_url()),
+                        source: Cause::from(crate::error_text::chain(&e.without_url())),
                     });
                 }
                 Err(e) => match self.decide(attempt, Attempt::Transport) {
@@ -715,7 +716,7 @@ impl GraphClient {
                             method: method.to_string(),
                             path,
                             attempts: attempt,
-                            reason: crate::error_text::chain(&e.without_url()),
+                            source: Cause::from(crate::error_text::chain(&e.without_url())),
                         });
                     }
                 },
@@ -743,11 +744,11 @@ impl GraphClient {
                     return Err(GraphError::OutcomeUnknown {
                         method: method.to_string(),
                         path,
-                        reason: format!(
+                        source: Cause::new(format!(
                             "HTTP {} and then {}",
                             status.as_u16(),
                             crate::error_text::chain(&e.without_url())
-                        ),
+                        )),
                     });
                 }
                 Err(_) => String::new(),
@@ -756,7 +757,10 @@ impl GraphClient {
                 return Err(GraphError::OutcomeUnknown {
                     method: method.to_string(),
                     path,
-                    reason: format!("HTTP {} (request-id {request_id})", status.as_u16()),
+                    source: Cause::from(format!(
+                        "HTTP {} (request-id {request_id})",
+                        status.as_u16()
+                    )),
                 });
             }
             if status.is_success() {
@@ -768,7 +772,7 @@ impl GraphClient {
                     .map_err(|e| GraphError::Unexpected {
                         method: method.to_string(),
                         path,
-                        reason: format!("not JSON: {e}"),
+                        source: Cause::from(format!("not JSON: {e}")),
                     });
             }
             let outcome = Attempt::Status {
@@ -810,7 +814,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     let unexpected = |reason: String| GraphError::Unexpected {
         method: method.into(),
         path: path.into(),
-        reason,
+        source: reason.into(),
     };
     serde_json::from_value(body.ok_or_else(|| unexpected("an empty body".into()))?)
         .map_err(|e| unexpected(e.to_string()))

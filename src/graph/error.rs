@@ -2,6 +2,8 @@
 //! Graph's `error.code`, message and `request-id` (for a support case), or the `AADSTS` code of
 //! the token endpoint. Never a token or a secret.
 
+use crate::error_text::Cause;
+
 /// The token endpoint did not give a token.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -15,10 +17,10 @@ pub enum AuthError {
         /// The OAuth `error`, such as `invalid_client`.
         error: String,
     },
-    #[error("cannot reach the token endpoint {url}: {reason}")]
-    Transport { url: String, reason: String },
-    #[error("the token endpoint {url} gave an answer fedsync cannot read: {reason}")]
-    Unreadable { url: String, reason: String },
+    #[error("cannot reach the token endpoint {url}")]
+    Transport { url: String, source: Cause },
+    #[error("the token endpoint {url} gave an answer fedsync cannot read")]
+    Unreadable { url: String, source: Cause },
     #[error("the certificate credential cannot be used: {0}")]
     Certificate(String),
 }
@@ -39,28 +41,26 @@ impl AuthError {
 pub enum GraphError {
     #[error("{0}")]
     Api(Box<ApiError>),
-    #[error("cannot reach Microsoft Graph for {method} {path} after {attempts} attempts: {reason}")]
+    #[error("cannot reach Microsoft Graph for {method} {path} after {attempts} attempts")]
     Transport {
         method: String,
         path: String,
         attempts: u32,
-        reason: String,
+        source: Cause,
     },
     /// A request that must not be sent twice (it creates something) got no answer that says
     /// whether Graph carried it out: a timeout, a reset connection, a 5xx.
-    #[error(
-        "{method} {path} may or may not have been carried out ({reason}); fedsync does not send it again"
-    )]
+    #[error("{method} {path} may or may not have been carried out; fedsync does not send it again")]
     OutcomeUnknown {
         method: String,
         path: String,
-        reason: String,
+        source: Cause,
     },
-    #[error("Graph's answer to {method} {path} is not what fedsync expects: {reason}")]
+    #[error("Graph's answer to {method} {path} is not what fedsync expects")]
     Unexpected {
         method: String,
         path: String,
-        reason: String,
+        source: Cause,
     },
     /// A base URL the client will not send a secret or token to.
     #[error("{setting}: {reason}")]

@@ -249,7 +249,7 @@ pub enum TrustVerdict {
 /// Why an inventory snapshot cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("not an inventory snapshot: {0}")]
+    #[error("not an inventory snapshot")]
     Json(#[source] JsonError),
     #[error(
         "version {found} is not supported; this fedsync reads versions 1 and {INVENTORY_VERSION}"
@@ -557,7 +557,7 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        Inventory::from_json(text).unwrap_err().to_string()
+        crate::error_text::chain(&Inventory::from_json(text).unwrap_err())
     }
 
     #[test]

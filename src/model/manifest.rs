@@ -24,7 +24,7 @@ pub struct ServicePrincipal {
 /// Why a service principal document cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("not a service principal: {0}")]
+    #[error("not a service principal")]
     Json(#[source] JsonError),
     #[error("appRoles[{index}] repeats the id {id} of an earlier role")]
     DuplicateId { index: usize, id: String },
@@ -100,18 +100,14 @@ mod tests {
     #[test]
     fn errors_name_the_place() {
         let missing = sp(serde_json::json!([{"id": "7dfd756e-8c27-4472-b2b7-38c17fc5de5e"}]));
-        let err = ServicePrincipal::from_json(&missing)
-            .unwrap_err()
-            .to_string();
+        let err = crate::error_text::chain(&ServicePrincipal::from_json(&missing).unwrap_err());
         assert!(
             err.contains("appRoles[0]") && err.contains("allowedMemberTypes"),
             "{err}"
         );
 
         let bad_id = sp(serde_json::json!([role("nope", "x")]));
-        let err = ServicePrincipal::from_json(&bad_id)
-            .unwrap_err()
-            .to_string();
+        let err = crate::error_text::chain(&ServicePrincipal::from_json(&bad_id).unwrap_err());
         assert!(err.contains("appRoles[0].id"), "{err}");
 
         let err = ServicePrincipal::from_json("{\"id\": 3")

@@ -65,7 +65,7 @@ impl std::error::Error for ParseError {}
 
 /// A JSON document that does not fit its type, with the path to the place that broke.
 #[derive(Debug, thiserror::Error)]
-#[error("at {path}: {source}")]
+#[error("{}", if path == "." { "the document does not fit".to_owned() } else { format!("the value at {path} does not fit") })]
 pub struct JsonError {
     pub path: String,
     #[source]

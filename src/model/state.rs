@@ -59,7 +59,7 @@ impl RemovedAssignment {
 /// Why a state document cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("not a fedsync state document: {0}")]
+    #[error("not a fedsync state document")]
     Json(#[source] JsonError),
     #[error("schema {found:?} is not {STATE_SCHEMA}")]
     Schema { found: String },

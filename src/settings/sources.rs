@@ -16,7 +16,7 @@ use tracing::debug;
 
 use super::layers::{Entry, RawValue, Source};
 use super::problem::Problem;
-use crate::aws::error::describe;
+use crate::aws::error::{Cause, cause};
 use crate::graph::{CertificateCredential, Credential};
 
 /// `MaxResults` of a `GetParametersByPath` page (SSM allows at most 10).
@@ -27,8 +27,8 @@ pub const SSM_MAX_PAGES: usize = 50;
 /// Reading the settings' sources failed (not a bad value: that is a [`Problem`]).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read the SSM parameters under {prefix}: {reason}")]
-    Ssm { prefix: String, reason: String },
+    #[error("cannot read the SSM parameters under {prefix}")]
+    Ssm { prefix: String, source: Cause },
     #[error(
         "more than {} SSM parameters under {prefix}: is the prefix right?",
         SSM_MAX_PAGES * SSM_PAGE_SIZE as usize
@@ -143,7 +143,7 @@ pub async fn ssm_entries(sdk: &SdkConfig, prefix: &str) -> Result<Vec<Entry>, Lo
         }
         let page = page.map_err(|e| LoadError::Ssm {
             prefix: prefix.to_owned(),
-            reason: describe(&e),
+            source: cause(&e),
         })?;
         for parameter in page.parameters() {
             let (Some(name), Some(value)) = (parameter.name(), parameter.value()) else {
@@ -173,7 +173,12 @@ pub async fn secret_credential(sdk: &SdkConfig, secret: &str) -> Result<Credenti
         .secret_id(secret)
         .send()
         .await
-        .map_err(|e| format!("cannot read secret {secret}: {}", describe(&e)))?;
+        .map_err(|e| {
+            format!(
+                "cannot read secret {secret}: {}",
+                crate::aws::error::describe(&e)
+            )
+        })?;
     let Some(text) = out.secret_string() else {
         return Err(format!(
             "secret {secret} holds binary data; store the credential as JSON text"

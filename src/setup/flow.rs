@@ -29,7 +29,7 @@ pub enum SetupError {
     #[error(transparent)]
     Render(#[from] render::RenderError),
     /// A write failed midway; earlier writes stand and a rerun overwrites them.
-    #[error("{0}; what was written before stays, and running setup again overwrites it")]
+    #[error("setup stopped; what was written before stays, and running setup again overwrites it")]
     Store(#[from] StoreError),
     #[error("setup was cancelled; nothing was written")]
     Cancelled,

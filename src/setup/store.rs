@@ -13,7 +13,7 @@ use aws_sdk_ssm::types::ParameterType;
 use tracing::info;
 
 use super::answers::NewCredential;
-use crate::aws::error::describe;
+use crate::aws::error::{Cause, cause};
 
 /// One SSM parameter to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,15 +48,15 @@ pub struct Writes {
 /// A write failed; what came before it stays written, and a rerun overwrites it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot write secret {name}: {reason}")]
-    Secret { name: String, reason: String },
-    #[error("cannot write SSM parameter {name}: {reason}")]
-    Parameter { name: String, reason: String },
-    #[error("cannot write s3://{bucket}/{key}: {reason}")]
+    #[error("cannot write secret {name}")]
+    Secret { name: String, source: Cause },
+    #[error("cannot write SSM parameter {name}")]
+    Parameter { name: String, source: Cause },
+    #[error("cannot write s3://{bucket}/{key}")]
     Object {
         bucket: String,
         key: String,
-        reason: String,
+        source: Cause,
     },
 }
 
@@ -109,7 +109,7 @@ impl Writes {
             }
             put.send().await.map_err(|e| StoreError::Parameter {
                 name: p.name.clone(),
-                reason: describe(&e),
+                source: cause(&e),
             })?;
         }
         info!(
@@ -127,7 +127,7 @@ impl Writes {
                 .map_err(|e| StoreError::Object {
                     bucket: self.bucket.clone(),
                     key: o.key.clone(),
-                    reason: describe(&e),
+                    source: cause(&e),
                 })?;
         }
         Ok(())
@@ -142,9 +142,9 @@ async fn put_secret(
     kms_key: Option<&str>,
 ) -> Result<(), StoreError> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let failed = |reason: String| StoreError::Secret {
+    let failed = |source: Cause| StoreError::Secret {
         name: name.to_owned(),
-        reason,
+        source,
     };
     match client
         .put_secret_value()
@@ -167,9 +167,9 @@ async fn put_secret(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| failed(describe(&e)))
+                .map_err(|e| failed(cause(&e)))
         }
-        Err(e) => Err(failed(describe(&e))),
+        Err(e) => Err(failed(cause(&e))),
     }
 }
 

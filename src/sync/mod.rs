@@ -101,15 +101,15 @@ impl SyncReport {
 pub enum SyncError {
     #[error(transparent)]
     Lease(#[from] LeaseError),
-    #[error("{0}; nothing was written")]
+    #[error("cannot read the inventory; nothing was written")]
     Inventory(#[source] ReadError),
-    #[error("cannot read the current state from Graph: {0}; nothing was written")]
+    #[error("cannot read the current state from Graph; nothing was written")]
     Current(#[source] GraphError),
-    #[error("cannot read what earlier runs recorded: {0}; nothing was written")]
+    #[error("cannot read what earlier runs recorded; nothing was written")]
     State(#[source] StoreError),
-    #[error("cannot plan: {0}; nothing was written")]
+    #[error("cannot plan; nothing was written")]
     Plan(#[source] PlanError),
-    #[error("{0}; nothing was written")]
+    #[error("cannot back up the current state; nothing was written")]
     Backup(#[source] BackupError),
     #[error(
         "the sync app (client id {client_id}) has no service principal in the tenant to own the groups it creates; set group-owner-id; nothing was written"
@@ -123,13 +123,14 @@ pub enum SyncError {
         #[source]
         cause: StopCause,
     },
-    #[error("cannot restore: {0}; nothing was written")]
+    #[error("cannot restore; nothing was written")]
     Restore(#[source] BackupError),
     #[error(
-        "applying stopped at {step}: {error}; the state before this run is in the backup {backup_key}, and a rerun converges"
+        "applying stopped at {step}; the state before this run is in the backup {backup_key}, and a rerun converges"
     )]
     Apply {
         step: &'static str,
+        #[source]
         error: StepError,
         backup_key: String,
     },
@@ -439,7 +440,7 @@ pub async fn restore<D: Directory, S: Store>(
         SyncError::Restore(BackupError::NotABackup {
             bucket: backups.bucket().to_owned(),
             key: key.clone(),
-            reason,
+            source: reason.into(),
         })
     };
     let backup = backup::read(&document).map_err(not_a_backup)?;
@@ -485,7 +486,7 @@ async fn leased<D, S: Store>(
     ctx.store.lease(sp_id, &ctx.run_id, (ctx.now)()).await?;
     let result = work.await;
     if let Err(e) = ctx.store.release().await {
-        tracing::warn!(error = %e, "could not release the lease");
+        tracing::warn!(error = %crate::error_text::chain(&e), "could not release the lease");
     }
     result
 }

@@ -117,9 +117,17 @@ async fn a_missing_bucket_is_a_clear_error() {
     let err = store
         .put("sp", &json!({}), datetime!(2026-11-28 09:00:00 UTC))
         .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.starts_with("cannot write the backup s3://no-such-bucket/m/20261128T090000.000Z-sp.json: NoSuchBucket"), "{err}");
+        .unwrap_err();
+    // The error names the object; its cause is what S3 answered, with S3's code.
+    assert_eq!(
+        err.to_string(),
+        "cannot write the backup s3://no-such-bucket/m/20261128T090000.000Z-sp.json"
+    );
+    let cause = std::error::Error::source(&err)
+        .and_then(|c| c.downcast_ref::<fedsync::error_text::Cause>())
+        .expect("S3's answer as the cause");
+    assert_eq!(cause.code.as_deref(), Some("NoSuchBucket"));
+    assert!(cause.to_string().starts_with("NoSuchBucket: "), "{cause}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -100,6 +100,11 @@ fn needs(families: &[String], examples: &[String]) -> Needs {
     }
 }
 
+/// One ARN the code asks for, granted as it is.
+fn exactly(arn: &str) -> Needs {
+    needs(&[arn.to_owned()], &[arn.to_owned()])
+}
+
 fn with(mut needs: Needs, condition: &str, values: Vec<String>) -> Needs {
     needs.conditions.insert(condition.to_owned(), values);
     needs
@@ -130,7 +135,7 @@ fn task_needs(env: &BTreeMap<String, String>) -> BTreeMap<&'static str, Needs> {
         "iam:ListRoles",
         "iam:ListSAMLProviders",
     ] {
-        out.insert(action, needs(&["*".into()], &["*".into()]));
+        out.insert(action, exactly("*"));
     }
     // The reader role in any account, only of the task's own Organization.
     out.insert(
@@ -152,18 +157,15 @@ fn task_needs(env: &BTreeMap<String, String>) -> BTreeMap<&'static str, Needs> {
             &[format!("arn:aws:iam::{ACCOUNT}:saml-provider/EntraID")],
         ),
     );
-    out.insert("ssm:GetParametersByPath", needs(&[ssm.clone()], &[ssm]));
+    out.insert("ssm:GetParametersByPath", exactly(&ssm));
     let secret = env["FEDSYNC_CREDENTIALS_SECRET"].clone();
-    out.insert(
-        "secretsmanager:GetSecretValue",
-        needs(&[secret.clone()], &[secret]),
-    );
+    out.insert("secretsmanager:GetSecretValue", exactly(&secret));
     // Backups are listed under the prefix, nothing else.
     let bucket_arn = format!("arn:aws:s3:::{bucket}");
     out.insert(
         "s3:ListBucket",
         with(
-            needs(&[bucket_arn.clone()], &[bucket_arn]),
+            exactly(&bucket_arn),
             "StringLike s3:prefix",
             vec![format!("{prefix}*")],
         ),
@@ -185,7 +187,7 @@ fn task_needs(env: &BTreeMap<String, String>) -> BTreeMap<&'static str, Needs> {
         out.insert(
             action,
             with(
-                needs(&[key.clone()], &[key.clone()]),
+                exactly(&key),
                 "StringEquals kms:ViaService",
                 ["ssm", "secretsmanager", "s3"]
                     .iter()
@@ -277,7 +279,7 @@ fn the_reader_role_reaches_exactly_the_reads_in_its_account() {
     values.insert("${AWS::AccountId}".into(), MEMBER.into());
     let mut needed = BTreeMap::new();
     for action in ["iam:ListRoles", "iam:ListSAMLProviders"] {
-        needed.insert(action, needs(&["*".into()], &["*".into()]));
+        needed.insert(action, exactly("*"));
     }
     needed.insert(
         "iam:GetSAMLProvider",
@@ -423,7 +425,12 @@ fn the_stackset_execution_role_reaches_only_what_the_templates_create() {
                 .get("ArnEquals iam:PermissionsBoundary")
                 .map(|v| v.iter().map(|x| substitute(x, &values)).collect::<Vec<_>>());
             if writes_policy {
-                assert_eq!(resources, [reader.clone()], "{}: {action}", statement.sid);
+                assert_eq!(
+                    resources,
+                    std::slice::from_ref(reader),
+                    "{}: {action}",
+                    statement.sid
+                );
                 assert_eq!(
                     sets_boundary.as_deref(),
                     Some(std::slice::from_ref(&boundary)),

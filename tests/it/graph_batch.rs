@@ -290,7 +290,7 @@ async fn an_item_answered_with_a_5xx_is_not_sent_again_and_the_call_says_which_g
     )
     .await;
     let err = graph.create_groups(&owned_groups(5)).await.unwrap_err();
-    let text = err.to_string();
+    let text = fedsync::error_text::chain(&err);
     assert!(
         matches!(err, fedsync::graph::GraphError::OutcomeUnknown { .. }),
         "{text}"

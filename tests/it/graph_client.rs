@@ -426,7 +426,8 @@ async fn a_post_is_sent_again_only_when_graph_did_not_carry_it_out() {
     .await;
     let err = graph.assign(SP, &oid(G_OBRIEN), admin).await.unwrap_err();
     assert!(matches!(err, GraphError::OutcomeUnknown { .. }), "{err}");
-    assert!(err.to_string().contains("HTTP 503"), "{err}");
+    let text = fedsync::error_text::chain(&err);
+    assert!(text.contains("HTTP 503"), "{text}");
     assert_eq!(posts(&emu.state().await), 3, "sent once more, not twice");
     assert_eq!(waits.waits().len(), 1, "no retry wait");
 }

@@ -647,6 +647,7 @@ fn unreachable_aws_exits_1_with_one_clear_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("error: cannot read the inventory"), "{err}");
+    crate::support::error_chain(&out);
     assert!(
         err.contains("cannot find out which AWS account fedsync runs in"),
         "{err}"

@@ -178,10 +178,40 @@ fn a_manifest_that_is_not_a_service_principal_exits_2() {
     fs::write(&bad, r#"{"id": "x", "appRoles": [{"id": "not-a-guid"}]}"#).unwrap();
     let out = plan("examples/inventory.json", &bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("manifest") && err.contains("appRoles[0]"),
-        "{err}"
+    // The file, then each cause once, innermost last (issue 15: they printed two and three
+    // times).
+    let chain = crate::support::error_chain(&out);
+    assert_eq!(
+        chain[..3],
+        [
+            format!("manifest {} is not valid", bad.display()),
+            "not a service principal".to_owned(),
+            "the value at appRoles[0].id does not fit".to_owned(),
+        ],
+        "{chain:#?}"
+    );
+    assert!(chain[3].starts_with("UUID parsing failed"), "{chain:#?}");
+    assert_eq!(chain.len(), 4, "{chain:#?}");
+}
+
+#[test]
+fn an_inventory_that_is_not_a_snapshot_prints_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("inventory.json");
+    fs::write(&bad, r#"{"accounts": []}"#).unwrap();
+    let out = plan(&bad, example("service-principal.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let chain = crate::support::error_chain(&out);
+    assert_eq!(
+        chain,
+        [
+            format!("inventory {} is not valid", bad.display()),
+            "not an inventory snapshot".to_owned(),
+            "the document does not fit".to_owned(),
+            "missing field `version` at line 1 column 16".to_owned(),
+        ],
     );
 }
 

@@ -310,6 +310,16 @@ async fn without_a_backup_nothing_is_written_and_the_run_exits_1() {
         err.contains("no-such-bucket") && err.contains("nothing was written"),
         "{err}"
     );
+    // The lease's key, then S3's answer, each once.
+    let chain = crate::support::error_chain(&out);
+    assert!(
+        chain[0].starts_with("cannot take the lease s3://no-such-bucket/fedsync/leases/"),
+        "{chain:#?}"
+    );
+    assert!(
+        chain.last().unwrap().starts_with("NoSuchBucket: "),
+        "{chain:#?}"
+    );
     assert_eq!(w.writes().await, 0);
     // A container's log holds a summary line for a failed run too: what the alarm reads.
     let summary: Value =
@@ -345,8 +355,9 @@ async fn when_the_backup_put_fails_nothing_is_written() {
         .unwrap();
     let err = w.sync(false).await.unwrap_err();
     assert!(matches!(err, SyncError::Backup(_)), "{err}");
-    assert!(err.to_string().contains("access denied"), "{err}");
-    assert!(err.to_string().contains("nothing was written"), "{err}");
+    let text = fedsync::error_text::chain(&err);
+    assert!(text.contains("access denied"), "{text}");
+    assert!(text.contains("nothing was written"), "{text}");
     assert_eq!(w.writes().await, 0);
 }
 

@@ -76,3 +76,30 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The error `main` printed: its `error:` line and each `Caused by:` line, in order. Asserts that
+/// there is one error and that no line repeats a later cause's text (each cause printed once).
+pub fn error_chain(output: &Output) -> Vec<String> {
+    let err = stderr(output);
+    let starts = err.lines().filter(|l| l.starts_with("error: ")).count();
+    assert_eq!(starts, 1, "one error:\n{err}");
+    let lines: Vec<String> = err
+        .lines()
+        .skip_while(|l| !l.starts_with("error: "))
+        .map(|l| {
+            l.strip_prefix("error: ")
+                .or_else(|| l.strip_prefix("  Caused by: "))
+                .unwrap_or_else(|| panic!("{l:?} is neither error: nor Caused by:\n{err}"))
+                .to_owned()
+        })
+        .collect();
+    for (i, line) in lines.iter().enumerate() {
+        for later in &lines[i + 1..] {
+            assert!(
+                !line.contains(later.as_str()),
+                "{line:?} repeats its cause {later:?}:\n{err}"
+            );
+        }
+    }
+    lines
+}
