@@ -19,7 +19,7 @@ use fedsync::model::{AccountId, Partition, RoleName};
 
 use crate::support::cfn::{
     Statement, get, iam_match, load_template, parameter_defaults, role_statements, strings,
-    substitute, untagged,
+    substitute, task_definition_environment, untagged,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -61,17 +61,7 @@ fn environment_values() -> BTreeMap<String, String> {
 /// The task definition's `FEDSYNC_*` variables with the sample stack's values: what the task's
 /// code is given.
 fn task_environment(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let doc = load_template("environment.yaml");
-    let container = get(&doc, "Resources")
-        .and_then(|r| get(r, "TaskDefinition"))
-        .and_then(|t| get(t, "Properties"))
-        .and_then(|p| get(p, "ContainerDefinitions"))
-        .and_then(|c| untagged(c).as_sequence())
-        .and_then(|c| c.first())
-        .expect("a container definition");
-    let environment = get(container, "Environment")
-        .and_then(|e| untagged(e).as_sequence())
-        .expect("an Environment list");
+    let environment = task_definition_environment();
     environment
         .iter()
         .map(|variable| {

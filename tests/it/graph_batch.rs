@@ -16,8 +16,18 @@ use serde_json::{Value, json};
 
 use crate::graph_emulator::{CLIENT_ID, CLIENT_SECRET, CLIENT_SP, Running, TENANT, seed, start};
 
-/// Records each wait instead of waiting.
+/// Records each wait instead of waiting; gives up after four attempts.
 fn client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
+    client_with(emu, RetryPolicy::default().request_timeout)
+}
+
+/// A client that gives up on an answer after one second, recording its waits.
+fn impatient_client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
+    client_with(emu, Duration::from_secs(1))
+}
+
+/// A client of the emulator that waits `request_timeout` for each answer and records its waits.
+fn client_with(emu: &Running, request_timeout: Duration) -> (GraphClient, Arc<Recorder>) {
     let settings = GraphSettings {
         tenant_id: TENANT.to_owned(),
         client_id: CLIENT_ID.to_owned(),
@@ -27,6 +37,7 @@ fn client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
     };
     let policy = RetryPolicy {
         max_attempts: 4,
+        request_timeout,
         ..RetryPolicy::default()
     };
     let recorder = Arc::new(Recorder::default());
@@ -212,27 +223,6 @@ async fn a_batch_needs_a_token_like_any_graph_request() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 401);
-}
-
-/// A client that gives up on an answer after one second, recording its waits.
-fn impatient_client(emu: &Running) -> (GraphClient, Arc<Recorder>) {
-    let settings = GraphSettings {
-        tenant_id: TENANT.to_owned(),
-        client_id: CLIENT_ID.to_owned(),
-        credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
-        authority_url: emu.base.clone(),
-        graph_url: emu.base.clone(),
-    };
-    let policy = RetryPolicy {
-        max_attempts: 4,
-        request_timeout: Duration::from_secs(1),
-        ..RetryPolicy::default()
-    };
-    let recorder = Arc::new(Recorder::default());
-    let client = GraphClient::new(settings, policy)
-        .unwrap()
-        .with_sleeper(recorder.clone());
-    (client, recorder)
 }
 
 fn owned_groups(n: usize) -> Vec<NewGroup> {

@@ -6,12 +6,10 @@
 use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::graph_emulator::SP;
 use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::{assert_exit, stderr};
-use crate::sync_run::{BUCKET, World, backup_keys, fedsync_process, world};
+use crate::sync_run::{BUCKET, World, backup_keys, deny_in_bucket, fedsync_process, world};
 
 /// `fedsync sync` with AWS at `aws_endpoint` and these extra variables, started.
 fn start_sync(w: &World, aws_endpoint: &str, env: &[(&str, &str)]) -> Child {
@@ -201,19 +199,7 @@ async fn a_run_past_its_deadline_writes_nothing_and_exits_1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lease_that_cannot_be_released_after_the_writes_is_a_warning_not_nothing_written() {
     let w = world().await;
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
-            "Resource": format!("arn:aws:s3:::{BUCKET}/fedsync/leases/*"),
-        }],
-    });
-    w.s3.put_bucket_policy()
-        .bucket(BUCKET)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .unwrap();
+    deny_in_bucket(&w, "s3:DeleteObject", "fedsync/leases/*").await;
     let out = fedsync_process(&w, &w.moto.url, "sync", &["--output", "json"])
         .output()
         .unwrap();

@@ -18,7 +18,9 @@ use regex::Regex;
 use saphyr::YamlOwned as Yaml;
 use serde_json::Value;
 
-use crate::support::cfn::{get, load_template, parameter_default, untagged};
+use crate::support::cfn::{
+    get, load_template, parameter_default, role_statements, task_definition_environment, untagged,
+};
 use crate::support::{fedsync, stdout};
 
 /// One SDK operation fedsync calls and the IAM actions it needs.
@@ -430,36 +432,16 @@ fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
          grant with inline Policies"
     );
     let mut actions = BTreeSet::new();
-    let policies = get(properties, "Policies").and_then(|p| untagged(p).as_sequence());
-    for policy in policies.expect("the role has inline Policies") {
-        let document = get(policy, "PolicyDocument").expect("a PolicyDocument");
-        let statements = get(document, "Statement").expect("a Statement");
-        for statement in untagged(statements)
-            .as_sequence()
-            .expect("Statement is a list")
-        {
+    for statement in role_statements(template, logical_id) {
+        if !statement.allow {
+            continue;
+        }
+        for name in statement.actions {
             assert!(
-                get(statement, "NotAction").is_none(),
-                "cfn/{template}: {logical_id} uses NotAction; grant named actions"
+                !name.contains('*'),
+                "cfn/{template}: {logical_id} grants {name}; grant named actions, not wildcards"
             );
-            if get(statement, "Effect").and_then(Yaml::as_str) != Some("Allow") {
-                continue;
-            }
-            let action = untagged(get(statement, "Action").expect("an Action"));
-            let listed = match action.as_sequence() {
-                Some(list) => list.iter().collect(),
-                None => vec![action],
-            };
-            for one in listed {
-                let name = one.as_str().unwrap_or_else(|| {
-                    panic!("cfn/{template}: {logical_id} has an Action that is not a plain string")
-                });
-                assert!(
-                    !name.contains('*'),
-                    "cfn/{template}: {logical_id} grants {name}; grant named actions, not wildcards"
-                );
-                actions.insert(name.to_owned());
-            }
+            actions.insert(name);
         }
     }
     actions
@@ -590,24 +572,14 @@ fn fedsync_defaults() -> BTreeMap<String, Value> {
 fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
     let defaults = fedsync_defaults();
     // The task definition's FEDSYNC_* variables are settings fedsync knows.
-    let doc = load_template("environment.yaml");
-    let container = get(&doc, "Resources")
-        .and_then(|r| get(r, "TaskDefinition"))
-        .and_then(|t| get(t, "Properties"))
-        .and_then(|p| get(p, "ContainerDefinitions"))
-        .and_then(|c| untagged(c).as_sequence())
-        .and_then(|c| c.first())
-        .expect("a container definition");
-    let environment = get(container, "Environment")
-        .and_then(|e| untagged(e).as_sequence())
-        .expect("an Environment list");
+    let environment = task_definition_environment();
     let known: BTreeSet<String> = defaults
         .keys()
         .map(|name| format!("FEDSYNC_{}", name.to_uppercase().replace('-', "_")))
         .chain(["FEDSYNC_SSM_PREFIX".to_owned()])
         .collect();
     let mut set = Vec::new();
-    for variable in environment {
+    for variable in &environment {
         let name = get(variable, "Name")
             .and_then(Yaml::as_str)
             .expect("a Name");

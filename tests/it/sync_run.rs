@@ -336,15 +336,13 @@ async fn without_a_backup_nothing_is_written_and_the_run_exits_1() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn when_the_backup_put_fails_nothing_is_written() {
-    let w = world().await;
-    // The lease goes in, the backup is refused: a bucket policy denying the backup keys only.
+/// Sets a bucket policy that denies everyone `action` on the keys `keys` (an IAM pattern).
+pub(crate) async fn deny_in_bucket(w: &World, action: &str, keys: &str) {
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
-            "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-            "Resource": format!("arn:aws:s3:::{BUCKET}/manifests/2*")
+            "Effect": "Deny", "Principal": "*", "Action": action,
+            "Resource": format!("arn:aws:s3:::{BUCKET}/{keys}")
         }]
     });
     w.s3.put_bucket_policy()
@@ -353,6 +351,13 @@ async fn when_the_backup_put_fails_nothing_is_written() {
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_backup_put_fails_nothing_is_written() {
+    let w = world().await;
+    // The lease goes in, the backup is refused: a bucket policy denying the backup keys only.
+    deny_in_bucket(&w, "s3:PutObject", "manifests/2*").await;
     let err = w.sync(false).await.unwrap_err();
     assert!(matches!(err, SyncError::Backup(_)), "{err}");
     let text = fedsync::error_text::chain(&err);

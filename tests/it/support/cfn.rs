@@ -90,6 +90,23 @@ pub fn strings(node: &Yaml) -> Vec<String> {
     }
 }
 
+/// The `Environment` entries (`Name`, `Value`) of the task definition's container in
+/// cfn/environment.yaml.
+pub fn task_definition_environment() -> Vec<Yaml> {
+    let doc = load_template("environment.yaml");
+    let container = get(&doc, "Resources")
+        .and_then(|r| get(r, "TaskDefinition"))
+        .and_then(|t| get(t, "Properties"))
+        .and_then(|p| get(p, "ContainerDefinitions"))
+        .and_then(|c| untagged(c).as_sequence())
+        .and_then(|c| c.first())
+        .expect("a container definition");
+    get(container, "Environment")
+        .and_then(|e| untagged(e).as_sequence())
+        .expect("an Environment list")
+        .clone()
+}
+
 /// One statement of an inline policy.
 #[derive(Clone, Debug)]
 pub struct Statement {
