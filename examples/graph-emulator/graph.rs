@@ -233,7 +233,8 @@ pub async fn patch_service_principal(
             "Invalid value specified for property 'appRoles' of resource 'ServicePrincipal': expected an array.",
         ));
     };
-    let roles = rules::patch_app_roles(world.app_roles(), proposed)?;
+    let beside = rules::entries_beside_app_roles(&world.service_principal);
+    let roles = rules::patch_app_roles(world.app_roles(), proposed, beside)?;
     world.set_app_roles(roles);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! rules: the documented Graph rules the emulator enforces, as pure functions over JSON.
 //!
-//! - `appRoles` (PATCH on a service principal, and the seed): the 1200-entry cap, each role's
+//! - `appRoles` (PATCH on a service principal, and the seed): the 1200-entry cap, shared with
+//!   the service principal's other collections ([`SHARED_CAP_COLLECTIONS`]), each role's
 //!   shape, `value` syntax (through `fedsync::model::check_graph_value`), unique `id` and
 //!   `value`, read-only `origin`, and "an enabled role is neither removed nor re-valued".
 //! - Groups (POST /groups, and the seed): `displayName`, `mailEnabled:false`,
@@ -18,6 +19,28 @@ use uuid::Uuid;
 
 /// Most entries the app manifest holds (DESIGN.md: `Directory_ResourceSizeExceeded` past it).
 pub const MAX_MANIFEST_ENTRIES: usize = 1200;
+/// The service principal's collections counted with `appRoles` against the cap. Microsoft's app
+/// manifest reference ("Manifest limits"): "the total number of entries in all the collections
+/// combined has been capped at 1200" — appRoles, keyCredentials, knownClientApplications,
+/// identifierUris, redirectUris, requiredResourceAccess, oauth2PermissionScopes. On a service
+/// principal: keyCredentials, oauth2PermissionScopes, and the counterparts of identifierUris
+/// (servicePrincipalNames) and redirectUris (replyUrls).
+pub const SHARED_CAP_COLLECTIONS: [&str; 4] = [
+    "keyCredentials",
+    "oauth2PermissionScopes",
+    "replyUrls",
+    "servicePrincipalNames",
+];
+
+/// The entries of `service_principal`'s [`SHARED_CAP_COLLECTIONS`].
+pub fn entries_beside_app_roles(service_principal: &Map<String, Value>) -> usize {
+    SHARED_CAP_COLLECTIONS
+        .iter()
+        .filter_map(|name| service_principal.get(*name)?.as_array())
+        .map(Vec::len)
+        .sum()
+}
+
 /// Longest group `displayName`.
 pub const MAX_GROUP_DISPLAY_NAME: usize = 256;
 /// Longest group `mailNickname`.
@@ -71,14 +94,16 @@ struct RoleKey {
 /// (one the seed's roles already carry).
 fn check_collection(
     roles: &[Value],
+    beside: usize,
     extra_ok: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<RoleKey>, Violation> {
-    if roles.len() > MAX_MANIFEST_ENTRIES {
+    if roles.len() + beside > MAX_MANIFEST_ENTRIES {
         return Err(Violation::new(
             "Directory_ResourceSizeExceeded",
             format!(
-                "The size of the object has exceeded its limit: appRoles has {} entries, at most {MAX_MANIFEST_ENTRIES} are allowed. Please reduce the number of values and retry your request.",
-                roles.len()
+                "The size of the object has exceeded its limit: appRoles has {} entries and {} {beside} more, at most {MAX_MANIFEST_ENTRIES} in all are allowed. Please reduce the number of values and retry your request.",
+                roles.len(),
+                SHARED_CAP_COLLECTIONS.join(", "),
             ),
         ));
     }
@@ -207,17 +232,22 @@ fn extra_properties(roles: &[Value]) -> HashSet<String> {
         .collect()
 }
 
-/// Checks the seed's roles: the collection rules, with `origin` allowed anywhere.
-pub fn check_seed_roles(roles: &[Value]) -> Result<(), Violation> {
-    check_collection(roles, &|_| true).map(|_| ())
+/// Checks the seed's roles: the collection rules, with `origin` allowed anywhere; `beside` is
+/// the entries of the service principal's other collections sharing the cap.
+pub fn check_seed_roles(roles: &[Value], beside: usize) -> Result<(), Violation> {
+    check_collection(roles, beside, &|_| true).map(|_| ())
 }
 
-/// `PATCH {"appRoles": proposed}` on a service principal whose roles are `current`: the roles to
-/// store (each stored role keeps its `origin`; new roles get [`NEW_ROLE_ORIGIN`]), or the first
-/// rule the request breaks.
-pub fn patch_app_roles(current: &[Value], proposed: &[Value]) -> Result<Vec<Value>, Violation> {
+/// `PATCH {"appRoles": proposed}` on a service principal whose roles are `current` and whose
+/// other collections sharing the cap hold `beside` entries: the roles to store (each stored role
+/// keeps its `origin`; new roles get [`NEW_ROLE_ORIGIN`]), or the first rule the request breaks.
+pub fn patch_app_roles(
+    current: &[Value],
+    proposed: &[Value],
+    beside: usize,
+) -> Result<Vec<Value>, Violation> {
     let extras = extra_properties(current);
-    let keys = check_collection(proposed, &|k| extras.contains(k))?;
+    let keys = check_collection(proposed, beside, &|k| extras.contains(k))?;
 
     let stored: HashMap<Uuid, &Map<String, Value>> = current
         .iter()
@@ -519,20 +549,36 @@ mod tests {
     }
 
     #[test]
+    fn the_cap_counts_the_collections_that_share_it() {
+        let two = [role(A, "a", true), role(B, "b", true)];
+        assert!(patch_app_roles(&[], &two, MAX_MANIFEST_ENTRIES - 2).is_ok());
+        let err = patch_app_roles(&[], &two, MAX_MANIFEST_ENTRIES - 1).unwrap_err();
+        assert_eq!(err.code, "Directory_ResourceSizeExceeded");
+        assert!(err.message.contains("appRoles has 2 entries and keyCredentials, oauth2PermissionScopes, replyUrls, servicePrincipalNames 1199 more"), "{}", err.message);
+        let sp: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "keyCredentials": [{}, {}], "replyUrls": ["https://signin.aws.amazon.com/saml"],
+            "servicePrincipalNames": ["https://signin.aws.amazon.com/saml#1", "x"],
+            "oauth2PermissionScopes": [], "tags": ["not", "counted"]
+        }))
+        .unwrap();
+        assert_eq!(entries_beside_app_roles(&sp), 5);
+    }
+
+    #[test]
     fn new_roles_get_an_origin_and_old_ones_keep_theirs() {
         let current = [stored(A, "a", true)];
-        let out = patch_app_roles(&current, &[role(A, "a", true), role(B, "b", true)]).unwrap();
+        let out = patch_app_roles(&current, &[role(A, "a", true), role(B, "b", true)], 0).unwrap();
         assert_eq!(out[0]["origin"], "ServicePrincipal");
         assert_eq!(out[1]["origin"], NEW_ROLE_ORIGIN);
     }
 
     #[test]
     fn an_enabled_role_keeps_its_value_but_a_disabled_one_may_change() {
-        let err = patch_app_roles(&[stored(A, "a", true)], &[role(A, "z", true)]).unwrap_err();
+        let err = patch_app_roles(&[stored(A, "a", true)], &[role(A, "z", true)], 0).unwrap_err();
         assert_eq!(err.code, "CannotDeleteOrUpdateEnabledEntitlement");
-        assert!(patch_app_roles(&[stored(A, "a", false)], &[role(A, "z", false)]).is_ok());
+        assert!(patch_app_roles(&[stored(A, "a", false)], &[role(A, "z", false)], 0).is_ok());
         // Disabling in the same PATCH does not lift the rule: the stored role is enabled.
-        let err = patch_app_roles(&[stored(A, "a", true)], &[role(A, "z", false)]).unwrap_err();
+        let err = patch_app_roles(&[stored(A, "a", true)], &[role(A, "z", false)], 0).unwrap_err();
         assert_eq!(err.code, "CannotDeleteOrUpdateEnabledEntitlement");
     }
 
@@ -540,14 +586,14 @@ mod tests {
     fn unknown_properties_are_refused_unless_graph_sent_them() {
         let mut odd = role(A, "a", true);
         odd["isPreAuthorizationRequired"] = json!(false);
-        let err = patch_app_roles(&[], std::slice::from_ref(&odd)).unwrap_err();
+        let err = patch_app_roles(&[], std::slice::from_ref(&odd), 0).unwrap_err();
         assert!(
             err.message.contains("isPreAuthorizationRequired"),
             "{err:?}"
         );
         let mut current = stored(A, "a", true);
         current["isPreAuthorizationRequired"] = json!(false);
-        assert!(patch_app_roles(&[current], &[odd]).is_ok());
+        assert!(patch_app_roles(&[current], &[odd], 0).is_ok());
     }
 
     #[test]
@@ -560,7 +606,7 @@ mod tests {
         ] {
             let mut r = role(A, "a", true);
             r["allowedMemberTypes"] = types.clone();
-            let err = patch_app_roles(&[], &[r]).unwrap_err();
+            let err = patch_app_roles(&[], &[r], 0).unwrap_err();
             assert!(
                 err.message.contains("allowedMemberTypes"),
                 "{types}: {err:?}"

@@ -148,7 +148,8 @@ impl Seed {
         let Some(roles) = sp.get("appRoles").and_then(Value::as_array) else {
             return Err(err("service_principal.appRoles is required (an array)"));
         };
-        check_seed_roles(roles).map_err(|v| err(format!("service_principal: {}", v.message)))?;
+        check_seed_roles(roles, super::rules::entries_beside_app_roles(&sp))
+            .map_err(|v| err(format!("service_principal: {}", v.message)))?;
         let role_ids: Vec<(Uuid, bool)> = roles
             .iter()
             .filter_map(|r| {

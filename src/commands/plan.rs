@@ -15,7 +15,7 @@ use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::model::{Current, Inventory, ServicePrincipal, SyncState};
-use crate::plan::guardrail::{self, Refusal};
+use crate::plan::guardrail::{self, Fill, Refusal};
 use crate::plan::{self, Plan, render};
 
 pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
@@ -43,7 +43,8 @@ pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
         .context("cannot plan from these inputs")
         .map_err(Failure::invalid)?;
     let refusals = guardrail::check(&plan, &guardrails);
-    finish(&plan, &refusals, args.output)
+    let fill = guardrail::fill(&plan, &guardrails);
+    finish(&plan, &refusals, &fill, args.output)
 }
 
 /// Plans from AWS and Graph as they are now: `sync --dry-run`, printed as a plan.
@@ -56,15 +57,28 @@ fn live(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
         restore: None,
     };
     let report = execute(&run, global)?;
-    finish(&report.plan, &report.refusals, args.output)
+    finish(&report.plan, &report.refusals, &report.fill, args.output)
 }
 
 /// Prints the plan; exit 3 when refused, 4 when some accounts or roles could not be read or
 /// decided.
-fn finish(plan: &Plan, refusals: &[Refusal], output: OutputFormat) -> Result<ExitStatus, Failure> {
+fn finish(
+    plan: &Plan,
+    refusals: &[Refusal],
+    fill: &Fill,
+    output: OutputFormat,
+) -> Result<ExitStatus, Failure> {
+    if let Some(warning) = fill.warning() {
+        tracing::warn!(
+            entries = fill.entries,
+            cap = fill.cap,
+            percent = fill.percent,
+            "{warning}"
+        );
+    }
     let rendered = match output {
-        OutputFormat::Text => render::to_text(plan, refusals),
-        OutputFormat::Json => format!("{:#}\n", render::to_json(plan, refusals)),
+        OutputFormat::Text => render::to_text(plan, refusals, fill),
+        OutputFormat::Json => format!("{:#}\n", render::to_json(plan, refusals, fill)),
     };
     crate::printer::stdout(&rendered)?;
 

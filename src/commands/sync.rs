@@ -158,7 +158,7 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
     let rendered = match output {
         OutputFormat::Text => format!(
             "{}\n{}",
-            render::to_text(&report.plan, &report.refusals),
+            render::to_text(&report.plan, &report.refusals, &report.fill),
             report::to_text(&report, duration)
         ),
         OutputFormat::Json => format!("{}\n", report::to_json(&report, duration)),

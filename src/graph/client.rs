@@ -83,8 +83,14 @@ fn is_the_one_asked(group: &Group, asked: &NewGroup) -> bool {
 const MAX_PAGES: usize = 10_000;
 /// Requests one `$batch` may carry (Graph's limit).
 pub const MAX_BATCH: usize = 20;
-/// The properties of the service principal fedsync reads.
-const SP_SELECT: &str = "id,appId,displayName,appRoles";
+/// The properties of the service principal fedsync reads: the app roles, and the collections
+/// that share their entry cap (counted, never written).
+fn sp_select() -> String {
+    format!(
+        "id,appId,displayName,appRoles,{}",
+        crate::model::COLLECTIONS_SHARING_THE_CAP.join(",")
+    )
+}
 /// The properties of a user fedsync reads.
 const USER_SELECT: &str = "id,userPrincipalName,displayName";
 /// The properties of a group fedsync reads, its owners' ids with them (Graph pages an expanded
@@ -203,7 +209,7 @@ impl GraphClient {
         &self,
         id: &str,
     ) -> Result<(Value, ServicePrincipal), GraphError> {
-        let path = format!("servicePrincipals/{}?$select={SP_SELECT}", seg(id));
+        let path = format!("servicePrincipals/{}?$select={}", seg(id), sp_select());
         let raw = self.get(&path).await?;
         let parsed =
             ServicePrincipal::from_json(&raw.to_string()).map_err(|e| GraphError::Unexpected {

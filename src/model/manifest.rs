@@ -1,7 +1,8 @@
 //! manifest: the AWS app's service principal as Graph returns it (`GET /servicePrincipals/{id}`).
 //!
 //! Only `id` and `appRoles` are read; every other property is kept in `extra` and written back
-//! unchanged. Parsing checks what Graph itself guarantees (unique role ids and values), so a file
+//! unchanged, and the collections that share Graph's entry cap with `appRoles` are counted
+//! ([`ServicePrincipal::entries_beside_app_roles`]). Parsing checks what Graph itself guarantees (unique role ids and values), so a file
 //! that breaks it is reported instead of planned from. Pure: no I/O.
 
 use std::collections::HashSet;
@@ -32,7 +33,33 @@ pub enum ManifestError {
     DuplicateValue { index: usize, value: String },
 }
 
+/// The service principal's collections that count against Graph's entry cap together with
+/// `appRoles`. Microsoft documents the cap for the app manifest: "the total number of entries in
+/// all the collections combined has been capped at 1200" — appRoles, keyCredentials,
+/// knownClientApplications, identifierUris, redirectUris, requiredResourceAccess and
+/// oauth2PermissionScopes (Microsoft Entra app manifest reference, "Manifest limits"). A service
+/// principal carries the counterparts of four of them (`identifierUris` →
+/// `servicePrincipalNames`, `redirectUris` → `replyUrls`); the other two have none. Counting
+/// every one of them can only refuse a plan earlier, never let Graph refuse it later.
+pub const COLLECTIONS_SHARING_THE_CAP: [&str; 4] = [
+    "keyCredentials",
+    "oauth2PermissionScopes",
+    "replyUrls",
+    "servicePrincipalNames",
+];
+
 impl ServicePrincipal {
+    /// The entries of [`COLLECTIONS_SHARING_THE_CAP`]: what the cap leaves to app roles is the
+    /// cap minus these.
+    pub fn entries_beside_app_roles(&self) -> usize {
+        COLLECTIONS_SHARING_THE_CAP
+            .iter()
+            .filter_map(|name| self.extra.get(*name))
+            .filter_map(Value::as_array)
+            .map(Vec::len)
+            .sum()
+    }
+
     /// Parses and checks a service principal document.
     pub fn from_json(text: &str) -> Result<ServicePrincipal, ManifestError> {
         let sp: ServicePrincipal = super::from_json(text).map_err(ManifestError::Json)?;

@@ -29,7 +29,7 @@ pub use inventory::{
     AccountInventory, AccountOutcome, Certificate, FailureStage, IamRole, Inventory,
     InventoryError, Listing, ProviderVerdict, SamlProvider, SkipReason, Trust, TrustVerdict,
 };
-pub use manifest::{ManifestError, ServicePrincipal};
+pub use manifest::{COLLECTIONS_SHARING_THE_CAP, ManifestError, ServicePrincipal};
 pub use state::{RemovedAssignment, STATE_SCHEMA, StateError, SyncState};
 pub use thumbprint::Thumbprint;
 

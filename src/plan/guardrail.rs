@@ -1,4 +1,6 @@
-//! guardrail: whether a [`Plan`] may be applied — the removal limit and the manifest entry cap.
+//! guardrail: whether a [`Plan`] may be applied — the removal limit and the manifest entry cap —
+//! and how full the service principal is ([`Fill`]), which warns from [`NEAR_CAP_PERCENT`] on,
+//! well before the run that would be refused.
 //!
 //! Pure: decides, never applies. A refusal names the counts and the setting that refused.
 
@@ -93,14 +95,70 @@ pub enum Refusal {
         max_removals: MaxRemovals,
     },
     #[error(
-        "the plan needs {peak} app roles ({current} now, {adding} to add), over max-app-roles {cap}; exclude accounts or narrow the trusted roles"
+        "the plan needs {peak} entries ({current} now, {adding} app roles to add{}), over max-app-roles {cap}; split the Organization across apps, exclude accounts or narrow the trusted roles",
+        beside(*beside_app_roles)
     )]
     OverEntryCap {
         peak: usize,
         current: usize,
         adding: usize,
+        /// Entries of the other collections sharing the cap, included in `peak` and `current`.
+        beside_app_roles: usize,
         cap: usize,
     },
+}
+
+fn beside(entries: usize) -> String {
+    if entries == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {entries} of them in {}, which share the cap",
+            crate::model::COLLECTIONS_SHARING_THE_CAP.join(", ")
+        )
+    }
+}
+
+/// From this fill on, a plan warns that its app nears the entry cap.
+pub const NEAR_CAP_PERCENT: usize = 90;
+
+/// How full the service principal is once the plan is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Fill {
+    /// Entries counted against the cap: app roles and the collections that share it.
+    pub entries: usize,
+    /// `max-app-roles`.
+    pub cap: usize,
+    /// `entries` as a whole percentage of `cap`, rounded down.
+    pub percent: usize,
+}
+
+impl Fill {
+    /// At or past [`NEAR_CAP_PERCENT`].
+    pub fn near_cap(&self) -> bool {
+        self.percent >= NEAR_CAP_PERCENT
+    }
+
+    /// The warning a plan near the cap prints.
+    pub fn warning(&self) -> Option<String> {
+        self.near_cap().then(|| {
+            format!(
+                "the app is {}% full ({} of max-app-roles {} entries): split the Organization across apps before it reaches the cap",
+                self.percent, self.entries, self.cap
+            )
+        })
+    }
+}
+
+/// How full `plan` leaves the service principal against `guardrails.max_app_roles`.
+pub fn fill(plan: &Plan, guardrails: &Guardrails) -> Fill {
+    let entries = plan.entries_after();
+    let cap = guardrails.max_app_roles;
+    Fill {
+        entries,
+        cap,
+        percent: (entries * 100).checked_div(cap).unwrap_or(100),
+    }
 }
 
 fn as_string<S: serde::Serializer>(v: &MaxRemovals, s: S) -> Result<S::Ok, S::Error> {
@@ -129,6 +187,7 @@ pub fn check(plan: &Plan, guardrails: &Guardrails) -> Vec<Refusal> {
             peak: plan.peak_entries(),
             current: plan.peak_entries() - adding,
             adding,
+            beside_app_roles: plan.entries_beside_app_roles,
             cap: guardrails.max_app_roles,
         });
     }

@@ -113,6 +113,9 @@ pub struct Plan {
     /// When the plan removes roles: the collection of the first `PATCH` (everything but the
     /// removals), since Graph removes a role only once it is disabled in an earlier request.
     pub first_patch: Option<Vec<AppRole>>,
+    /// Entries of the service principal's other collections that share the entry cap
+    /// ([`crate::model::COLLECTIONS_SHARING_THE_CAP`]); the plan never changes them.
+    pub entries_beside_app_roles: usize,
 }
 
 /// What happens to one app role.
@@ -337,11 +340,19 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// The most entries the collection holds while the plan is applied.
+    /// The most entries counted against the cap while the plan is applied: the largest
+    /// `appRoles` collection it writes, and the other collections that share the cap.
     pub fn peak_entries(&self) -> usize {
         self.first_patch
             .as_ref()
             .map_or(self.target.len(), Vec::len)
+            + self.entries_beside_app_roles
+    }
+
+    /// Entries counted against the cap once the plan is applied: the app roles and the other
+    /// collections that share the cap.
+    pub fn entries_after(&self) -> usize {
+        self.target.len() + self.entries_beside_app_roles
     }
 
     /// True when carrying the plan out writes nothing at all: no app role, group, assignment
@@ -643,6 +654,7 @@ pub fn plan(
         enabled_managed_before,
         target,
         first_patch: removes.then_some(first_patch),
+        entries_beside_app_roles: now.service_principal.entries_beside_app_roles(),
     })
 }
 

@@ -8,7 +8,7 @@
 //!                 "skipped", "failed_accounts", "held", "needs_attention", "groups_create",
 //!                 "groups_reuse", "groups_refused", "assignments_add", "assignments_remove",
 //!                 "assignments_restore": <counts>, "losing_a_role", "regaining_a_role":
-//!                 { "users", "groups" } },
+//!                 { "users", "groups" }, "entries", "entry_cap", "entry_fill_percent" },
 //!   "changes":  [ { "action": "add|update|enable|disable|remove", "id", "value", "display_name",
 //!                   "reason": "new-role|naming-changed|back-in-aws|gone-from-aws|account-gone|released|disabled-earlier|in-backup|not-in-backup",
 //!                   "fields": [ { "field", "before", "after" } ],      // fields: update/enable only
@@ -40,7 +40,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::guardrail::Refusal;
+use super::guardrail::{Fill, Refusal};
 use super::{Action, AssignmentAction, GroupAction, Plan, PlannedGroup};
 
 /// The schema name of [`to_json`]'s output.
@@ -66,7 +66,7 @@ fn verb(action: Action) -> &'static str {
 }
 
 /// The plan for a terminal: one block per change, then what was left alone and why.
-pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
+pub fn to_text(plan: &Plan, refusals: &[Refusal], fill: &Fill) -> String {
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str("No changes: the app roles are in step with AWS.\n");
@@ -184,6 +184,14 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal]) -> String {
             let _ = writeln!(out, "  ! {}: {}", g.value, g.reason);
         }
     }
+    let _ = writeln!(
+        out,
+        "\nEntries: {} of max-app-roles {} ({}% full).",
+        fill.entries, fill.cap, fill.percent
+    );
+    if let Some(warning) = fill.warning() {
+        let _ = writeln!(out, "  ! {warning}");
+    }
     if !refusals.is_empty() {
         out.push_str("\nRefused (nothing will be written):\n");
         for r in refusals {
@@ -289,7 +297,7 @@ fn quoted(v: Option<&str>) -> String {
 }
 
 /// The plan as JSON, schema [`SCHEMA`].
-pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
+pub fn to_json(plan: &Plan, refusals: &[Refusal], fill: &Fill) -> Value {
     let (losing, regaining) = plan.principals_losing_and_regaining();
     let refusals: Vec<Value> = refusals
         .iter()
@@ -322,6 +330,9 @@ pub fn to_json(plan: &Plan, refusals: &[Refusal]) -> Value {
             "regaining_a_role": {"users": regaining.0, "groups": regaining.1},
             "needs_attention": plan.held.iter().filter(|h| h.needs_attention).count()
                 + plan.failed_accounts.len(),
+            "entries": fill.entries,
+            "entry_cap": fill.cap,
+            "entry_fill_percent": fill.percent,
         },
         "changes": plan.changes,
         "skipped": plan.skipped,

@@ -31,6 +31,7 @@ pub fn restore_backup(
     state: &SyncState,
 ) -> Result<Plan, PlanError> {
     let mut plan = restore(now.app_roles(), &backup.service_principal.app_roles)?;
+    plan.entries_beside_app_roles = now.service_principal.entries_beside_app_roles();
     let (changes, orphans, forget) = assignments::plan(&assignments::Inputs {
         changes: &plan.changes,
         target: &plan.target,
@@ -154,6 +155,7 @@ pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanErro
         enabled_managed_before: enabled_before,
         target,
         first_patch: (removes || two_patches).then_some(first_patch),
+        entries_beside_app_roles: 0,
     })
 }
 

@@ -753,10 +753,11 @@ fn a_plan_over_the_entry_cap_is_refused_with_the_counts() {
             peak: 6,
             current: 1,
             adding: 5,
+            beside_app_roles: 0,
             cap: 5
         }]
     );
-    assert!(refusals[0].to_string().contains("needs 6 app roles"));
+    assert!(refusals[0].to_string().contains("needs 6 entries"));
     assert!(
         guardrail::check(
             &p,
@@ -789,10 +790,96 @@ fn the_entry_cap_counts_roles_still_waiting_for_removal() {
     ));
 }
 
+/// A service principal with `roles` and `per_collection` entries in each collection that shares
+/// the entry cap.
+fn with_shared_collections(roles: &[AppRole], per_collection: usize) -> Current {
+    let mut current = Current::of_app_roles("sp", roles.to_vec());
+    for name in crate::model::COLLECTIONS_SHARING_THE_CAP {
+        let entries: Vec<serde_json::Value> = (0..per_collection)
+            .map(|i| format!("{name}-{i}").into())
+            .collect();
+        current
+            .service_principal
+            .extra
+            .insert(name.to_owned(), entries.into());
+    }
+    current
+}
+
+#[test]
+fn the_entry_cap_counts_the_collections_that_share_it() {
+    // 2 app roles after the plan, and 4 × 3 entries in keyCredentials, oauth2PermissionScopes,
+    // replyUrls and servicePrincipalNames: 14 entries against the cap.
+    let current = with_shared_collections(&[msiam_access()], 3);
+    let p = super::plan(
+        &inventory(vec![read(A, &["Admin"])]),
+        &current,
+        &SyncState::default(),
+        &PlanSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(p.entries_beside_app_roles, 12);
+    assert_eq!(p.peak_entries(), 14);
+    let at = |max_app_roles| Guardrails {
+        max_app_roles,
+        ..Guardrails::default()
+    };
+    let refusals = guardrail::check(&p, &at(13));
+    assert_eq!(
+        refusals,
+        [Refusal::OverEntryCap {
+            peak: 14,
+            current: 13,
+            adding: 1,
+            beside_app_roles: 12,
+            cap: 13
+        }]
+    );
+    let text = refusals[0].to_string();
+    assert!(
+        text.contains("needs 14 entries")
+            && text.contains("12 of them in keyCredentials, oauth2PermissionScopes, replyUrls, servicePrincipalNames"),
+        "{text}"
+    );
+    assert!(guardrail::check(&p, &at(14)).is_empty());
+}
+
+#[test]
+fn a_plan_at_ninety_percent_of_the_cap_warns_and_below_does_not() {
+    let current = with_shared_collections(&[msiam_access()], 2); // 8 beside the app roles
+    let p = super::plan(
+        &inventory(vec![read(A, &["Admin"])]),
+        &current,
+        &SyncState::default(),
+        &PlanSettings::default(),
+    )
+    .unwrap();
+    let fill = |max_app_roles| {
+        guardrail::fill(
+            &p,
+            &Guardrails {
+                max_app_roles,
+                ..Guardrails::default()
+            },
+        )
+    };
+    // 10 entries: 100% of 10, 90% of 11 (rounded down), 83% of 12.
+    assert_eq!(fill(10).percent, 100);
+    assert!(fill(10).near_cap());
+    assert_eq!(fill(11).percent, 90);
+    let warning = fill(11).warning().expect("90% warns");
+    assert!(
+        warning.contains("90% full (10 of max-app-roles 11 entries)"),
+        "{warning}"
+    );
+    assert_eq!(fill(12).percent, 83);
+    assert_eq!(fill(12).warning(), None);
+}
+
 #[test]
 fn json_rendering_follows_the_documented_schema() {
     let p = plan_of(vec![read(A, &["Admin"]), failed(B)], &[msiam_access()]);
-    let v = render::to_json(&p, &[]);
+    let v = render::to_json(&p, &[], &guardrail::fill(&p, &Guardrails::default()));
     assert_eq!(v["schema"], "fedsync.plan/v1");
     assert_eq!(v["summary"]["add"], 1);
     assert_eq!(v["summary"]["unmanaged"], 1);

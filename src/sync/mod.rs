@@ -31,7 +31,7 @@ use crate::model::{
     AccountOutcome, Current, Inventory, Listing, NewGroup, ObjectId, RemovedAssignment, SyncState,
 };
 use crate::naming::NamingInput;
-use crate::plan::guardrail::{self, Guardrails, Refusal};
+use crate::plan::guardrail::{self, Fill, Guardrails, Refusal};
 use crate::plan::steps::{self, Step};
 use crate::plan::{
     self, AssignmentAction, AssignmentChange, GroupAction, Plan, PlanError, PlanSettings,
@@ -60,6 +60,8 @@ pub struct SyncReport {
     pub restores_skipped: Vec<String>,
     /// Group names fedsync stands behind more than once: only one is assigned.
     pub duplicate_groups: Vec<String>,
+    /// How full the plan leaves the service principal against `max-app-roles`.
+    pub fill: Fill,
 }
 
 impl SyncReport {
@@ -508,7 +510,17 @@ pub async fn carry_out<D: Directory, S: Store>(
         restored_from,
     } = planned;
     let refusals = guardrail::check(&plan, &settings.guardrails);
+    let fill = guardrail::fill(&plan, &settings.guardrails);
+    if let Some(warning) = fill.warning() {
+        tracing::warn!(
+            entries = fill.entries,
+            cap = fill.cap,
+            percent = fill.percent,
+            "{warning}"
+        );
+    }
     let mut report = SyncReport {
+        fill,
         inventory,
         refusals,
         dry_run,

@@ -6,7 +6,9 @@
 //! "roles_disabled", "roles_removed", "roles_unchanged", "roles_skipped", "roles_held",
 //! "roles_needing_attention", "groups_created",
 //! "assignments_added", "assignments_removed", "assignments_restored", "orphan_groups" (group
-//! names), "backup_key", "duration_ms"}`;
+//! names), "duplicate_groups", "entries", "entry_cap", "entry_fill_percent" (app roles and the
+//! collections sharing Graph's entry cap, against `max-app-roles`), "warnings" (lines; from 90%
+//! of the cap on, one says so), "backup_key", "duration_ms"}`;
 //! fields are only ever added. A run that fails before it has a report prints
 //! `{"event", "outcome": "failed", "exit_code", "error", "duration_ms"}` (the error as one line).
 //! A restore prints the same line with `"event":
@@ -58,6 +60,10 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "assignments_restored": report.assignments_restored,
         "orphan_groups": report.orphan_groups(),
         "duplicate_groups": report.duplicate_groups,
+        "entries": report.fill.entries,
+        "entry_cap": report.fill.cap,
+        "entry_fill_percent": report.fill.percent,
+        "warnings": report.fill.warning().into_iter().collect::<Vec<_>>(),
         "backup_key": report.backup_key,
         "duration_ms": duration.as_millis() as u64,
     });
@@ -165,6 +171,11 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
     }
     let _ = writeln!(
         out,
+        "  entries      {} of max-app-roles {} ({}% full)",
+        report.fill.entries, report.fill.cap, report.fill.percent
+    );
+    let _ = writeln!(
+        out,
         "  backup       {}",
         report
             .backup_key
@@ -204,6 +215,9 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
             report.restores_skipped.join(", ")
         );
     }
+    if let Some(warning) = report.fill.warning() {
+        let _ = writeln!(out, "Warning: {warning}");
+    }
     out
 }
 
@@ -216,14 +230,16 @@ mod tests {
     fn empty_report() -> SyncReport {
         let inventory = Inventory::new(crate::model::Listing::Organization, Vec::new());
         let current = crate::model::Current::of_app_roles("sp", Vec::new());
+        let plan = plan(
+            &inventory,
+            &current,
+            &crate::model::SyncState::default(),
+            &PlanSettings::default(),
+        )
+        .unwrap();
         SyncReport {
-            plan: plan(
-                &inventory,
-                &current,
-                &crate::model::SyncState::default(),
-                &PlanSettings::default(),
-            )
-            .unwrap(),
+            fill: crate::plan::guardrail::fill(&plan, &Default::default()),
+            plan,
             inventory,
             refusals: Vec::new(),
             dry_run: false,

@@ -301,10 +301,52 @@ fn over_the_entry_cap_exits_3_with_the_counts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("needs 10 app roles (8 now, 2 to add), over max-app-roles 8"),
+        stderr(&out).contains("needs 10 entries (8 now, 2 app roles to add), over max-app-roles 8"),
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_plan_near_the_entry_cap_says_how_full_the_app_is_and_warns() {
+    // The example plan leaves 9 entries (10 while a removal waits for its second PATCH).
+    let near = plan_examples()
+        .args(["--max-app-roles", "10", "--output", "json"])
+        .output()
+        .unwrap();
+    crate::support::assert_exit(&near, 4);
+    let v: Value = serde_json::from_slice(&near.stdout).unwrap();
+    assert_eq!(
+        (
+            &v["summary"]["entries"],
+            &v["summary"]["entry_cap"],
+            &v["summary"]["entry_fill_percent"]
+        ),
+        (&Value::from(9), &Value::from(10), &Value::from(90))
+    );
+    assert!(
+        stderr(&near).contains("the app is 90% full (9 of max-app-roles 10 entries)"),
+        "{}",
+        stderr(&near)
+    );
+    let text = plan_examples()
+        .args(["--max-app-roles", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&text)
+            .contains("Entries: 9 of max-app-roles 10 (90% full).\n  ! the app is 90% full"),
+        "{}",
+        stdout(&text)
+    );
+    // Below 90%: the fill, and no warning.
+    let roomy = plan_examples()
+        .args(["--max-app-roles", "11"])
+        .output()
+        .unwrap();
+    assert!(stdout(&roomy).contains("Entries: 9 of max-app-roles 11 (81% full)."));
+    assert!(!stdout(&roomy).contains("% full ("), "{}", stdout(&roomy));
+    assert!(!stderr(&roomy).contains("% full"), "{}", stderr(&roomy));
 }
 
 #[test]

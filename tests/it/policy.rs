@@ -670,3 +670,86 @@ fn datetime_in(year: i32) -> time::OffsetDateTime {
         .midnight()
         .assume_utc()
 }
+
+/// The `$.field` names a metric filter reads, in its pattern and its value.
+fn summary_fields_read(text: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("$.") {
+        rest = &rest[at + 2..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        fields.push(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    fields
+}
+
+#[test]
+fn the_alarms_read_fields_the_summary_line_has() {
+    use fedsync::model::{Current, Inventory, Listing, SyncState};
+    use fedsync::plan::{PlanSettings, guardrail};
+    // A real summary line, built by the code that prints it.
+    let inventory = Inventory::new(Listing::Organization, Vec::new());
+    let current = Current::of_app_roles("sp", Vec::new());
+    let plan = fedsync::plan::plan(
+        &inventory,
+        &current,
+        &SyncState::default(),
+        &PlanSettings::default(),
+    )
+    .unwrap();
+    let report = fedsync::sync::SyncReport {
+        fill: guardrail::fill(&plan, &guardrail::Guardrails::default()),
+        plan,
+        inventory,
+        refusals: Vec::new(),
+        dry_run: false,
+        backup_key: None,
+        restored_from: None,
+        groups_created: Vec::new(),
+        assignments_added: 0,
+        assignments_removed: 0,
+        assignments_restored: 0,
+        restores_skipped: Vec::new(),
+        duplicate_groups: Vec::new(),
+    };
+    let line = fedsync::sync::report::to_json(&report, std::time::Duration::ZERO);
+    let doc = load_template("environment.yaml");
+    let mut read = BTreeSet::new();
+    for (name, resource) in untagged(get(&doc, "Resources").unwrap())
+        .as_mapping()
+        .unwrap()
+    {
+        if get(resource, "Type").and_then(Yaml::as_str) != Some("AWS::Logs::MetricFilter") {
+            continue;
+        }
+        let properties = get(resource, "Properties").unwrap();
+        let mut texts = vec![
+            get(properties, "FilterPattern")
+                .and_then(Yaml::as_str)
+                .unwrap()
+                .to_owned(),
+        ];
+        for transformation in get(properties, "MetricTransformations")
+            .and_then(|t| untagged(t).as_sequence())
+            .unwrap()
+        {
+            if let Some(value) = get(transformation, "MetricValue").and_then(Yaml::as_str) {
+                texts.push(value.to_owned());
+            }
+        }
+        for field in texts.iter().flat_map(|t| summary_fields_read(t)) {
+            // `outcome` and `event` are in every line, a failed run's too.
+            assert!(
+                line.get(&field).is_some(),
+                "cfn/environment.yaml {:?} reads $.{field}, which the summary line does not have: {line}",
+                name.as_str()
+            );
+            read.insert(field);
+        }
+    }
+    assert!(read.contains("entry_fill_percent"), "{read:?}");
+    assert!(read.contains("accounts_failed"), "{read:?}");
+}

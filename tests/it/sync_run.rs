@@ -40,13 +40,18 @@ pub(crate) struct World {
 /// (msiam_access, an enabled and a disabled AWS role of an account that is not in the
 /// Organization, groups and an assignment).
 pub(crate) async fn world() -> World {
+    world_seeded(seed()).await
+}
+
+/// A world whose Graph emulator starts from `graph_seed`.
+pub(crate) async fn world_seeded(graph_seed: Value) -> World {
     let moto = Moto::start();
     let sdk = org::sdk(&moto.url).await;
     let member = org::seed_two_accounts(&sdk).await;
     let s3 = org::s3(&sdk);
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
 
-    let emu = start(seed()).await;
+    let emu = start(graph_seed).await;
     let graph_settings = GraphSettings {
         tenant_id: TENANT.into(),
         client_id: CLIENT_ID.into(),
@@ -892,5 +897,56 @@ async fn two_groups_of_one_name_that_fedsync_owns_are_reported_and_only_one_is_a
             .iter()
             .all(|a| a["principalId"] != twin_id),
         "the twin is never assigned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_near_its_entry_cap_warns_and_counts_the_collections_that_share_the_cap() {
+    // Five entries beside the app roles: three reply URLs and two service principal names.
+    let mut graph_seed = seed();
+    graph_seed["service_principal"]["replyUrls"] = json!([
+        "https://signin.aws.amazon.com/saml",
+        "https://eu-west-1.signin.aws.amazon.com/saml",
+        "https://us-east-1.signin.aws.amazon.com/saml"
+    ]);
+    graph_seed["service_principal"]["servicePrincipalNames"] =
+        json!(["https://signin.aws.amazon.com/saml#1", CLIENT_ID]);
+    let w = world_seeded(graph_seed).await;
+    let summary = |out: &std::process::Output| -> Value {
+        serde_json::from_str(crate::support::stdout(out).lines().last().unwrap()).unwrap()
+    };
+    // Two runs: the second drops the role the first disabled, so the app is settled.
+    crate::support::assert_exit(&sync_cmd(&w, &[]), 0);
+    let roomy = sync_cmd(&w, &["--output", "json"]);
+    crate::support::assert_exit(&roomy, 0);
+    let line = summary(&roomy);
+    let app_roles = w.emu.app_roles().await.len();
+    assert_eq!(line["entries"], app_roles + 5, "{line}");
+    assert_eq!(line["entry_cap"], 1200);
+    assert_eq!(line["warnings"], json!([]));
+
+    // The same app against a cap it fills to 95% or more: the run still applies, and warns in
+    // the summary line and the log.
+    let cap = (app_roles + 5) * 100 / 95;
+    let near = sync_cmd(
+        &w,
+        &["--output", "json", "--max-app-roles", &cap.to_string()],
+    );
+    crate::support::assert_exit(&near, 0);
+    let line = summary(&near);
+    let percent = line["entry_fill_percent"].as_u64().unwrap();
+    assert!((95..=100).contains(&percent), "{line}");
+    let warning = format!(
+        "the app is {percent}% full ({} of max-app-roles {cap} entries)",
+        app_roles + 5
+    );
+    assert!(
+        line["warnings"][0].as_str().unwrap().starts_with(&warning),
+        "{line}"
+    );
+    assert!(
+        crate::support::stderr(&near).contains(&warning),
+        "{}",
+        crate::support::stderr(&near)
     );
 }
