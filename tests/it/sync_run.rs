@@ -43,6 +43,19 @@ pub(crate) async fn world() -> World {
     world_seeded(seed()).await
 }
 
+/// The service principal with the properties fedsync reads (and backs up): the app roles and
+/// the collections that share their entry cap.
+async fn service_principal_as_fedsync_reads_it(w: &World) -> Value {
+    let select = format!(
+        "id,appId,displayName,appRoles,{}",
+        fedsync::model::COLLECTIONS_SHARING_THE_CAP.join(",")
+    );
+    w.emu
+        .get(&format!("/v1.0/servicePrincipals/{SP}?$select={select}"))
+        .await
+        .body
+}
+
 /// A world whose Graph emulator starts from `graph_seed`.
 pub(crate) async fn world_seeded(graph_seed: Value) -> World {
     let moto = Moto::start();
@@ -169,13 +182,7 @@ pub(crate) fn values(roles: &[Value]) -> Vec<(String, bool)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_run_backs_up_then_applies_and_reruns_converge_to_no_writes() {
     let w = world().await;
-    let before = w
-        .emu
-        .get(&format!(
-            "/v1.0/servicePrincipals/{SP}?$select=id,appId,displayName,appRoles"
-        ))
-        .await
-        .body;
+    let before = service_principal_as_fedsync_reads_it(&w).await;
 
     let first = w.sync(false).await.expect("first run");
     assert_eq!(first.plan.count(Action::Add), 3);
@@ -551,13 +558,7 @@ async fn graph_and_token_urls_in_clear_text_to_another_host_exit_2_and_nothing_i
 #[tokio::test(flavor = "multi_thread")]
 async fn backups_list_newest_first_and_show_latest_prints_the_prior_state() {
     let w = world().await;
-    let before = w
-        .emu
-        .get(&format!(
-            "/v1.0/servicePrincipals/{SP}?$select=id,appId,displayName,appRoles"
-        ))
-        .await
-        .body;
+    let before = service_principal_as_fedsync_reads_it(&w).await;
     w.sync(false).await.unwrap();
     w.sync(false).await.unwrap();
     let backups = |args: &[&str]| {
