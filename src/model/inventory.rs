@@ -323,6 +323,72 @@ impl Inventory {
         self.accounts.iter().find(|a| &a.id == id)
     }
 
+    /// The inventory as one of several Entra apps sees it, the app signing with `certificates`.
+    ///
+    /// A role belongs to the app whose certificate is on the provider it trusts. So a provider
+    /// that is ours (our entity id and a known certificate) stays ours only when it carries one
+    /// of `certificates`; one that carries only other apps' certificates is not ours, says why,
+    /// and the roles' verdicts for it go (a role left with none is not listed), which is
+    /// evidence: this app's users cannot sign in through it. A provider recorded as ours without
+    /// its certificates (a version 1 snapshot) cannot be routed and becomes can't tell, so every
+    /// app holds its roles. Everything else — failed and skipped accounts, providers with an
+    /// unknown certificate or undecided — stays as it is.
+    pub fn for_app(&self, certificates: &BTreeSet<Thumbprint>) -> Inventory {
+        let mut routed = self.clone();
+        for account in &mut routed.accounts {
+            let AccountOutcome::Read { providers, roles } = &mut account.outcome else {
+                continue;
+            };
+            let mut foreign = BTreeSet::new();
+            let mut unroutable = BTreeSet::new();
+            for provider in providers
+                .iter_mut()
+                .filter(|p| p.verdict == ProviderVerdict::Ours)
+            {
+                if provider.certificates.is_empty() {
+                    provider.verdict = ProviderVerdict::CantTell;
+                    provider.reason = format!(
+                        "{}; its certificates are not recorded, so fedsync cannot tell which app it signs for",
+                        provider.reason
+                    );
+                    unroutable.insert(provider.arn.clone());
+                } else if !provider
+                    .certificates
+                    .iter()
+                    .any(|c| certificates.contains(&c.sha256))
+                {
+                    let carried: Vec<String> = provider
+                        .certificates
+                        .iter()
+                        .map(|c| c.sha256.to_string())
+                        .collect();
+                    provider.verdict = ProviderVerdict::NotOurs;
+                    provider.reason = format!(
+                        "it carries another app's signing certificate ({}), none of this app's",
+                        carried.join(", ")
+                    );
+                    foreign.insert(provider.arn.clone());
+                }
+            }
+            for role in roles.iter_mut() {
+                role.trust.retain(|t| !foreign.contains(&t.provider));
+                for trust in role
+                    .trust
+                    .iter_mut()
+                    .filter(|t| unroutable.contains(&t.provider) && t.verdict == TrustVerdict::Yes)
+                {
+                    trust.verdict = TrustVerdict::CantTell;
+                    trust.reason = format!(
+                        "{}; but the provider's certificates are not recorded, so the app it is for is unknown",
+                        trust.reason
+                    );
+                }
+            }
+            roles.retain(|r| !r.trust.is_empty());
+        }
+        routed
+    }
+
     /// Accounts whose read failed.
     pub fn failed(&self) -> usize {
         self.accounts
@@ -520,6 +586,122 @@ mod tests {
           "reason": "suspended", "state": "SUSPENDED" }
       ]
     }"#;
+
+    /// One account with a provider per app (certificates `aa…` and `bb…`) and roles trusting
+    /// one of them or both.
+    const TWO_APPS: &str = r#"{
+      "version": 2, "listing": "organization",
+      "accounts": [
+        { "id": "111111111111", "name": "prod", "outcome": "read",
+          "providers": [
+            { "arn": "arn:aws:iam::111111111111:saml-provider/AppA", "verdict": "ours",
+              "certificates": [{ "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }] },
+            { "arn": "arn:aws:iam::111111111111:saml-provider/AppB", "verdict": "ours",
+              "certificates": [{ "sha256": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" }] },
+            { "arn": "arn:aws:iam::111111111111:saml-provider/New", "verdict": "unknown-certificate",
+              "certificates": [{ "sha256": "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" }] }],
+          "roles": [
+            { "arn": "arn:aws:iam::111111111111:role/OnlyA",
+              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/AppA", "verdict": "yes" }] },
+            { "arn": "arn:aws:iam::111111111111:role/OnlyB",
+              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/AppB", "verdict": "yes" }] },
+            { "arn": "arn:aws:iam::111111111111:role/Both",
+              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/AppA", "verdict": "yes" },
+                        { "provider": "arn:aws:iam::111111111111:saml-provider/AppB", "verdict": "yes" }] },
+            { "arn": "arn:aws:iam::111111111111:role/Rotating",
+              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/New", "verdict": "unknown-certificate" }] }] },
+        { "id": "222222222222", "name": "dev", "outcome": "failed",
+          "stage": "assume-role", "reason": "AccessDenied: not authorized" }
+      ]
+    }"#;
+
+    fn certs(hex: &[char]) -> BTreeSet<Thumbprint> {
+        hex.iter()
+            .map(|c| c.to_string().repeat(64).parse().unwrap())
+            .collect()
+    }
+
+    /// Each role's name with the providers it keeps a verdict for; each provider's verdict.
+    type Routed = (Vec<(String, Vec<String>)>, Vec<(String, ProviderVerdict)>);
+
+    fn routed(inv: &Inventory) -> Routed {
+        let AccountOutcome::Read { providers, roles } = &inv.accounts[0].outcome else {
+            panic!("read");
+        };
+        let name = |arn: String| arn.rsplit('/').next().unwrap().to_owned();
+        (
+            roles
+                .iter()
+                .map(|r| {
+                    let kept = r
+                        .trust
+                        .iter()
+                        .map(|t| name(t.provider.to_string()))
+                        .collect();
+                    (name(r.arn.to_string()), kept)
+                })
+                .collect(),
+            providers
+                .iter()
+                .map(|p| (name(p.arn.to_string()), p.verdict))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn each_app_sees_the_roles_of_the_providers_that_carry_its_certificate() {
+        let inv = Inventory::from_json(TWO_APPS).unwrap();
+        let a = inv.for_app(&certs(&['a']));
+        a.check().unwrap();
+        let (roles, providers) = routed(&a);
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            roles,
+            [
+                ("OnlyA".to_owned(), owned(&["AppA"])),
+                ("Both".to_owned(), owned(&["AppA"])),
+                ("Rotating".to_owned(), owned(&["New"])),
+            ]
+        );
+        assert_eq!(
+            providers,
+            [
+                ("AppA".to_owned(), ProviderVerdict::Ours),
+                ("AppB".to_owned(), ProviderVerdict::NotOurs),
+                ("New".to_owned(), ProviderVerdict::UnknownCertificate),
+            ]
+        );
+        let AccountOutcome::Read { providers, .. } = &a.accounts[0].outcome else {
+            unreachable!()
+        };
+        assert!(
+            providers[1]
+                .reason
+                .starts_with("it carries another app's signing certificate (bbbb"),
+            "{}",
+            providers[1].reason
+        );
+        // The failed account stays failed: its roles are held in every app.
+        assert_eq!(a.accounts[1], inv.accounts[1]);
+
+        let (roles, _) = routed(&inv.for_app(&certs(&['b'])));
+        let names: Vec<&str> = roles.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(names, ["OnlyB", "Both", "Rotating"]);
+        // An app holding both certificates (a rotation) sees everything.
+        assert_eq!(inv.for_app(&certs(&['a', 'b'])), inv);
+    }
+
+    #[test]
+    fn a_provider_whose_certificates_are_not_recorded_cannot_be_routed() {
+        let inv = Inventory::from_json(V1).unwrap();
+        let routed = inv.for_app(&certs(&['a']));
+        routed.check().unwrap();
+        let AccountOutcome::Read { providers, roles } = &routed.accounts[0].outcome else {
+            panic!("read");
+        };
+        assert_eq!(providers[0].verdict, ProviderVerdict::CantTell);
+        assert_eq!(roles[0].trust[0].verdict, TrustVerdict::CantTell);
+    }
 
     #[test]
     fn version_2_parses_and_round_trips() {
