@@ -15,6 +15,8 @@
 //!   guardrails, its [`plan::steps`] in the safe order, and its renderings.
 //! - [`explain`]: why a role or provider got its verdict, as text and JSON.
 //! - [`access`]: who holds which synced role, and what a grant or revoke changes.
+//! - [`shard`]: which OUs go to which Entra app when one app cannot hold every role, each app
+//!   within its target, accounts kept where they live: the split behind `shard-plan`.
 //!
 //! The shell carries the decisions out. The binary (`src/main.rs`, [`cli`], [`commands`])
 //! parses and prints through [`printer`]; [`exit`] maps outcomes to exit codes; [`logging`] sets
@@ -44,6 +46,7 @@ pub mod plan;
 pub mod printer;
 pub mod settings;
 pub mod setup;
+pub mod shard;
 pub mod store;
 pub mod sync;
 #[cfg(test)]
