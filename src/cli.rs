@@ -132,6 +132,21 @@ pub enum Command {
     /// would refuse the plan, 4 when the inventory has accounts that could not be read.
     Plan(Box<PlanArgs>),
 
+    /// Propose which OUs go to which Entra app when one app cannot hold every role.
+    ///
+    /// Run by an administrator in the management account (or a delegated administrator):
+    /// reads the OU tree (ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) and
+    /// the inventory (live, or --inventory FILE), and assigns whole OUs (splitting one only when
+    /// it alone is too big) to apps so that each holds at most --target-fill of max-app-roles,
+    /// keeping as many accounts as fit in the app they live in today (`default`). Prints the
+    /// table, the StackSet commands that deploy each app's metadata to its OUs, and how many
+    /// apps a growth by --growth would need. Writes nothing.
+    ///
+    /// Exits 0 with a split, 4 when some accounts could not be read (their roles are not
+    /// counted), 1 when no split fits (the error names the account and the numbers), 2 on
+    /// invalid input.
+    ShardPlan(ShardPlanArgs),
+
     /// Sync the AWS app's roles (and groups) in Entra ID with IAM: the job the schedule runs.
     ///
     /// Reads the inventory, the service principal, its groups and assignments; plans; checks the
@@ -568,6 +583,38 @@ impl EntraArgs {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct ShardPlanArgs {
+    /// Inventory snapshot JSON (`fedsync inventory --output json`) instead of reading AWS; `-`
+    /// reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+
+    /// Split into exactly this many apps (default: as many as needed).
+    #[arg(long, value_name = "N")]
+    pub apps: Option<usize>,
+
+    /// Fill each app up to this share of max-app-roles, leaving room to grow (0 < F ≤ 1).
+    #[arg(long, value_name = "F", default_value = "0.8")]
+    pub target_fill: String,
+
+    /// Also say how many apps the Organization would need if its roles grew by this factor.
+    #[arg(long, value_name = "F", default_value = "1.5")]
+    pub growth: String,
+
+    /// Most manifest entries one app holds (app roles and the collections sharing the cap).
+    #[arg(long, value_name = "N")]
+    pub max_app_roles: Option<String>,
+
+    /// Output format: a table and the StackSet commands, or JSON (schema
+    /// fedsync.shard-plan/v1).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
 /// Settings that decide which accounts, providers and roles an inventory reads.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
@@ -682,7 +729,9 @@ pub struct PlanSettingsArgs {
     #[arg(long, value_name = "N|P%")]
     pub max_removals: Option<String>,
 
-    /// Most entries the app roles collection may hold; Graph refuses a manifest over 1200.
+    /// Most manifest entries the service principal may hold: app roles plus the collections
+    /// that share Graph's cap of 1200 (keyCredentials, oauth2PermissionScopes, replyUrls,
+    /// servicePrincipalNames).
     #[arg(long, value_name = "N")]
     pub max_app_roles: Option<String>,
 }

@@ -21,8 +21,9 @@
 //! Units are always taken largest first, ties by OU id then account id.
 //! 1. *Which accounts stay*: per existing app, the units whose accounts live only in it today
 //!    (accounts with no app may ride along) go in while the entries of the accounts that live
-//!    there fit its target; a unit that does not fit is split, and a single account that does
-//!    not fit must move.
+//!    there fit its target; a unit that does not fit moves whole when it would fit an app of
+//!    that target alone, and only a unit bigger than that is split (a single account that does
+//!    not fit moves).
 //! 2. *Keep*: those units go into their app again, riders included, but riders only take room
 //!    the staying accounts leave free; a unit whose riders do not fit is split, and the riders
 //!    left out join the rest.
@@ -904,6 +905,14 @@ impl<'a> Loads<'a> {
         }
     }
 
+    /// The accounts of a piece.
+    fn accounts(&self, piece: &Piece) -> Vec<usize> {
+        match piece {
+            Piece::Subtree(x) => self.tree.subtree_accounts(*x),
+            Piece::Direct(_, accounts) => accounts.clone(),
+        }
+    }
+
     /// The account of a one-account piece, which cannot be split.
     fn single(piece: &Piece) -> Option<usize> {
         match piece {
@@ -998,7 +1007,9 @@ impl Bin {
 }
 
 /// Step 1: the accounts that must leave the existing app they live in, because the pieces that
-/// live there, largest first, do not fit its target. Counts only accounts that live there.
+/// live there, largest first, do not fit its target. Counts only accounts that live there. A
+/// piece that fits an app of that target on its own leaves whole: an OU is split only when it
+/// alone is too big.
 fn must_move(loads: &Loads, targets: &[usize]) -> Vec<usize> {
     let mut used = vec![0; targets.len()];
     let mut leaving = Vec::new();
@@ -1012,6 +1023,13 @@ fn must_move(loads: &Loads, targets: &[usize]) -> Vec<usize> {
             used[app] += homed;
         } else if let Some(a) = Loads::single(&piece) {
             leaving.push(a);
+        } else if loads.entries(&piece) <= targets[app] {
+            leaving.extend(
+                loads
+                    .accounts(&piece)
+                    .into_iter()
+                    .filter(|&a| loads.home[a].is_some()),
+            );
         } else {
             stack.extend(worklist(loads.parts(&piece)));
         }
@@ -1393,20 +1411,21 @@ mod tests {
 
     #[test]
     fn an_overfull_app_keeps_what_fits_and_moves_the_rest() {
-        // 1,500 entries live in one app of target 960: at least 540 must move; 22 accounts
-        // of 25 (550) do.
+        // 1,500 entries live in one app of target 960, in four OUs of 375: two stay, and the
+        // other two move whole, since each fits an app on its own (an OU is split only when it
+        // alone is too big).
         let org = sixty_by_25(Some("aws"));
         let plan = split(&org.tree(), &apps(&["aws"], AppCount::AsNeeded)).unwrap();
         assert_eq!(names(&plan), ["aws", "shard-2"]);
-        assert_eq!(plan.moved_entries(), 550);
-        assert_eq!(plan.moves.len(), 22);
+        assert_eq!(plan.moved_entries(), 750);
+        assert_eq!(plan.moves.len(), 30);
         assert!(plan.moves.iter().all(|m| m.from.as_str() == "aws"));
         assert!(plan.moves.iter().all(|m| m.to.as_str() == "shard-2"));
         assert_eq!(
             plan.apps.iter().map(|a| a.entries).collect::<Vec<_>>(),
-            [950, 550]
+            [750, 750]
         );
-        // By id: four and one stay whole, three is split, two moves whole.
+        // By id: four and one stay whole, three and two move whole.
         let scopes: Vec<Vec<(&OuId, Scope)>> = plan
             .apps
             .iter()
@@ -1418,10 +1437,9 @@ mod tests {
                 vec![
                     (&ou_id("four"), Scope::Subtree),
                     (&ou_id("one"), Scope::Subtree),
-                    (&ou_id("three"), Scope::DirectAccounts),
                 ],
                 vec![
-                    (&ou_id("three"), Scope::DirectAccounts),
+                    (&ou_id("three"), Scope::Subtree),
                     (&ou_id("two"), Scope::Subtree),
                 ],
             ]

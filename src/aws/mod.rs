@@ -6,6 +6,7 @@
 //! - [`account`]: one account — assume the reader role, decide each SAML provider and each role.
 //! - [`inventory`]: every account, `concurrency` at a time, each ending read or failed.
 //! - [`explain`]: the reads behind `fedsync explain` (one role, or an account's SAML roles).
+//! - [`ous`]: the OU tree behind `fedsync shard-plan` (an administrator's read, not the task's).
 //! - [`error`]: SDK errors as one readable line (`Code: message`), never the SDK's Debug dump.
 //!
 //! Decisions (which provider is ours, which role trusts it) are made by the pure core
@@ -17,6 +18,7 @@ pub mod error;
 pub mod explain;
 pub mod inventory;
 pub mod organization;
+pub mod ous;
 
 pub use config::{AwsOptions, load_config};
 pub use inventory::{InventoryObserver, read_inventory};

@@ -11,6 +11,7 @@ mod explain;
 mod inventory;
 mod plan;
 mod setup;
+mod shard_plan;
 mod sync;
 
 use aws_config::SdkConfig;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
     match cli.command {
         Command::Inventory(args) => inventory::run(&args, &global),
         Command::Plan(args) => plan::run(&args, &global),
+        Command::ShardPlan(args) => shard_plan::run(&args, &global),
         Command::Sync(args) => sync::run(&args, &global, None),
         Command::Restore(args) => sync::run(&args.run, &global, Some(&args.key)),
         Command::Explain(args) => explain::run(&args, &global),

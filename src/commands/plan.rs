@@ -97,7 +97,7 @@ fn finish(
 }
 
 /// Reads a file, or standard input for `-`.
-fn read_input(path: &Path, what: &str) -> Result<String, Failure> {
+pub(super) fn read_input(path: &Path, what: &str) -> Result<String, Failure> {
     let result = if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map(|_| text)

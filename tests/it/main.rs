@@ -11,6 +11,7 @@
 //!   code addresses, and the StackSet execution role against what the templates create.
 //! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
 //!   the emulator's own rules, and the harness that runs it in-process.
+//! - `shard_plan`: the split of a seeded OU tree across Entra apps (issue 16).
 
 mod support;
 
@@ -29,4 +30,5 @@ mod lease;
 mod plan_command;
 mod policy;
 mod setup;
+mod shard_plan;
 mod sync_run;

@@ -107,6 +107,10 @@ const NOT_THE_TASK: &[(&str, &str)] = &[
         "Microsoft Graph over reqwest; its `.send()` is an HTTP request, not an AWS call",
     ),
     (
+        "src/aws/ous.rs",
+        "`fedsync shard-plan` reads the OU tree as an administrator in the management account, not in the task",
+    ),
+    (
         "src/setup/",
         "`fedsync setup` runs once, as an administrator, not in the task: it writes the settings the task only reads",
     ),

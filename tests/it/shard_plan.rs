@@ -1,0 +1,188 @@
+//! `fedsync shard-plan`: the split of a seeded OU tree across Entra apps, through the binary, the
+//! OU tree from moto's Organizations and the inventory from a snapshot file.
+
+use serde_json::{Value, json};
+
+use crate::support::moto::Moto;
+use crate::support::{fedsync, org, stderr, stdout};
+
+/// Six OUs of ten accounts under the root; `roles` federated roles in each account. Returns the
+/// accounts' ids, OU by OU.
+async fn seed_tree(sdk: &aws_config::SdkConfig) -> Vec<Vec<String>> {
+    org::create_organization(sdk).await;
+    let client = aws_sdk_organizations::Client::new(sdk);
+    let root = client.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let mut ous = Vec::new();
+    for o in 0..6 {
+        let ou = client
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name(format!("team-{o}"))
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_owned();
+        let mut accounts = Vec::new();
+        for a in 0..10 {
+            let id = org::create_account(sdk, &format!("t{o}a{a}")).await;
+            client
+                .move_account()
+                .account_id(&id)
+                .source_parent_id(&root)
+                .destination_parent_id(&ou)
+                .send()
+                .await
+                .unwrap();
+            accounts.push(id);
+        }
+        ous.push(accounts);
+    }
+    ous
+}
+
+/// An inventory snapshot: every account read, with `roles` roles trusting its provider.
+fn snapshot(accounts: &[String], roles: usize) -> Value {
+    let accounts: Vec<Value> = accounts
+        .iter()
+        .map(|id| {
+            let provider = format!("arn:aws:iam::{id}:saml-provider/EntraID");
+            json!({
+                "id": id, "name": id, "outcome": "read",
+                "providers": [{ "arn": provider, "verdict": "ours",
+                    "certificates": [{ "sha256": "a".repeat(64) }] }],
+                "roles": (0..roles).map(|r| json!({
+                    "arn": format!("arn:aws:iam::{id}:role/Role{r:02}"),
+                    "trust": [{ "provider": provider, "verdict": "yes" }],
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "version": 2, "listing": "organization", "accounts": accounts })
+}
+
+fn shard_plan(moto: &Moto, inventory: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = fedsync();
+    cmd.arg("shard-plan")
+        .arg("--inventory")
+        .arg(inventory)
+        .args(args);
+    for (key, value) in org::aws_env(&moto.url) {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixty_accounts_of_25_roles_split_into_apps_under_80_percent_of_1200() {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    let ous = seed_tree(&sdk).await;
+    let accounts: Vec<String> = ous.iter().flatten().cloned().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.json");
+    std::fs::write(&file, snapshot(&accounts, 25).to_string()).unwrap();
+
+    let out = shard_plan(&moto, &file, &["--output", "json"]);
+    crate::support::assert_exit(&out, 0);
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(plan["schema"], "fedsync.shard-plan/v1");
+    let apps = plan["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 2, "1,500 roles at 960 an app: {plan:#}");
+    assert_eq!(apps[0]["name"], "default");
+    assert_eq!(apps[1]["new"], true);
+    let mut placed: Vec<String> = Vec::new();
+    let mut roles = 0;
+    for app in apps {
+        assert!(
+            app["roles"].as_u64().unwrap() <= 960,
+            "over 80% of 1200: {app:#}"
+        );
+        roles += app["roles"].as_u64().unwrap();
+        for unit in app["units"].as_array().unwrap() {
+            placed.extend(
+                unit["accounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned()),
+            );
+        }
+        // One StackSet per app, its instances on the app's OUs; the management account (no
+        // roles, and never a StackSet target) is in none.
+        let commands = app["commands"].as_array().unwrap();
+        assert_eq!(commands.len(), 2, "{commands:?}");
+        assert!(
+            commands[1]
+                .as_str()
+                .unwrap()
+                .contains("--deployment-targets OrganizationalUnitIds=ou-"),
+            "{commands:?}"
+        );
+        assert!(
+            !commands[1].as_str().unwrap().contains("r-"),
+            "{commands:?}"
+        );
+    }
+    assert_eq!(roles, 1500);
+    // Every account of the Organization (the management account too, with no roles) is in
+    // exactly one app.
+    placed.sort();
+    let before = placed.len();
+    placed.dedup();
+    assert_eq!(placed.len(), before, "an account in two apps");
+    for account in &accounts {
+        assert!(placed.contains(account), "{account} is in no app");
+    }
+    // Whole OUs: six OUs of 250 roles go three and three.
+    for app in apps {
+        for unit in app["units"].as_array().unwrap() {
+            if unit["ou_name"].as_str().unwrap().starts_with("team-") {
+                assert_eq!(unit["scope"], "subtree", "{unit:#}");
+            }
+        }
+    }
+    assert!(plan["growth"]["apps"].as_u64().unwrap() >= 2);
+
+    // The same split as a table, with the commands.
+    let text = shard_plan(&moto, &file, &[]);
+    crate::support::assert_exit(&text, 0);
+    let text = stdout(&text);
+    assert!(text.contains("default"), "{text}");
+    assert!(text.contains("(new app)"), "{text}");
+    assert!(
+        text.contains("aws cloudformation create-stack-set --stack-set-name fedsync-saml-shard-2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("At 1.5× the roles the Organization would need"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_that_cannot_fit_exits_1_naming_the_numbers_and_bad_flags_exit_2() {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    let ous = seed_tree(&sdk).await;
+    let accounts: Vec<String> = ous.iter().flatten().cloned().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.json");
+    std::fs::write(&file, snapshot(&accounts, 25).to_string()).unwrap();
+
+    let one = shard_plan(&moto, &file, &["--apps", "1"]);
+    crate::support::assert_exit(&one, 1);
+    let chain = crate::support::error_chain(&one);
+    assert_eq!(chain[0], "no split fits", "{chain:#?}");
+    assert!(chain[1].contains("1500"), "{chain:#?}");
+
+    let bad = shard_plan(&moto, &file, &["--target-fill", "1.5"]);
+    crate::support::assert_exit(&bad, 2);
+    assert!(stderr(&bad).contains("--target-fill"), "{}", stderr(&bad));
+}
