@@ -68,14 +68,7 @@ fn finish(
     fill: &Fill,
     output: OutputFormat,
 ) -> Result<ExitStatus, Failure> {
-    if let Some(warning) = fill.warning() {
-        tracing::warn!(
-            entries = fill.entries,
-            cap = fill.cap,
-            percent = fill.percent,
-            "{warning}"
-        );
-    }
+    fill.warn();
     let rendered = match output {
         OutputFormat::Text => render::to_text(plan, refusals, fill),
         OutputFormat::Json => format!("{:#}\n", render::to_json(plan, refusals, fill)),

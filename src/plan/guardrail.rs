@@ -139,6 +139,18 @@ impl Fill {
         self.percent >= NEAR_CAP_PERCENT
     }
 
+    /// Logs the [`warning`](Fill::warning), when there is one.
+    pub fn warn(&self) {
+        if let Some(warning) = self.warning() {
+            tracing::warn!(
+                entries = self.entries,
+                cap = self.cap,
+                percent = self.percent,
+                "{warning}"
+            );
+        }
+    }
+
     /// The warning a plan near the cap prints.
     pub fn warning(&self) -> Option<String> {
         self.near_cap().then(|| {

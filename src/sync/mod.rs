@@ -511,14 +511,7 @@ pub async fn carry_out<D: Directory, S: Store>(
     } = planned;
     let refusals = guardrail::check(&plan, &settings.guardrails);
     let fill = guardrail::fill(&plan, &settings.guardrails);
-    if let Some(warning) = fill.warning() {
-        tracing::warn!(
-            entries = fill.entries,
-            cap = fill.cap,
-            percent = fill.percent,
-            "{warning}"
-        );
-    }
+    fill.warn();
     let mut report = SyncReport {
         fill,
         inventory,

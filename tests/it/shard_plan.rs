@@ -67,6 +67,18 @@ fn snapshot(accounts: &[String], roles: usize) -> Value {
     json!({ "version": 2, "listing": "organization", "accounts": accounts })
 }
 
+/// moto with the seeded tree, its accounts, and a snapshot of 25 roles per account in a file
+/// (the directory lives as long as the returned guard).
+async fn seeded() -> (Moto, Vec<String>, tempfile::TempDir, std::path::PathBuf) {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    let accounts: Vec<String> = seed_tree(&sdk).await.into_iter().flatten().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.json");
+    std::fs::write(&file, snapshot(&accounts, 25).to_string()).unwrap();
+    (moto, accounts, dir, file)
+}
+
 fn shard_plan(moto: &Moto, inventory: &std::path::Path, args: &[&str]) -> std::process::Output {
     let mut cmd = fedsync();
     cmd.arg("shard-plan")
@@ -81,13 +93,7 @@ fn shard_plan(moto: &Moto, inventory: &std::path::Path, args: &[&str]) -> std::p
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixty_accounts_of_25_roles_split_into_apps_under_80_percent_of_1200() {
-    let moto = Moto::start();
-    let sdk = org::sdk(&moto.url).await;
-    let ous = seed_tree(&sdk).await;
-    let accounts: Vec<String> = ous.iter().flatten().cloned().collect();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("inventory.json");
-    std::fs::write(&file, snapshot(&accounts, 25).to_string()).unwrap();
+    let (moto, accounts, _dir, file) = seeded().await;
 
     let out = shard_plan(&moto, &file, &["--output", "json"]);
     crate::support::assert_exit(&out, 0);
@@ -168,13 +174,7 @@ async fn sixty_accounts_of_25_roles_split_into_apps_under_80_percent_of_1200() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_split_that_cannot_fit_exits_1_naming_the_numbers_and_bad_flags_exit_2() {
-    let moto = Moto::start();
-    let sdk = org::sdk(&moto.url).await;
-    let ous = seed_tree(&sdk).await;
-    let accounts: Vec<String> = ous.iter().flatten().cloned().collect();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("inventory.json");
-    std::fs::write(&file, snapshot(&accounts, 25).to_string()).unwrap();
+    let (moto, _, _dir, file) = seeded().await;
 
     let one = shard_plan(&moto, &file, &["--apps", "1"]);
     crate::support::assert_exit(&one, 1);
