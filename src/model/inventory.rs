@@ -331,8 +331,9 @@ impl Inventory {
     /// and the roles' verdicts for it go (a role left with none is not listed), which is
     /// evidence: this app's users cannot sign in through it. A provider recorded as ours without
     /// its certificates (a version 1 snapshot) cannot be routed and becomes can't tell, so every
-    /// app holds its roles. Everything else — failed and skipped accounts, providers with an
-    /// unknown certificate or undecided — stays as it is.
+    /// app holds its roles; so does every provider when `certificates` is empty (an app with no
+    /// certificate can decide nothing). Everything else — failed and skipped accounts,
+    /// providers with an unknown certificate or undecided — stays as it is.
     pub fn for_app(&self, certificates: &BTreeSet<Thumbprint>) -> Inventory {
         let mut routed = self.clone();
         for account in &mut routed.accounts {
@@ -345,12 +346,19 @@ impl Inventory {
                 .iter_mut()
                 .filter(|p| p.verdict == ProviderVerdict::Ours)
             {
-                if provider.certificates.is_empty() {
+                if provider.certificates.is_empty() || certificates.is_empty() {
                     provider.verdict = ProviderVerdict::CantTell;
-                    provider.reason = format!(
-                        "{}; its certificates are not recorded, so fedsync cannot tell which app it signs for",
-                        provider.reason
-                    );
+                    provider.reason = if certificates.is_empty() {
+                        format!(
+                            "{}; but this app has no signing certificate to route it by",
+                            provider.reason
+                        )
+                    } else {
+                        format!(
+                            "{}; its certificates are not recorded, so fedsync cannot tell which app it signs for",
+                            provider.reason
+                        )
+                    };
                     unroutable.insert(provider.arn.clone());
                 } else if !provider
                     .certificates
@@ -379,7 +387,7 @@ impl Inventory {
                 {
                     trust.verdict = TrustVerdict::CantTell;
                     trust.reason = format!(
-                        "{}; but the provider's certificates are not recorded, so the app it is for is unknown",
+                        "{}; but which app the provider is for cannot be told",
                         trust.reason
                     );
                 }
@@ -701,6 +709,29 @@ mod tests {
         };
         assert_eq!(providers[0].verdict, ProviderVerdict::CantTell);
         assert_eq!(roles[0].trust[0].verdict, TrustVerdict::CantTell);
+    }
+
+    #[test]
+    fn an_app_without_certificates_holds_everything_and_disables_nothing() {
+        let inv = Inventory::from_json(TWO_APPS).unwrap();
+        let routed = inv.for_app(&BTreeSet::new());
+        routed.check().unwrap();
+        let AccountOutcome::Read { providers, roles } = &routed.accounts[0].outcome else {
+            panic!("read");
+        };
+        // Every role is still listed, none with a definite no: the plan holds them all.
+        assert_eq!(roles.len(), 4);
+        assert!(
+            roles
+                .iter()
+                .flat_map(|r| &r.trust)
+                .all(|t| t.verdict != TrustVerdict::No && t.verdict != TrustVerdict::Yes)
+        );
+        assert!(
+            providers
+                .iter()
+                .all(|p| p.verdict != ProviderVerdict::NotOurs)
+        );
     }
 
     #[test]
