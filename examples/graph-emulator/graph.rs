@@ -6,10 +6,13 @@
 //!   `DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}`
 //! - users and group membership: see `members.rs`
 //!
-//! Handlers parse, ask `rules` whether the request is allowed, and only then change `state`, so
-//! a refused request changes nothing. The bearer check, faults and request ids happen before
-//! (in `emulator.rs`). Only the seeded AWS app's service principal is writable; the clients' own
-//! service principals exist read-only, as for an app that owns just the AWS one.
+//! Every `/servicePrincipals/{id}` route works on whichever seeded AWS service principal has that
+//! id, and each is its own object: its own app roles and 1200-entry cap, and its own assignments
+//! (those whose `resourceId` it is), so the rules about roles look at the assignment's own
+//! resource. Handlers parse, ask `rules` whether the request is allowed, and only then change
+//! `state`, so a refused request changes nothing. The bearer check, faults and request ids happen
+//! before (in `emulator.rs`). Only the seeded AWS apps' service principals are writable; the
+//! clients' own service principals exist read-only, as for an app that owns just the AWS ones.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -24,7 +27,7 @@ use super::paging::{base_url, collection, select, selected_context};
 use super::query::{self, Filter};
 use super::rules::{self, Violation};
 use super::state::{
-    ASSIGNMENT_PROPERTIES, Assignment, GROUP_PROPERTIES, Group, SharedState, State as World,
+    self, ASSIGNMENT_PROPERTIES, Assignment, GROUP_PROPERTIES, Group, SharedState, State as World,
     new_guid, timestamp,
 };
 
@@ -76,15 +79,15 @@ impl From<Violation> for GraphError {
 
 /// Which service principal a path names.
 enum Sp {
-    /// The AWS app's: readable and writable.
-    Aws,
+    /// An AWS app's, by its stored object id: readable and writable.
+    Aws(String),
     /// A client's own: readable, minimal.
     Client(Map<String, Value>),
 }
 
 fn find_sp(world: &World, id: &str) -> Result<Sp, GraphError> {
-    if world.sp_id().eq_ignore_ascii_case(id) {
-        return Ok(Sp::Aws);
+    if let Some(sp) = world.sp(id) {
+        return Ok(Sp::Aws(state::sp_id(sp).to_owned()));
     }
     match world.client_by_sp(id) {
         Some(c) => {
@@ -139,7 +142,7 @@ pub async fn get_service_principal(
     let query = query::parse(raw.as_deref(), &["$select"])?;
     let world = state.lock();
     let sp = match find_sp(&world, &id)? {
-        Sp::Aws => world.service_principal.clone(),
+        Sp::Aws(id) => world.sp(&id).cloned().unwrap_or_default(),
         Sp::Client(sp) => sp,
     };
     let mut body = match query.select.as_deref() {
@@ -162,7 +165,7 @@ pub async fn get_service_principal(
 }
 
 /// `GET /v1.0/servicePrincipals?$filter=appId eq '…'`: the service principal of an application
-/// (the AWS app's or a sync client's). Only that filter is served: the emulator does not list the
+/// (an AWS app's or a sync client's). Only that filter is served: the emulator does not list the
 /// whole directory.
 pub async fn list_service_principals(
     State(state): State<SharedState>,
@@ -177,15 +180,16 @@ pub async fn list_service_principals(
         ));
     };
     let world = state.lock();
-    let mut found = Vec::new();
-    let aws = world.service_principal.clone();
-    if aws
-        .get("appId")
-        .and_then(Value::as_str)
-        .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
-    {
-        found.push(aws);
-    }
+    let mut found: Vec<Map<String, Value>> = world
+        .service_principals
+        .iter()
+        .filter(|sp| {
+            sp.get("appId")
+                .and_then(Value::as_str)
+                .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+        })
+        .cloned()
+        .collect();
     if let Some(client) = world.client(app_id)
         && let Sp::Client(sp) = find_sp(&world, &client.service_principal_id)?
     {
@@ -212,9 +216,9 @@ pub async fn patch_service_principal(
 ) -> Result<StatusCode, GraphError> {
     query::parse(raw.as_deref(), &[])?;
     let mut world = state.lock();
-    if let Sp::Client(_) = find_sp(&world, &id)? {
+    let Sp::Aws(sp_id) = find_sp(&world, &id)? else {
         return Err(forbidden());
-    }
+    };
     let patch = json_object(&headers, &body)?;
     if let Some(other) = patch.keys().find(|k| *k != "appRoles") {
         return Err(GraphError::bad_request(
@@ -233,9 +237,10 @@ pub async fn patch_service_principal(
             "Invalid value specified for property 'appRoles' of resource 'ServicePrincipal': expected an array.",
         ));
     };
-    let beside = rules::entries_beside_app_roles(&world.service_principal);
-    let roles = rules::patch_app_roles(world.app_roles(), proposed, beside)?;
-    world.set_app_roles(roles);
+    // The cap and the role rules are this service principal's own.
+    let beside = world.sp(&sp_id).map_or(0, rules::entries_beside_app_roles);
+    let roles = rules::patch_app_roles(world.app_roles(&sp_id), proposed, beside)?;
+    world.set_app_roles(&sp_id, roles);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -311,7 +316,7 @@ pub fn group_with_owners(
             .owners
             .iter()
             .map(|id| {
-                let kind = if world.client_by_sp(id).is_some() {
+                let kind = if world.client_by_sp(id).is_some() || world.sp(id).is_some() {
                     "#microsoft.graph.servicePrincipal"
                 } else if world.user(id).is_some() {
                     "#microsoft.graph.user"
@@ -422,18 +427,15 @@ pub async fn list_assignments(
     let world = state.lock();
     let items = match find_sp(&world, &id)? {
         Sp::Client(_) => Vec::new(),
-        Sp::Aws => {
-            let sp_name = world
-                .service_principal
-                .get("displayName")
-                .cloned()
-                .unwrap_or(Value::Null);
+        Sp::Aws(sp_id) => {
+            let sp_name = world.sp_display_name(&sp_id);
             world
                 .assignments
                 .iter()
+                .filter(|a| a.is_on(&sp_id))
                 .map(|a| {
                     project(
-                        &a.to_json(world.sp_id(), &sp_name),
+                        &a.to_json(&sp_name),
                         query.select.as_deref(),
                         &ASSIGNMENT_PROPERTIES,
                         "microsoft.graph.appRoleAssignment",
@@ -526,15 +528,24 @@ pub async fn create_assignment(
         }
         return Err(GraphError::resource_not_found(&principal));
     };
-    let app_id = world
-        .service_principal
-        .get("appId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let roles: &[Value] = match sp {
-        Sp::Aws => world.app_roles(),
-        Sp::Client(_) => &[],
+    // The role must be one of this service principal's own, enabled.
+    let (app_id, roles): (String, &[Value]) = match &sp {
+        Sp::Aws(sp_id) => (
+            world
+                .sp(sp_id)
+                .and_then(|sp| sp.get("appId"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            world.app_roles(sp_id),
+        ),
+        Sp::Client(sp) => (
+            sp.get("appId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            &[],
+        ),
     };
     let found = roles.iter().find(|r| {
         r.get("id")
@@ -561,9 +572,15 @@ pub async fn create_assignment(
         }
         Some(true) => {}
     }
+    let Sp::Aws(sp_id) = sp else {
+        // A client's service principal has no roles, so the check above has answered.
+        return Err(GraphError::resource_not_found(&id));
+    };
     let role = role.hyphenated().to_string();
     if world.assignments.iter().any(|a| {
-        a.principal_id.eq_ignore_ascii_case(&principal) && a.app_role_id.eq_ignore_ascii_case(&role)
+        a.is_on(&sp_id)
+            && a.principal_id.eq_ignore_ascii_case(&principal)
+            && a.app_role_id.eq_ignore_ascii_case(&role)
     }) {
         return Err(GraphError::bad_request(
             "Request_BadRequest",
@@ -572,17 +589,13 @@ pub async fn create_assignment(
     }
     let assignment = Assignment {
         id: Assignment::new_id(),
+        resource_id: sp_id,
         principal_id,
         principal_type,
         principal_display_name,
         app_role_id: role,
         created: timestamp(),
     };
-    let sp_name = world
-        .service_principal
-        .get("displayName")
-        .cloned()
-        .unwrap_or(Value::Null);
     let base = base_url(&headers);
     let mut out = Map::new();
     out.insert(
@@ -591,7 +604,7 @@ pub async fn create_assignment(
             "{base}/v1.0/$metadata#servicePrincipals('{id}')/appRoleAssignedTo/$entity"
         )),
     );
-    out.extend(assignment.to_json(world.sp_id(), &sp_name));
+    out.extend(world.assignment_json(&assignment));
     let location = format!(
         "{base}/v1.0/servicePrincipals/{id}/appRoleAssignedTo/{}",
         assignment.id
@@ -612,12 +625,362 @@ pub async fn delete_assignment(
 ) -> Result<StatusCode, GraphError> {
     query::parse(raw.as_deref(), &[])?;
     let mut world = state.lock();
-    if let Sp::Client(_) = find_sp(&world, &id)? {
+    let Sp::Aws(sp_id) = find_sp(&world, &id)? else {
         return Err(GraphError::resource_not_found(&assignment));
-    }
-    let Some(index) = world.assignments.iter().position(|a| a.id == assignment) else {
+    };
+    // Only an assignment on this service principal is found under it.
+    let Some(index) = world
+        .assignments
+        .iter()
+        .position(|a| a.id == assignment && a.is_on(&sp_id))
+    else {
         return Err(GraphError::resource_not_found(&assignment));
     };
     world.assignments.remove(index);
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    use super::super::seed::tests::{
+        A, A_ADMIN, B, B_DEV, B_OLD, CLIENT_SP, G1, G2, MSIAM, two_sps, value,
+    };
+    use super::super::{Seed, SharedState, app};
+
+    /// An emulator in this process, called through its router with a valid token.
+    struct Emu {
+        state: SharedState,
+        token: String,
+    }
+
+    impl Emu {
+        fn new(seed: Value) -> Emu {
+            let state = SharedState::new(Seed::from_json(&seed.to_string()).unwrap());
+            let token = state.lock().issue_token();
+            Emu { state, token }
+        }
+
+        async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+            let mut request = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", "emulator.test")
+                .header("authorization", format!("Bearer {}", self.token));
+            if body.is_some() {
+                request = request.header("content-type", "application/json");
+            }
+            let body = body.map_or_else(Vec::new, |b| b.to_string().into_bytes());
+            let response = app(self.state.clone())
+                .oneshot(request.body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let body = if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).unwrap()
+            };
+            (status, body)
+        }
+
+        async fn roles(&self, sp: &str) -> Vec<Value> {
+            let (status, body) = self
+                .call(Method::GET, &format!("/v1.0/servicePrincipals/{sp}"), None)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["appRoles"].as_array().unwrap().clone()
+        }
+
+        async fn patch(&self, sp: &str, roles: Vec<Value>) -> (u16, Value) {
+            self.call(
+                Method::PATCH,
+                &format!("/v1.0/servicePrincipals/{sp}"),
+                Some(json!({ "appRoles": roles })),
+            )
+            .await
+        }
+
+        async fn assign(&self, sp: &str, principal: &str, role: &str) -> (u16, Value) {
+            self.call(
+                Method::POST,
+                &format!("/v1.0/servicePrincipals/{sp}/appRoleAssignedTo"),
+                Some(json!({"principalId": principal, "resourceId": sp, "appRoleId": role})),
+            )
+            .await
+        }
+
+        /// `(principalId, appRoleId, resourceId)` of each assignment listed under `sp`.
+        async fn assigned(&self, sp: &str) -> Vec<(String, String, String)> {
+            let (status, body) = self
+                .call(
+                    Method::GET,
+                    &format!("/v1.0/servicePrincipals/{sp}/appRoleAssignedTo?$top=999"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let s = |k: &str| a[k].as_str().unwrap().to_owned();
+                    (s("principalId"), s("appRoleId"), s("resourceId"))
+                })
+                .collect()
+        }
+    }
+
+    fn ids(roles: &[Value]) -> Vec<&str> {
+        roles.iter().map(|r| r["id"].as_str().unwrap()).collect()
+    }
+
+    fn new_role(id: &str, account: &str, name: &str) -> Value {
+        json!({"allowedMemberTypes": ["User"], "displayName": name, "id": id,
+               "isEnabled": true, "value": value(account, name)})
+    }
+
+    fn owned(triples: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+        triples
+            .iter()
+            .map(|(p, r, s)| ((*p).to_owned(), (*r).to_owned(), (*s).to_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn each_service_principal_is_served_with_its_own_roles() {
+        let emu = Emu::new(two_sps());
+        assert_eq!(ids(&emu.roles(A).await), [MSIAM, A_ADMIN]);
+        assert_eq!(
+            ids(&emu.roles(&B.to_uppercase()).await),
+            [MSIAM, B_DEV, B_OLD]
+        );
+        let (status, body) = emu
+            .call(
+                Method::GET,
+                "/v1.0/servicePrincipals?$filter=appId%20eq%20'b0000000-0000-4000-8000-0000000000f0'&$select=id",
+                None,
+            )
+            .await;
+        assert_eq!((status, &body["value"]), (200, &json!([{"id": B}])));
+        let (status, body) = emu
+            .call(
+                Method::GET,
+                "/v1.0/servicePrincipals/99999999-9999-4999-8999-999999999999",
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("Request_ResourceNotFound"))
+        );
+        let (status, _) = emu.patch(CLIENT_SP, vec![]).await;
+        assert_eq!(
+            status, 403,
+            "the clients' own service principals stay read-only"
+        );
+    }
+
+    #[tokio::test]
+    async fn patching_b_leaves_a_untouched() {
+        let emu = Emu::new(two_sps());
+        let before_a = emu.roles(A).await;
+        let mut roles = emu.roles(B).await;
+        roles.remove(2); // B_OLD is disabled, so it may go
+        roles.push(new_role(
+            "b0000000-0000-4000-8000-0000000000b3",
+            "222222222222",
+            "Ops",
+        ));
+        let (status, body) = emu.patch(B, roles).await;
+        assert_eq!(status, 204, "{body}");
+        assert_eq!(
+            ids(&emu.roles(B).await),
+            [MSIAM, B_DEV, "b0000000-0000-4000-8000-0000000000b3"]
+        );
+        assert_eq!(emu.roles(A).await, before_a);
+
+        // The role rules read B's own roles: B_DEV is enabled on B and may not go; A has no
+        // B_DEV, and dropping A's enabled A_ADMIN is refused on A.
+        let (status, body) = emu.patch(B, vec![emu.roles(B).await[0].clone()]).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("CannotDeleteOrUpdateEnabledEntitlement"))
+        );
+        let (status, _) = emu.patch(A, vec![before_a[0].clone()]).await;
+        assert_eq!(status, 400);
+
+        // reset brings both back.
+        emu.state.lock().reset();
+        assert_eq!(ids(&emu.roles(B).await), [MSIAM, B_DEV, B_OLD]);
+        assert_eq!(emu.roles(A).await, before_a);
+    }
+
+    #[tokio::test]
+    async fn the_cap_counts_per_service_principal() {
+        let mut seed = two_sps();
+        // A: 2 roles + 1197 other entries = 1199, one short of the cap.
+        seed["service_principal"]["servicePrincipalNames"] = json!(vec!["x"; 1197]);
+        let emu = Emu::new(seed);
+
+        let mut b = emu.roles(B).await;
+        for i in 0..10 {
+            let id = format!("b0000000-0000-4000-8000-0000000001{i:02}");
+            b.push(new_role(&id, "222222222222", &format!("R{i}")));
+        }
+        let (status, body) = emu.patch(B, b).await;
+        assert_eq!(status, 204, "A near the cap does not limit B: {body}");
+
+        let mut a = emu.roles(A).await;
+        a.push(new_role(
+            "a0000000-0000-4000-8000-0000000000a2",
+            "111111111111",
+            "One",
+        ));
+        let (status, body) = emu.patch(A, a.clone()).await;
+        assert_eq!(status, 204, "the 1200th entry fits: {body}");
+        a.push(new_role(
+            "a0000000-0000-4000-8000-0000000000a3",
+            "111111111111",
+            "Two",
+        ));
+        let (status, body) = emu.patch(A, a).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("Directory_ResourceSizeExceeded")),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn assignments_belong_to_their_own_service_principal() {
+        let emu = Emu::new(two_sps());
+        assert_eq!(emu.assigned(A).await, owned(&[(G1, A_ADMIN, A)]));
+        assert_eq!(emu.assigned(B).await, owned(&[(G2, B_DEV, B)]));
+
+        // G1 on B's Dev role, through B: listed under B, not A.
+        let (status, body) = emu.assign(B, G1, B_DEV).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["resourceId"], B);
+        assert_eq!(body["resourceDisplayName"], "AWS B");
+        let id = body["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            emu.assigned(B).await,
+            owned(&[(G2, B_DEV, B), (G1, B_DEV, B)])
+        );
+        assert_eq!(emu.assigned(A).await, owned(&[(G1, A_ADMIN, A)]));
+
+        // The same principal and role id on another service principal is another assignment.
+        assert_eq!(emu.assign(A, G1, MSIAM).await.0, 201);
+        assert_eq!(emu.assign(B, G1, MSIAM).await.0, 201);
+        assert_eq!(emu.assign(B, G1, MSIAM).await.0, 400, "twice on B");
+
+        // Roles are looked up on the assignment's own resource.
+        let (status, body) = emu.assign(A, G2, B_DEV).await;
+        assert_eq!(status, 400, "B's role is not A's");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not found on application 'a0000000"),
+            "{body}"
+        );
+        let (status, body) = emu.assign(B, G2, B_OLD).await;
+        assert!(
+            status == 400
+                && body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("disabled"),
+            "{body}"
+        );
+        let (status, _) = emu.assign(B, G2, A_ADMIN).await;
+        assert_eq!(status, 400, "A's role is not B's");
+
+        // An assignment on B is not found under A, and is deleted under B.
+        let under_a = format!("/v1.0/servicePrincipals/{A}/appRoleAssignedTo/{id}");
+        assert_eq!(emu.call(Method::DELETE, &under_a, None).await.0, 404);
+        let under_b = format!("/v1.0/servicePrincipals/{B}/appRoleAssignedTo/{id}");
+        assert_eq!(emu.call(Method::DELETE, &under_b, None).await.0, 204);
+        assert_eq!(emu.call(Method::DELETE, &under_b, None).await.0, 404);
+        assert!(!emu.assigned(B).await.contains(&owned(&[(G1, B_DEV, B)])[0]));
+    }
+
+    #[tokio::test]
+    async fn batch_requests_reach_the_service_principal_they_name() {
+        let emu = Emu::new(two_sps());
+        let (status, body) = emu
+            .call(
+                Method::POST,
+                "/v1.0/$batch",
+                Some(json!({"requests": [
+                    {"id": "1", "method": "POST",
+                     "url": format!("/servicePrincipals/{B}/appRoleAssignedTo"),
+                     "headers": {"Content-Type": "application/json"},
+                     "body": {"principalId": G1, "resourceId": B, "appRoleId": B_DEV}},
+                    {"id": "2", "method": "POST",
+                     "url": format!("/servicePrincipals/{A}/appRoleAssignedTo"),
+                     "headers": {"Content-Type": "application/json"},
+                     "body": {"principalId": G1, "resourceId": A, "appRoleId": B_DEV}},
+                    {"id": "3", "method": "GET",
+                     "url": format!("/servicePrincipals/{B}?$select=id,appRoles")},
+                ]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let statuses: Vec<u64> = body["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect();
+        assert_eq!(statuses, [201, 400, 200]);
+        assert_eq!(body["responses"][0]["body"]["resourceId"], B);
+        assert_eq!(
+            body["responses"][2]["body"]["appRoles"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            emu.assigned(B).await,
+            owned(&[(G2, B_DEV, B), (G1, B_DEV, B)])
+        );
+    }
+
+    #[tokio::test]
+    async fn the_state_dump_keeps_its_fields_and_adds_every_service_principal() {
+        let emu = Emu::new(two_sps());
+        let (status, state) = emu.call(Method::GET, "/_emulator/state", None).await;
+        assert_eq!(status, 200);
+        assert_eq!(state["service_principal"]["id"], A);
+        let sps: Vec<&str> = state["service_principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sp| sp["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(sps, [A, B]);
+        let on: Vec<(&str, &str)> = state["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["resourceId"].as_str().unwrap(),
+                    a["resourceDisplayName"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(on, [(A, "AWS A"), (B, "AWS B")]);
+    }
 }

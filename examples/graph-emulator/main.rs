@@ -21,8 +21,11 @@
 //!   display_name?}]`, the sync app (at least one credential) and its own service principal.
 //! - `service_principal`: the AWS app's service principal, `{id, appId, displayName, appRoles:
 //!   [msiam_access, …], …}`; other properties are kept and returned as they are.
+//! - `service_principals`: optional further AWS service principals of the same shape, each
+//!   with its own app roles, entry cap and assignments.
 //! - `users`, `groups`, `assignments`: optional users, pre-existing security groups (`owners`
-//!   and `members` as object ids) and app role assignments of those groups and users.
+//!   and `members` as object ids) and app role assignments of those groups and users (each on
+//!   its `resourceId`, by default `service_principal`).
 //! - `page_size` (default 3, so clients must page), `token_lifetime_secs` (default 3600),
 //!   `faults` (fault rules active from the start, see `faults.rs`).
 //!
@@ -70,18 +73,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let sps: Vec<String> = seed
+        .service_principals
+        .iter()
+        .map(|sp| {
+            format!(
+                "{} with {} app role(s)",
+                sp.get("id").and_then(|v| v.as_str()).unwrap_or_default(),
+                sp.get("appRoles")
+                    .and_then(|v| v.as_array())
+                    .map_or(0, Vec::len),
+            )
+        })
+        .collect();
     eprintln!(
-        "graph-emulator: tenant {}, {} client(s), service principal {} with {} app role(s), {} group(s), page size {}",
+        "graph-emulator: tenant {}, {} client(s), service principal(s) {}, {} group(s), page size {}",
         seed.tenant_id,
         seed.clients.len(),
-        seed.service_principal
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default(),
-        seed.service_principal
-            .get("appRoles")
-            .and_then(|v| v.as_array())
-            .map_or(0, Vec::len),
+        sps.join(", "),
         seed.groups.len(),
         seed.page_size,
     );

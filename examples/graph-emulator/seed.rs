@@ -10,15 +10,22 @@
 //!   }],
 //!   "service_principal": {"id": "<GUID>", "appId": "…", "displayName": "…",
 //!                         "appRoles": [ msiam_access, … ], …any other property, kept as is},
+//!   "service_principals": [{ more AWS service principals, the same shape }]?,
 //!   "users": [{"id"?, "userPrincipalName", "displayName", "accountEnabled"?, "mail"?, …}]?,
 //!   "groups": [{"id"?, "displayName", "mailNickname", "mailEnabled"?, "securityEnabled"?,
 //!               "description"?, "createdDateTime"?, "owners"?: ["<object id>"],
 //!               "members"?: ["<user or group id>"]}]?,
 //!   "assignments": [{"id"?, "principalId": "<group or user id>", "appRoleId": "<role id>",
-//!                    "createdDateTime"?}]?,
+//!                    "resourceId": "<AWS service principal id>"?, "createdDateTime"?}]?,
 //!   "page_size": 3?, "token_lifetime_secs": 3600?, "faults": [ rule, … ]?
 //! }
 //! ```
+//!
+//! `service_principal` is the first AWS app's service principal; `service_principals` adds more,
+//! each its own object with its own app roles, 1200-entry cap and assignments, as in Graph. Their
+//! ids (case-insensitive) and `appId`s are unique among them and apart from the clients' own
+//! service principals. An assignment is on `resourceId`, by default `service_principal`'s id, and
+//! its `appRoleId` must be a role of that service principal.
 //!
 //! Loading checks the seed against the same rules the emulator enforces on requests (a seed that
 //! Graph could not hold is refused, naming the place) and returns a [`Seed`] ready to serve.
@@ -48,7 +55,8 @@ pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 pub struct Seed {
     pub tenant_id: String,
     pub clients: Vec<Client>,
-    pub service_principal: Map<String, Value>,
+    /// The AWS service principals: `service_principal` first, then `service_principals`.
+    pub service_principals: Vec<Map<String, Value>>,
     pub groups: Vec<Group>,
     pub users: Vec<User>,
     pub assignments: Vec<Assignment>,
@@ -68,6 +76,8 @@ struct RawSeed {
     tenant_id: String,
     clients: Vec<RawClient>,
     service_principal: Map<String, Value>,
+    #[serde(default)]
+    service_principals: Vec<Map<String, Value>>,
     #[serde(default)]
     groups: Vec<Map<String, Value>>,
     #[serde(default)]
@@ -98,6 +108,7 @@ struct RawAssignment {
     id: Option<String>,
     principal_id: String,
     app_role_id: String,
+    resource_id: Option<String>,
     created_date_time: Option<String>,
 }
 
@@ -115,6 +126,55 @@ fn err(message: impl Into<String>) -> SeedError {
 
 fn guid(what: &str, s: &str) -> Result<Uuid, SeedError> {
     Uuid::try_parse(s).map_err(|_| err(format!("{what}: {s:?} is not a GUID")))
+}
+
+/// One AWS service principal of the seed, checked: its properties, its id, and its roles' ids
+/// with whether each is enabled.
+struct AwsSp {
+    properties: Map<String, Value>,
+    id: Uuid,
+    role_ids: Vec<(Uuid, bool)>,
+}
+
+impl AwsSp {
+    fn id(&self) -> &str {
+        super::state::sp_id(&self.properties)
+    }
+
+    fn app_id(&self) -> Option<&str> {
+        self.properties.get("appId").and_then(Value::as_str)
+    }
+}
+
+/// Checks the AWS service principal at `place` (`service_principal`, `service_principals[1]`):
+/// a GUID `id`, and `appRoles` Graph could hold beside its other collections sharing the cap.
+fn load_aws_sp(place: &str, mut sp: Map<String, Value>) -> Result<AwsSp, SeedError> {
+    // A saved GET response carries OData annotations; they are not properties.
+    sp.retain(|k, _| !k.starts_with("@odata."));
+    let id = match sp.get("id") {
+        Some(Value::String(id)) => guid(&format!("{place}.id"), id)?,
+        _ => return Err(err(format!("{place}.id is required (a GUID string)"))),
+    };
+    if !matches!(sp.get("appId"), None | Some(Value::String(_))) {
+        return Err(err(format!("{place}.appId must be a string")));
+    }
+    let Some(roles) = sp.get("appRoles").and_then(Value::as_array) else {
+        return Err(err(format!("{place}.appRoles is required (an array)")));
+    };
+    check_seed_roles(roles, super::rules::entries_beside_app_roles(&sp))
+        .map_err(|v| err(format!("{place}: {}", v.message)))?;
+    let role_ids: Vec<(Uuid, bool)> = roles
+        .iter()
+        .filter_map(|r| {
+            let id = Uuid::try_parse(r.get("id")?.as_str()?).ok()?;
+            Some((id, r.get("isEnabled")?.as_bool()?))
+        })
+        .collect();
+    Ok(AwsSp {
+        properties: sp,
+        id,
+        role_ids,
+    })
 }
 
 impl Seed {
@@ -138,31 +198,44 @@ impl Seed {
             )));
         }
 
-        let mut sp = raw.service_principal;
-        // A saved GET response carries OData annotations; they are not properties.
-        sp.retain(|k, _| !k.starts_with("@odata."));
-        let sp_id = match sp.get("id") {
-            Some(Value::String(id)) => guid("service_principal.id", id)?,
-            _ => return Err(err("service_principal.id is required (a GUID string)")),
-        };
-        let Some(roles) = sp.get("appRoles").and_then(Value::as_array) else {
-            return Err(err("service_principal.appRoles is required (an array)"));
-        };
-        check_seed_roles(roles, super::rules::entries_beside_app_roles(&sp))
-            .map_err(|v| err(format!("service_principal: {}", v.message)))?;
-        let role_ids: Vec<(Uuid, bool)> = roles
-            .iter()
-            .filter_map(|r| {
-                let id = Uuid::try_parse(r.get("id")?.as_str()?).ok()?;
-                Some((id, r.get("isEnabled")?.as_bool()?))
-            })
-            .collect();
-
-        let clients = load_clients(raw.clients, sp_id)?;
+        let first = load_aws_sp("service_principal", raw.service_principal)?;
+        let clients = load_clients(raw.clients, first.id)?;
+        let mut aws: Vec<AwsSp> = vec![first];
+        for (i, sp) in raw.service_principals.into_iter().enumerate() {
+            let place = format!("service_principals[{i}]");
+            let sp = load_aws_sp(&place, sp)?;
+            if let Some(other) = aws.iter().position(|o| o.id == sp.id) {
+                return Err(err(format!(
+                    "{place}.id: {} is already the id of {}",
+                    sp.id(),
+                    aws_place(other)
+                )));
+            }
+            if let Some(c) = clients
+                .iter()
+                .position(|c| Uuid::try_parse(&c.service_principal_id).is_ok_and(|id| id == sp.id))
+            {
+                return Err(err(format!(
+                    "{place}.id: {} is already taken by clients[{c}].service_principal_id",
+                    sp.id()
+                )));
+            }
+            if let Some(app_id) = sp.app_id()
+                && let Some(other) = aws
+                    .iter()
+                    .position(|o| o.app_id().is_some_and(|a| a.eq_ignore_ascii_case(app_id)))
+            {
+                return Err(err(format!(
+                    "{place}.appId: {app_id} is already the appId of {}",
+                    aws_place(other)
+                )));
+            }
+            aws.push(sp);
+        }
         let sp_ids: HashSet<Uuid> = clients
             .iter()
             .filter_map(|c| Uuid::try_parse(&c.service_principal_id).ok())
-            .chain([sp_id])
+            .chain(aws.iter().map(|sp| sp.id))
             .collect();
 
         let users = load_users(raw.users, &sp_ids)?;
@@ -278,14 +351,27 @@ impl Seed {
                     a.principal_id
                 )));
             };
+            let resource = match a.resource_id.as_deref() {
+                None => &aws[0],
+                Some(id) => {
+                    let wanted = guid(&format!("assignments[{i}].resourceId"), id)?;
+                    aws.iter().find(|sp| sp.id == wanted).ok_or_else(|| {
+                        err(format!(
+                            "assignments[{i}].resourceId: {id} is not an AWS service principal of the seed (service_principal or service_principals)"
+                        ))
+                    })?
+                }
+            };
             let role = guid(&format!("assignments[{i}].appRoleId"), &a.app_role_id)?;
-            if !role_ids.iter().any(|(id, _)| *id == role) {
+            if !resource.role_ids.iter().any(|(id, _)| *id == role) {
                 return Err(at(format!(
-                    "appRoleId {role} is not a role of the service principal"
+                    "appRoleId {role} is not a role of the service principal {}",
+                    resource.id()
                 )));
             }
             if assignments.iter().any(|o| {
-                o.principal_id.eq_ignore_ascii_case(&a.principal_id)
+                o.is_on(resource.id())
+                    && o.principal_id.eq_ignore_ascii_case(&a.principal_id)
                     && o.app_role_id.eq_ignore_ascii_case(&a.app_role_id)
             }) {
                 return Err(at("the same group and role are assigned twice".into()));
@@ -296,6 +382,7 @@ impl Seed {
             }
             assignments.push(Assignment {
                 id,
+                resource_id: resource.id().to_owned(),
                 principal_id: principal_id.to_owned(),
                 principal_type,
                 principal_display_name: principal_name.to_owned(),
@@ -310,7 +397,7 @@ impl Seed {
         Ok(Seed {
             tenant_id: raw.tenant_id,
             clients,
-            service_principal: sp,
+            service_principals: aws.into_iter().map(|sp| sp.properties).collect(),
             groups,
             users,
             assignments,
@@ -318,6 +405,14 @@ impl Seed {
             token_lifetime: Duration::from_secs(raw.token_lifetime_secs),
             faults,
         })
+    }
+}
+
+/// Where the `index`th AWS service principal is in the seed.
+fn aws_place(index: usize) -> String {
+    match index {
+        0 => "service_principal".to_owned(),
+        n => format!("service_principals[{}]", n - 1),
     }
 }
 
@@ -425,4 +520,201 @@ fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Vec<Client>, SeedEr
         });
     }
     Ok(clients)
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub const CLIENT_SP: &str = "c0000000-0000-4000-8000-0000000000c1";
+    pub const A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+    pub const B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
+    /// msiam_access: the same role id on every AWS gallery app, so on both A and B.
+    pub const MSIAM: &str = "7dfd756e-8c27-4472-b2b7-38c17fc5de5e";
+    pub const A_ADMIN: &str = "a0000000-0000-4000-8000-0000000000a1";
+    pub const B_DEV: &str = "b0000000-0000-4000-8000-0000000000b1";
+    pub const B_OLD: &str = "b0000000-0000-4000-8000-0000000000b2";
+    pub const G1: &str = "0c6f2b1e-0000-4000-8000-000000000a01";
+    pub const G2: &str = "0c6f2b1e-0000-4000-8000-000000000a02";
+
+    pub fn role(id: &str, value: Option<&str>, enabled: bool) -> Value {
+        json!({"allowedMemberTypes": ["User"], "displayName": value.unwrap_or("msiam_access"),
+               "id": id, "isEnabled": enabled, "value": value, "origin": "ServicePrincipal"})
+    }
+
+    /// An AWS role value for `account` and `name`.
+    pub fn value(account: &str, name: &str) -> String {
+        format!("arn:aws:iam::{account}:role/{name},arn:aws:iam::{account}:saml-provider/AzureAD")
+    }
+
+    /// A seed with two AWS service principals, A (`service_principal`) and B
+    /// (`service_principals[0]`), a group assigned on each.
+    pub fn two_sps() -> Value {
+        json!({
+            "tenant_id": "tenant",
+            "clients": [{"client_id": "c0000000-0000-4000-8000-0000000000c0",
+                         "client_secret": "test-only", "service_principal_id": CLIENT_SP}],
+            "service_principal": {
+                "id": A, "appId": "a0000000-0000-4000-8000-0000000000f0",
+                "displayName": "AWS A",
+                "appRoles": [role(MSIAM, None, true),
+                             role(A_ADMIN, Some(&value("111111111111", "Admin")), true)],
+            },
+            "service_principals": [{
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity",
+                "id": B, "appId": "b0000000-0000-4000-8000-0000000000f0",
+                "displayName": "AWS B", "tags": ["kept"],
+                "appRoles": [role(MSIAM, None, true),
+                             role(B_DEV, Some(&value("222222222222", "Dev")), true),
+                             role(B_OLD, Some(&value("222222222222", "Old")), false)],
+            }],
+            "groups": [
+                {"id": G1, "displayName": "G1", "mailNickname": "g1"},
+                {"id": G2, "displayName": "G2", "mailNickname": "g2"},
+            ],
+            "assignments": [
+                {"principalId": G1, "appRoleId": A_ADMIN},
+                {"principalId": G2, "appRoleId": B_DEV, "resourceId": B.to_uppercase()},
+            ],
+        })
+    }
+
+    fn load(seed: &Value) -> Result<Seed, SeedError> {
+        Seed::from_json(&seed.to_string())
+    }
+
+    fn refused(seed: &Value) -> String {
+        load(seed).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_seed_with_two_service_principals_loads() {
+        let seed = load(&two_sps()).unwrap();
+        let ids: Vec<&str> = seed
+            .service_principals
+            .iter()
+            .map(super::super::state::sp_id)
+            .collect();
+        assert_eq!(ids, [A, B], "seed order, service_principal first");
+        let b = &seed.service_principals[1];
+        assert_eq!(b["tags"], json!(["kept"]), "other properties kept");
+        assert!(!b.contains_key("@odata.context"), "annotations dropped");
+        assert_eq!(b["appRoles"].as_array().unwrap().len(), 3);
+        let on: Vec<(&str, &str)> = seed
+            .assignments
+            .iter()
+            .map(|a| (a.resource_id.as_str(), a.app_role_id.as_str()))
+            .collect();
+        assert_eq!(
+            on,
+            [(A, A_ADMIN), (B, B_DEV)],
+            "resourceId defaults to service_principal and is stored as the SP's id"
+        );
+    }
+
+    #[test]
+    fn a_seed_without_service_principals_loads_as_before() {
+        let mut s = two_sps();
+        s.as_object_mut().unwrap().remove("service_principals");
+        s["assignments"] = json!([{"principalId": G1, "appRoleId": A_ADMIN}]);
+        assert_eq!(load(&s).unwrap().service_principals.len(), 1);
+    }
+
+    #[test]
+    fn service_principal_ids_and_app_ids_are_unique() {
+        let mut s = two_sps();
+        s["service_principals"][0]["id"] = json!(A.to_uppercase());
+        let e = refused(&s);
+        assert!(
+            e.contains("service_principals[0].id") && e.contains("service_principal"),
+            "{e}"
+        );
+
+        let mut s = two_sps();
+        let mut c = s["service_principals"][0].clone();
+        c["appId"] = json!("c0000000-0000-4000-8000-0000000000f0");
+        s["service_principals"].as_array_mut().unwrap().push(c);
+        let e = refused(&s);
+        assert!(
+            e.contains("service_principals[1].id") && e.contains("service_principals[0]"),
+            "{e}"
+        );
+
+        let mut s = two_sps();
+        s["service_principals"][0]["appId"] = json!("A0000000-0000-4000-8000-0000000000F0");
+        let e = refused(&s);
+        assert!(e.contains("service_principals[0].appId"), "{e}");
+
+        let mut s = two_sps();
+        s["service_principals"][0]["id"] = json!(CLIENT_SP);
+        let e = refused(&s);
+        assert!(
+            e.contains("service_principals[0].id") && e.contains("clients[0]"),
+            "{e}"
+        );
+
+        let mut s = two_sps();
+        s["service_principals"][0]["id"] = json!("nope");
+        assert!(refused(&s).contains("service_principals[0].id"));
+    }
+
+    #[test]
+    fn each_service_principal_is_checked_like_the_first() {
+        let mut s = two_sps();
+        s["service_principals"][0]["appRoles"][2]["id"] = json!(B_DEV);
+        let e = refused(&s);
+        assert!(
+            e.contains("service_principals[0]:") && e.contains("repeats the id"),
+            "{e}"
+        );
+
+        let mut s = two_sps();
+        s["service_principals"][0]["servicePrincipalNames"] = json!(vec!["x"; 1198]);
+        let e = refused(&s);
+        assert!(
+            e.contains("service_principals[0]:") && e.contains("1200"),
+            "{e}"
+        );
+        // A's collections are A's own: the same 1198 entries fit beside A's two roles.
+        let mut s = two_sps();
+        s["service_principal"]["servicePrincipalNames"] = json!(vec!["x"; 1198]);
+        assert!(load(&s).is_ok());
+
+        let mut s = two_sps();
+        s["service_principals"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("appRoles");
+        assert!(refused(&s).contains("service_principals[0].appRoles"));
+    }
+
+    #[test]
+    fn an_assignment_role_must_be_on_its_resource() {
+        let mut s = two_sps();
+        // B_DEV is B's role, not A's (the default resource).
+        s["assignments"][1] = json!({"principalId": G2, "appRoleId": B_DEV});
+        let e = refused(&s);
+        assert!(e.contains("assignments[1]") && e.contains(A), "{e}");
+
+        let mut s = two_sps();
+        s["assignments"][0]["resourceId"] = json!(B);
+        let e = refused(&s);
+        assert!(e.contains("assignments[0]") && e.contains(B), "{e}");
+
+        let mut s = two_sps();
+        s["assignments"][0]["resourceId"] = json!(CLIENT_SP);
+        let e = refused(&s);
+        assert!(e.contains("assignments[0].resourceId"), "{e}");
+
+        // The same group and role id on two service principals are two assignments.
+        let mut s = two_sps();
+        s["assignments"] = json!([
+            {"principalId": G1, "appRoleId": MSIAM},
+            {"principalId": G1, "appRoleId": MSIAM, "resourceId": B},
+        ]);
+        assert_eq!(load(&s).unwrap().assignments.len(), 2);
+        s["assignments"][1]["resourceId"] = json!(A);
+        assert!(refused(&s).contains("assigned twice"));
+    }
 }

@@ -1,6 +1,7 @@
-//! state: the emulated directory in memory — the AWS app's service principal, users, groups with
-//! their owners and members, app role assignments — plus issued tokens, used assertion ids, fault rules and the
-//! log of Graph write calls.
+//! state: the emulated directory in memory — the AWS apps' service principals (one or more, in
+//! seed order, each with its own app roles), users, groups with their owners and members, app role
+//! assignments (each on one of those service principals, its `resource_id`) — plus issued tokens,
+//! used assertion ids, fault rules and the log of Graph write calls.
 //!
 //! One `std::sync::Mutex` guards it all: every operation is short and never awaits while holding
 //! the lock, so a blocking mutex is simpler and faster than an async one (as in mini-redis
@@ -189,11 +190,13 @@ pub const GROUP_PROPERTIES: [&str; 20] = [
     "visibility",
 ];
 
-/// One app role assignment of a group or a user to a role of the AWS app's service principal.
+/// One app role assignment of a group or a user to a role of one AWS service principal.
 #[derive(Clone, Debug)]
 pub struct Assignment {
     /// Graph's assignment ids are 43-character base64url strings, not GUIDs.
     pub id: String,
+    /// The object id of the service principal the role belongs to, as stored there.
+    pub resource_id: String,
     pub principal_id: String,
     /// `Group` or `User`.
     pub principal_type: &'static str,
@@ -225,8 +228,13 @@ impl Assignment {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)[..43].to_owned()
     }
 
-    /// The assignment as Graph returns it.
-    pub fn to_json(&self, resource_id: &str, resource_display_name: &Value) -> Map<String, Value> {
+    /// Whether the assignment is on the service principal with this object id.
+    pub fn is_on(&self, sp_id: &str) -> bool {
+        self.resource_id.eq_ignore_ascii_case(sp_id)
+    }
+
+    /// The assignment as Graph returns it; `resource_display_name` is its resource's.
+    pub fn to_json(&self, resource_display_name: &Value) -> Map<String, Value> {
         let v = json!({
             "id": self.id,
             "deletedDateTime": null,
@@ -236,7 +244,7 @@ impl Assignment {
             "principalId": self.principal_id,
             "principalType": self.principal_type,
             "resourceDisplayName": resource_display_name,
-            "resourceId": resource_id,
+            "resourceId": self.resource_id,
         });
         match v {
             Value::Object(m) => m,
@@ -268,7 +276,9 @@ struct IssuedToken {
 /// The whole emulated world.
 pub struct State {
     pub seed: Arc<Seed>,
-    pub service_principal: Map<String, Value>,
+    /// The AWS apps' service principals, in seed order: the seed's `service_principal` first,
+    /// then its `service_principals`. Never empty.
+    pub service_principals: Vec<Map<String, Value>>,
     pub groups: Vec<Group>,
     pub users: Vec<User>,
     pub assignments: Vec<Assignment>,
@@ -285,7 +295,7 @@ pub struct State {
 impl State {
     fn new(seed: Arc<Seed>) -> State {
         State {
-            service_principal: seed.service_principal.clone(),
+            service_principals: seed.service_principals.clone(),
             groups: seed.groups.clone(),
             users: seed.users.clone(),
             assignments: seed.assignments.clone(),
@@ -302,7 +312,7 @@ impl State {
     /// Back to the seed: directory, fault rules and write log. Issued tokens stay valid, so a
     /// client may keep its cached token across a reset.
     pub fn reset(&mut self) {
-        self.service_principal = self.seed.service_principal.clone();
+        self.service_principals = self.seed.service_principals.clone();
         self.groups = self.seed.groups.clone();
         self.users = self.seed.users.clone();
         self.assignments = self.seed.assignments.clone();
@@ -311,23 +321,43 @@ impl State {
         self.writes_dropped = 0;
     }
 
-    pub fn sp_id(&self) -> &str {
-        self.service_principal
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+    /// The AWS service principal with this object id (case-insensitive).
+    pub fn sp(&self, id: &str) -> Option<&Map<String, Value>> {
+        self.service_principals
+            .iter()
+            .find(|sp| sp_id(sp).eq_ignore_ascii_case(id))
     }
 
-    pub fn app_roles(&self) -> &[Value] {
-        self.service_principal
-            .get("appRoles")
-            .and_then(Value::as_array)
-            .map_or(&[], Vec::as_slice)
+    pub fn sp_mut(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
+        self.service_principals
+            .iter_mut()
+            .find(|sp| sp_id(sp).eq_ignore_ascii_case(id))
     }
 
-    pub fn set_app_roles(&mut self, roles: Vec<Value>) {
-        self.service_principal
-            .insert("appRoles".into(), Value::Array(roles));
+    /// The app roles of the AWS service principal with this object id; none when there is none.
+    pub fn app_roles(&self, id: &str) -> &[Value] {
+        self.sp(id).map_or(&[], app_roles)
+    }
+
+    /// Replaces the app roles of the AWS service principal with this object id, if there is one.
+    pub fn set_app_roles(&mut self, id: &str, roles: Vec<Value>) {
+        if let Some(sp) = self.sp_mut(id) {
+            sp.insert("appRoles".into(), Value::Array(roles));
+        }
+    }
+
+    /// The `displayName` of the AWS service principal with this id, as assignments carry it
+    /// (`resourceDisplayName`); `null` when unknown.
+    pub fn sp_display_name(&self, id: &str) -> Value {
+        self.sp(id)
+            .and_then(|sp| sp.get("displayName"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// An assignment as Graph returns it, with its resource's display name.
+    pub fn assignment_json(&self, assignment: &Assignment) -> Map<String, Value> {
+        assignment.to_json(&self.sp_display_name(&assignment.resource_id))
     }
 
     /// The sync client whose own service principal has this object id.
@@ -401,7 +431,7 @@ impl State {
 
     /// Whether `id` names a directory object that can own a group (a service principal).
     pub fn is_owner_candidate(&self, id: &str) -> bool {
-        self.sp_id().eq_ignore_ascii_case(id) || self.client_by_sp(id).is_some()
+        self.sp(id).is_some() || self.client_by_sp(id).is_some()
     }
 
     pub fn record_write(&mut self, method: &Method, path: &str, status: u16) {
@@ -458,17 +488,14 @@ impl State {
             .is_none()
     }
 
-    /// Everything a test may want to look at, as JSON. No secrets, no tokens.
+    /// Everything a test may want to look at, as JSON: `service_principal` is the first AWS
+    /// service principal, `service_principals` all of them (the first included), and each
+    /// assignment names its own `resourceId`. No secrets, no tokens.
     pub fn snapshot(&self) -> Value {
-        let sp_id = self.sp_id().to_owned();
-        let sp_name = self
-            .service_principal
-            .get("displayName")
-            .cloned()
-            .unwrap_or(Value::Null);
         json!({
             "tenant_id": self.seed.tenant_id,
-            "service_principal": self.service_principal,
+            "service_principal": self.service_principals.first(),
+            "service_principals": self.service_principals,
             "groups": self.groups.iter().map(|g| {
                 let mut v = g.properties.clone();
                 v.insert("owners".into(), json!(g.owners));
@@ -477,7 +504,7 @@ impl State {
             }).collect::<Vec<_>>(),
             "users": self.users.iter().map(|u| Value::Object(u.properties.clone())).collect::<Vec<_>>(),
             "assignments": self.assignments.iter()
-                .map(|a| Value::Object(a.to_json(&sp_id, &sp_name)))
+                .map(|a| Value::Object(self.assignment_json(a)))
                 .collect::<Vec<_>>(),
             "writes": self.writes.iter().map(|w| json!({
                 "method": w.method, "path": w.path, "status": w.status,
@@ -487,6 +514,18 @@ impl State {
             "tokens_issued": self.tokens_issued,
         })
     }
+}
+
+/// A service principal's object id (`""` without one; the seed makes sure each has one).
+pub fn sp_id(sp: &Map<String, Value>) -> &str {
+    sp.get("id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// A service principal's `appRoles` (none when absent).
+pub fn app_roles(sp: &Map<String, Value>) -> &[Value] {
+    sp.get("appRoles")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn digest(token: &str) -> [u8; 32] {

@@ -836,6 +836,85 @@ async fn an_unknown_service_principal_is_404() {
     assert!(inner["date"].is_string());
 }
 
+/// A second AWS app's service principal, seeded beside [`SP`] in `service_principals`.
+const SP2: &str = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c22";
+const SP2_DEV: &str = "d0d0d0d0-0000-4000-8000-000000000b01";
+
+#[tokio::test]
+async fn each_aws_service_principal_has_its_own_roles() {
+    let mut seed = seed();
+    seed["service_principals"] = json!([{
+        "id": SP2,
+        "appId": "8adf8e6e-67b2-4cf2-a259-e3dc5476c622",
+        "displayName": "AWS Single-Account Access (2)",
+        "appRoles": [
+            role(MSIAM, None, true, Some("Application")),
+            role(SP2_DEV, Some("arn:aws:iam::222222222222:role/Dev,arn:aws:iam::222222222222:saml-provider/AzureAD"), true, Some("ServicePrincipal")),
+        ],
+    }]);
+    seed["assignments"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"principalId": G_OBRIEN, "appRoleId": SP2_DEV, "resourceId": SP2}));
+    let emu = start(seed).await;
+    let roles_of = |sp: &'static str| {
+        let emu = &emu;
+        async move {
+            let reply = emu
+                .get(&format!("/v1.0/servicePrincipals/{sp}?$select=appRoles"))
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.body["appRoles"].as_array().unwrap().clone()
+        }
+    };
+    let ids = |roles: &[Value]| -> Vec<String> {
+        roles
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = roles_of(SP).await;
+    assert_eq!(ids(&first), [MSIAM, ADMIN, OLD]);
+    let mut second = roles_of(SP2).await;
+    assert_eq!(ids(&second), [MSIAM, SP2_DEV]);
+
+    let added = new_role("Ops");
+    second.push(added.clone());
+    let reply = emu
+        .graph(
+            Method::PATCH,
+            &format!("/v1.0/servicePrincipals/{SP2}"),
+            Some(json!({ "appRoles": second })),
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(
+        ids(&roles_of(SP2).await),
+        [MSIAM, SP2_DEV, added["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        roles_of(SP).await,
+        first,
+        "the other service principal is untouched"
+    );
+
+    let state = emu.state().await;
+    assert_eq!(state["service_principal"]["id"], SP);
+    assert_eq!(state["service_principals"][1]["id"], SP2);
+    let on: Vec<(&str, &str)> = state["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["resourceId"].as_str().unwrap(),
+                a["appRoleId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(on, [(SP, ADMIN), (SP2, SP2_DEV)]);
+}
+
 #[tokio::test]
 async fn patch_replaces_the_whole_collection() {
     let emu = start(seed()).await;
