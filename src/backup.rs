@@ -246,15 +246,20 @@ impl BackupStore {
         Ok(entries)
     }
 
-    /// The key `key_or_latest` names: `latest` is the newest backup, anything else is a key.
-    pub async fn resolve(&self, key_or_latest: &str) -> Result<String, BackupError> {
+    /// The key `key_or_latest` names: `latest` is the newest backup (of the service principal
+    /// `sp_id`, when given: each app has its own), anything else is a key.
+    pub async fn resolve(
+        &self,
+        key_or_latest: &str,
+        sp_id: Option<&str>,
+    ) -> Result<String, BackupError> {
         if key_or_latest != "latest" {
             return Ok(key_or_latest.to_owned());
         }
         let entries = self.list().await?;
         entries
             .into_iter()
-            .next()
+            .find(|e| sp_id.is_none_or(|sp| e.service_principal_id.eq_ignore_ascii_case(sp)))
             .map(|e| e.key)
             .ok_or_else(|| BackupError::NoneYet {
                 bucket: self.settings.bucket.clone(),

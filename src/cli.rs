@@ -286,6 +286,9 @@ pub enum BackupsCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+        /// Only the backups of this app (by its service-principal-id).
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
         #[command(flatten)]
         backup: BackupArgs,
     },
@@ -293,6 +296,9 @@ pub enum BackupsCommand {
     Show {
         /// The backup's S3 key, or `latest`.
         key: String,
+        /// With `latest`: this app's newest backup (needed when the settings name several).
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
         #[command(flatten)]
         backup: BackupArgs,
     },
@@ -560,6 +566,13 @@ pub struct EntraArgs {
     #[arg(long, value_name = "GUID")]
     pub service_principal_id: Option<String>,
 
+    /// Only this app of the settings' apps (`[apps.NAME]`; `default` is the one outside them).
+    ///
+    /// Without it, sync and plan take every app; restore, access and setup need it when the
+    /// settings name more than one.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+
     /// Assign each group to its app role: true or false.
     #[arg(long, value_name = "BOOL")]
     pub assign_groups: Option<String>,
@@ -684,9 +697,10 @@ pub struct PlanArgs {
 
     /// The AWS app's service principal JSON, as `GET /servicePrincipals/{id}` returns it.
     ///
-    /// `-` reads standard input.
-    #[arg(long, value_name = "FILE", requires = "inventory")]
-    pub manifest: Option<PathBuf>,
+    /// `-` reads standard input. With several apps, once per app as `NAME=FILE`: each plans the
+    /// roles whose providers carry its certificates.
+    #[arg(long, value_name = "[NAME=]FILE", requires = "inventory")]
+    pub manifest: Vec<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]

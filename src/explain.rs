@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 
 use crate::metadata::ProviderMatch;
 use crate::model::{
-    AccountId, ProviderVerdict, RoleArn, SamlProviderArn, SkipReason, TrustVerdict,
+    AccountId, AppName, ProviderVerdict, RoleArn, SamlProviderArn, SkipReason, Thumbprint,
+    TrustVerdict,
 };
 use crate::trust::{Evaluation, ProviderTrust};
 
@@ -76,6 +77,10 @@ pub struct ProviderExplained {
     pub reason: String,
     pub entity_ids: Vec<String>,
     pub certificates: Vec<CertificateExplained>,
+    /// With several apps configured: the apps whose signing certificates it carries, so the
+    /// apps its roles live in ([`name_apps`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -105,7 +110,35 @@ impl ProviderExplained {
                     problem: c.problem.clone(),
                 })
                 .collect(),
+            apps: Vec::new(),
         }
+    }
+}
+
+/// Names, on each provider, the apps whose certificates (`apps`: each app's
+/// `saml-certificates`) it carries: a role it lets in lives in those apps.
+pub fn name_apps(e: &mut Explanation, apps: &[(AppName, Vec<Thumbprint>)]) {
+    for provider in &mut e.providers {
+        provider.apps = apps
+            .iter()
+            .filter(|(_, certificates)| {
+                provider.certificates.iter().any(|c| {
+                    certificates
+                        .iter()
+                        .any(|t| c.sha256.as_deref() == Some(t.to_string().as_str()))
+                })
+            })
+            .map(|(name, _)| name.to_string())
+            .collect();
+    }
+}
+
+/// `" (app a)"`, `" (apps a, b)"`, or nothing.
+fn apps_text(apps: &[String]) -> String {
+    match apps {
+        [] => String::new(),
+        [one] => format!(" (app {one})"),
+        many => format!(" (apps {})", many.join(", ")),
     }
 }
 
@@ -190,7 +223,13 @@ pub fn to_text(e: &Explanation) -> String {
         out.push_str("  none\n");
     }
     for p in &e.providers {
-        let _ = writeln!(out, "  {}: {}", p.arn, p.verdict.describe());
+        let _ = writeln!(
+            out,
+            "  {}{}: {}",
+            p.arn,
+            apps_text(&p.apps),
+            p.verdict.describe()
+        );
         let _ = writeln!(out, "    {}", p.reason);
         for c in &p.certificates {
             let sha = c.sha256.as_deref().unwrap_or("(not base64)");
@@ -220,9 +259,15 @@ pub fn to_text(e: &Explanation) -> String {
             out.push_str("  no SAML provider of ours in the account to let anyone in\n");
         }
         for pair in &role.providers {
+            let apps = e
+                .providers
+                .iter()
+                .find(|p| p.arn == pair.provider)
+                .map(|p| apps_text(&p.apps))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  via {}: {}",
+                "  via {}{apps}: {}",
                 pair.provider.name(),
                 verdict_text(pair.verdict)
             );
@@ -284,6 +329,7 @@ mod tests {
                 reason: "entity id x and signing certificate y are ours".into(),
                 entity_ids: vec!["x".into()],
                 certificates: Vec::new(),
+                apps: Vec::new(),
             }],
             roles: vec![RoleExplained::new(&arn, record.as_ref(), &evaluation)],
         }

@@ -62,6 +62,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+pub use crate::model::AppName;
 use crate::model::{AccountId, ParseError};
 use crate::plan::guardrail::DEFAULT_MAX_APP_ROLES;
 
@@ -114,38 +115,6 @@ impl FromStr for OuId {
 }
 
 impl fmt::Display for OuId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The name of an Entra enterprise app that holds one shard, such as `AWS` or `shard-2`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AppName(String);
-
-impl AppName {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for AppName {
-    type Err = ParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if !s.is_empty() && s.trim() == s && !s.chars().any(char::is_control) {
-            Ok(AppName(s.to_owned()))
-        } else {
-            Err(ParseError::new(
-                "app name",
-                s,
-                "expected a name with no leading or trailing spaces and no control characters",
-            ))
-        }
-    }
-}
-
-impl fmt::Display for AppName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -774,7 +743,7 @@ fn app_plans(existing: &[App], new_apps: Capacity, n: usize) -> Vec<AppPlan> {
     let mut k = existing.len();
     while plans.len() < n {
         k += 1;
-        let name = AppName(format!("{NEW_APP_PREFIX}{k}"));
+        let name = AppName::numbered(NEW_APP_PREFIX, k);
         if existing.iter().all(|a| a.name != name) {
             plans.push(empty(name, new_apps, true));
         }

@@ -23,8 +23,7 @@ use crate::graph::{GraphClient, GraphError, RetryPolicy};
 use crate::model::{AccountId, AppRoleId, Group, Member, ObjectId, PrincipalType, SyncState};
 use crate::naming::{self, NamingConvention, NamingInput};
 use crate::plan::groups::stands_behind;
-use crate::settings::AccessSettings;
-use crate::settings::Inputs;
+use crate::settings::{AccessSettings, Settings};
 
 /// `fedsync access list`.
 pub fn list(args: &AccessListArgs, global: &Global) -> Result<ExitStatus, Failure> {
@@ -41,18 +40,51 @@ pub fn list(args: &AccessListArgs, global: &Global) -> Result<ExitStatus, Failur
         principal: args.principal.clone(),
     };
     let inputs = global.inputs(args.settings.flags());
-    let report = block_on(async {
-        let (settings, graph) = connect(&inputs).await?;
-        let directory = gather(&settings, &graph, &filter)
-            .await
-            .context("cannot read who holds the roles from Microsoft Graph")?;
-        Ok::<_, Failure>(join::join(&directory))
+    let app = args.settings.entra.app.as_deref();
+    let reports = block_on(async {
+        let loaded = load_settings(&inputs, None).await?;
+        let apps = super::chosen_apps(&loaded, app)?;
+        if apps.len() > 1 && args.output == AccessOutput::Csv {
+            return Err(Failure::invalid(anyhow::anyhow!(
+                "the settings name {} apps; --output csv lists one: say which with --app NAME",
+                apps.len()
+            )));
+        }
+        let mut reports = Vec::new();
+        for name in apps {
+            let (settings, graph) = connect(&loaded, Some(name.as_str())).await?;
+            let directory = gather(&settings, &graph, &filter).await.with_context(|| {
+                format!("cannot read who holds the roles of app {name} from Microsoft Graph")
+            })?;
+            reports.push((name, filter.narrow(join::join(&directory))));
+        }
+        Ok::<_, Failure>(reports)
     })??;
-    let report = filter.narrow(report);
-    let text = match args.output {
-        AccessOutput::Text => render::to_text(&report),
-        AccessOutput::Json => format!("{:#}\n", render::to_json(&report)),
-        AccessOutput::Csv => render::to_csv(&report).context("cannot write the CSV")?,
+    let text = match (args.output, reports.as_slice()) {
+        (AccessOutput::Text, [(_, report)]) => render::to_text(report),
+        (AccessOutput::Json, [(name, report)]) => {
+            let mut value = render::to_json(report);
+            value["app"] = serde_json::json!(name.as_str());
+            format!("{value:#}\n")
+        }
+        (AccessOutput::Csv, [(_, report)]) => {
+            render::to_csv(report).context("cannot write the CSV")?
+        }
+        (AccessOutput::Json, many) => {
+            let values: Vec<serde_json::Value> = many
+                .iter()
+                .map(|(name, report)| {
+                    let mut value = render::to_json(report);
+                    value["app"] = serde_json::json!(name.as_str());
+                    value
+                })
+                .collect();
+            format!("{:#}\n", serde_json::Value::Array(values))
+        }
+        (_, many) => many
+            .iter()
+            .map(|(name, report)| format!("== app {name} ==\n{}\n", render::to_text(report)))
+            .collect(),
     };
     crate::printer::stdout(&text)?;
     Ok(ExitStatus::Success)
@@ -66,19 +98,24 @@ pub fn change(
 ) -> Result<ExitStatus, Failure> {
     let inputs = global.inputs(args.settings.flags());
     let said = block_on(async {
-        let (settings, graph) = connect(&inputs).await?;
+        let loaded = load_settings(&inputs, None).await?;
+        let (settings, graph) = connect(&loaded, args.settings.entra.app.as_deref()).await?;
         decide_and_apply(&settings, &graph, args, grant).await
     })??;
     crate::printer::stdout(&format!("{said}\n"))?;
     Ok(ExitStatus::Success)
 }
 
-/// Settings (exit 2 when invalid) and a Graph client. AWS is only read for SSM or the
-/// credential's secret, when those are set.
-async fn connect(inputs: &Inputs) -> Result<(AccessSettings, GraphClient), Failure> {
-    let loaded = load_settings(inputs, None).await?;
-    let credential = loaded.credential(None).await;
-    let settings = loaded.access(&credential).map_err(Failure::invalid)?;
+/// The settings of the one app `app` names, or the only one (exit 2 when invalid, or when the
+/// settings name several and `app` is none), and a Graph client. AWS is only read for SSM or
+/// the credential's secret, when those are set.
+async fn connect(
+    loaded: &Settings,
+    app: Option<&str>,
+) -> Result<(AccessSettings, GraphClient), Failure> {
+    let (_, view) = super::one_app(loaded, app)?;
+    let credential = view.credential(None).await;
+    let settings = view.access(&credential).map_err(Failure::invalid)?;
     let graph = GraphClient::new(settings.graph.clone(), RetryPolicy::default())?;
     Ok((settings, graph))
 }

@@ -25,7 +25,7 @@ pub fn show(args: &ConfigShowArgs, global: &Global) -> Result<ExitStatus, Failur
         Ok::<_, Failure>((settings, credential))
     })??;
 
-    let mut problems = match settings.sync_from(&credential) {
+    let mut problems = match settings.sync_apps(&credential) {
         Ok(_) => Vec::new(),
         Err(Problems(problems)) => problems,
     };

@@ -1,5 +1,6 @@
 //! explain: `fedsync explain ROLE-ARN | ACCOUNT-ID` — reads the account as the inventory does and
-//! prints why each provider and role gets its verdict. Reads only.
+//! prints why each provider and role gets its verdict, and with several apps which app each
+//! provider (and so each role it lets in) belongs to. Reads only.
 
 use anyhow::anyhow;
 
@@ -18,16 +19,22 @@ pub fn run(args: &ExplainArgs, global: &Global) -> Result<ExitStatus, Failure> {
     let options = AwsOptions::default();
     let explained = block_on(async {
         let sdk = aws::load_config(&options).await;
-        let settings = load_settings(&inputs, Some(&sdk))
-            .await?
-            .inventory()
-            .map_err(Failure::invalid)?;
-        explain(&sdk, &settings, &options, &target)
-            .await
-            .map_err(|e| match e {
-                ExplainError::NoSuchRole { .. } => Failure::invalid(e),
-                other => Failure::from(other),
-            })
+        let loaded = load_settings(&inputs, Some(&sdk)).await?;
+        let settings = loaded.inventory().map_err(Failure::invalid)?;
+        let mut explained =
+            explain(&sdk, &settings, &options, &target)
+                .await
+                .map_err(|e| match e {
+                    ExplainError::NoSuchRole { .. } => Failure::invalid(e),
+                    other => Failure::from(other),
+                })?;
+        if loaded.app_names().len() > 1 {
+            let apps = loaded
+                .per_app(|app| app.inventory().map(|i| i.saml_certificates))
+                .map_err(Failure::invalid)?;
+            crate::explain::name_apps(&mut explained, &apps);
+        }
+        Ok::<_, Failure>(explained)
     })??;
     let rendered = match args.output {
         OutputFormat::Text => crate::explain::to_text(&explained),

@@ -18,6 +18,7 @@ use aws_config::SdkConfig;
 
 use crate::cli::{AccessCommand, Cli, Command, ConfigCommand};
 use crate::exit::{ExitStatus, Failure};
+use crate::model::AppName;
 use crate::settings::{Env, Flags, Inputs, Settings};
 
 /// Runs the parsed command line.
@@ -80,6 +81,39 @@ async fn load_settings(inputs: &Inputs, sdk: Option<&SdkConfig>) -> Result<Setti
     Settings::load(inputs, sdk)
         .await
         .map_err(|e| Failure::from(anyhow::Error::new(e).context("cannot read the settings")))
+}
+
+/// The apps a command takes: the one `--app` names, else every app of the settings.
+fn chosen_apps(settings: &Settings, app: Option<&str>) -> Result<Vec<AppName>, Failure> {
+    let Some(app) = app else {
+        return Ok(settings.app_names());
+    };
+    let name: AppName = app
+        .parse()
+        .map_err(|e| Failure::invalid(anyhow::anyhow!("--app: {e}")))?;
+    settings
+        .for_app(&name)
+        .map_err(|problem| Failure::invalid(anyhow::anyhow!("--app: {}", problem.message)))?;
+    Ok(vec![name])
+}
+
+/// The settings of the one app a command works on: the one `--app` names, or the only app.
+/// Exit 2 when the settings name several and `--app` says none.
+fn one_app(settings: &Settings, app: Option<&str>) -> Result<(AppName, Settings), Failure> {
+    let mut names = chosen_apps(settings, app)?;
+    if names.len() > 1 {
+        let listed: Vec<String> = names.iter().map(ToString::to_string).collect();
+        return Err(Failure::invalid(anyhow::anyhow!(
+            "the settings name {} apps ({}); say which with --app NAME",
+            names.len(),
+            listed.join(", ")
+        )));
+    }
+    let name = names.pop().unwrap_or_else(AppName::default_app);
+    let view = settings
+        .for_app(&name)
+        .map_err(|problem| Failure::invalid(anyhow::anyhow!("--app: {}", problem.message)))?;
+    Ok((name, view))
 }
 
 /// Runs async work on a runtime made for this command.

@@ -1,12 +1,13 @@
-//! plan: `fedsync plan --inventory FILE --manifest FILE` — plans offline from two files; without
-//! them, plans live from AWS and Graph (the pipeline of `sync --dry-run`) and prints the plan.
+//! plan: `fedsync plan --inventory FILE --manifest [NAME=]FILE…` — plans offline from an
+//! inventory and one manifest per app; without them, plans live from AWS and Graph (the pipeline
+//! of `sync --dry-run`) and prints each app's plan.
 //!
 //! Validates its settings (flags, environment, SSM, config file) and reads and validates both
 //! files before planning; a bad setting or file ends with exit 2 naming it. Writes nothing but
 //! the plan on stdout.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 
@@ -14,40 +15,102 @@ use super::sync::{Run, execute, release_held};
 use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
-use crate::model::{Current, Inventory, ServicePrincipal, SyncState};
+use crate::model::{AppName, Current, Inventory, ServicePrincipal, SyncState};
 use crate::plan::guardrail::{self, Fill, Refusal};
 use crate::plan::{self, Plan, render};
+use crate::settings::{Problems, Settings};
+
+/// One app's plan, or why it has none.
+struct AppPlan {
+    name: AppName,
+    result: Result<(Plan, Vec<Refusal>, Fill), Failure>,
+}
 
 pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
-    let (Some(inventory), Some(manifest)) = (&args.inventory, &args.manifest) else {
+    let Some(inventory) = &args.inventory else {
         return live(args, global);
     };
     let inputs = global.inputs(args.settings.flags());
     // Offline: the AWS config is loaded only to read SSM, when a prefix is set.
     let settings = block_on(load_settings(&inputs, None))??;
-    let (mut settings, mut guardrails) = settings.plan_settings().map_err(Failure::invalid)?;
-    guardrails.allow_removals = args.allow_removals;
-    settings.release_held = release_held(&args.release_held)?;
-
+    let manifests = manifests(
+        &settings,
+        &args.manifest,
+        args.settings.entra.app.as_deref(),
+    )?;
+    let held = release_held(&args.release_held)?;
     let inventory_text = read_input(inventory, "inventory")?;
-    let manifest_text = read_input(manifest, "manifest")?;
     let inventory = Inventory::from_json(&inventory_text)
         .with_context(|| format!("inventory {} is not valid", inventory.display()))
         .map_err(Failure::invalid)?;
-    let sp = ServicePrincipal::from_json(&manifest_text)
-        .with_context(|| format!("manifest {} is not valid", manifest.display()))
-        .map_err(Failure::invalid)?;
-
-    let current = Current::of_app_roles(&sp.id, sp.app_roles);
-    let plan = plan::plan(&inventory, &current, &SyncState::default(), &settings)
-        .context("cannot plan from these inputs")
-        .map_err(Failure::invalid)?;
-    let refusals = guardrail::check(&plan, &guardrails);
-    let fill = guardrail::fill(&plan, &guardrails);
-    finish(&plan, &refusals, &fill, args.output)
+    // Several apps: each plans the roles routed to it by the certificates on their providers.
+    let route = settings.app_names().len() > 1;
+    let mut plans = Vec::new();
+    for (name, manifest) in manifests {
+        let app = settings
+            .for_app(&name)
+            .map_err(|p| Failure::invalid(Problems(vec![p])))?;
+        let (mut plan_settings, mut guardrails) = app.plan_settings().map_err(Failure::invalid)?;
+        guardrails.allow_removals = args.allow_removals;
+        plan_settings.release_held = held.clone();
+        let routed = match route {
+            true => {
+                let certificates = app.inventory().map_err(Failure::invalid)?.saml_certificates;
+                inventory.for_app(&certificates.into_iter().collect())
+            }
+            false => inventory.clone(),
+        };
+        let manifest_text = read_input(&manifest, "manifest")?;
+        let sp = ServicePrincipal::from_json(&manifest_text)
+            .with_context(|| format!("manifest {} is not valid", manifest.display()))
+            .map_err(Failure::invalid)?;
+        let current = Current::of_app_roles(&sp.id, sp.app_roles);
+        let plan = plan::plan(&routed, &current, &SyncState::default(), &plan_settings)
+            .context("cannot plan from these inputs")
+            .map_err(Failure::invalid)?;
+        let refusals = guardrail::check(&plan, &guardrails);
+        let fill = guardrail::fill(&plan, &guardrails);
+        plans.push(AppPlan {
+            name,
+            result: Ok((plan, refusals, fill)),
+        });
+    }
+    finish(plans, args.output)
 }
 
-/// Plans from AWS and Graph as they are now: `sync --dry-run`, printed as a plan.
+/// The manifest of each app `--manifest [NAME=]FILE` names: a bare FILE is the app `--app`
+/// names or the only one; `NAME=FILE` names an app of the settings, each at most once.
+fn manifests(
+    settings: &Settings,
+    given: &[String],
+    app: Option<&str>,
+) -> Result<Vec<(AppName, PathBuf)>, Failure> {
+    let invalid = |message: String| Failure::invalid(anyhow!("--manifest: {message}"));
+    let mut manifests: Vec<(AppName, PathBuf)> = Vec::new();
+    for item in given {
+        let named = item
+            .split_once('=')
+            .and_then(|(name, file)| Some((name.parse::<AppName>().ok()?, file)))
+            .filter(|(name, _)| settings.app_names().contains(name));
+        let (name, file) = match named {
+            Some((name, file)) => (name, PathBuf::from(file)),
+            None => (super::one_app(settings, app)?.0, PathBuf::from(item)),
+        };
+        if manifests.iter().any(|(n, _)| *n == name) {
+            return Err(invalid(format!("app {name} is given two manifests")));
+        }
+        manifests.push((name, file));
+    }
+    if manifests.is_empty() {
+        return Err(invalid(
+            "none given; --inventory needs at least one".to_owned(),
+        ));
+    }
+    manifests.sort();
+    Ok(manifests)
+}
+
+/// Plans from AWS and Graph as they are now: `sync --dry-run`, printed as a plan per app.
 fn live(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
     let run = Run {
         flags: args.settings.flags(),
@@ -55,38 +118,78 @@ fn live(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
         allow_removals: args.allow_removals,
         release_held: &args.release_held,
         restore: None,
+        app: args.settings.entra.app.as_deref(),
     };
-    let report = execute(&run, global)?;
-    finish(&report.plan, &report.refusals, &report.fill, args.output)
+    let outcomes = execute(&run, global)?;
+    let plans = outcomes
+        .into_iter()
+        .map(|outcome| AppPlan {
+            name: outcome.name,
+            result: outcome
+                .result
+                .map(|report| (report.plan, report.refusals, report.fill))
+                .map_err(|e| match e.is_invalid_input() {
+                    true => Failure::invalid(e),
+                    false => Failure::from(e),
+                }),
+        })
+        .collect();
+    finish(plans, args.output)
 }
 
-/// Prints the plan; exit 3 when refused, 4 when some accounts or roles could not be read or
-/// decided.
-fn finish(
-    plan: &Plan,
-    refusals: &[Refusal],
-    fill: &Fill,
-    output: OutputFormat,
-) -> Result<ExitStatus, Failure> {
-    fill.warn();
+/// Prints every app's plan (under a heading naming it when there are several; JSON: one
+/// document, or an array of them, each with its `app`); exits as the worst app: 3 when
+/// refused, 4 when some accounts or roles could not be read or decided.
+fn finish(plans: Vec<AppPlan>, output: OutputFormat) -> Result<ExitStatus, Failure> {
+    let many = plans.len() > 1;
+    let mut text = String::new();
+    let mut documents = Vec::new();
+    let mut outcomes = Vec::new();
+    for AppPlan { name, result } in plans {
+        let status = match &result {
+            Ok((plan, refusals, fill)) => {
+                fill.warn();
+                if many {
+                    text.push_str(&format!("== app {name} ==\n"));
+                }
+                text.push_str(&render::to_text(plan, refusals, fill));
+                let mut document = render::to_json(plan, refusals, fill);
+                document["app"] = serde_json::json!(name.as_str());
+                documents.push(document);
+                if !refusals.is_empty() {
+                    let reasons: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+                    Err(Failure::refused(anyhow!(
+                        "plan refused: {}",
+                        reasons.join("; ")
+                    )))
+                } else if plan.needs_attention() {
+                    Ok(ExitStatus::Partial)
+                } else {
+                    Ok(ExitStatus::Success)
+                }
+            }
+            Err(_) => {
+                if many {
+                    text.push_str(&format!("== app {name} ==\nno plan: see the error below\n"));
+                }
+                Ok(ExitStatus::Failed)
+            }
+        };
+        let status = match (result, status) {
+            (Err(failure), _) => Err(failure),
+            (Ok(_), status) => status,
+        };
+        outcomes.push((name, status));
+    }
     let rendered = match output {
-        OutputFormat::Text => render::to_text(plan, refusals, fill),
-        OutputFormat::Json => format!("{:#}\n", render::to_json(plan, refusals, fill)),
+        OutputFormat::Text => text,
+        OutputFormat::Json if !many && documents.len() == 1 => {
+            format!("{:#}\n", documents.remove(0))
+        }
+        OutputFormat::Json => format!("{:#}\n", serde_json::Value::Array(documents)),
     };
     crate::printer::stdout(&rendered)?;
-
-    if !refusals.is_empty() {
-        let reasons: Vec<String> = refusals.iter().map(ToString::to_string).collect();
-        return Err(Failure::refused(anyhow!(
-            "plan refused: {}",
-            reasons.join("; ")
-        )));
-    }
-    Ok(if plan.needs_attention() {
-        ExitStatus::Partial
-    } else {
-        ExitStatus::Success
-    })
+    super::sync::worst_of(outcomes)
 }
 
 /// Reads a file, or standard input for `-`.

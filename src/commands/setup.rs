@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use super::{Global, block_on, load_settings};
 use crate::cli::SetupArgs;
 use crate::exit::{ExitStatus, Failure};
+use crate::model::AppName;
 use crate::settings::{Problem, Problems};
 use crate::setup::answers::{AppManifest, MetadataAnswer, NewCredential};
 use crate::setup::draft::{CredentialAnswer, Draft};
@@ -29,6 +30,15 @@ pub fn run(args: &SetupArgs, global: &Global) -> Result<ExitStatus, Failure> {
         let s3 = aws_sdk_s3::Client::new(&sdk);
         let settings = load_settings(&inputs, Some(&sdk)).await?;
         let mut problems: Vec<Problem> = settings.source_problems().to_vec();
+        let settings = match args.settings.entra.app.as_deref() {
+            None => settings,
+            Some(app) => {
+                let name: AppName = app
+                    .parse()
+                    .map_err(|e| Failure::invalid(anyhow::anyhow!("--app: {e}")))?;
+                settings.view_of(&name)
+            }
+        };
         let mut draft = Draft::from_settings(&settings);
 
         if let Some(path) = &args.saml_metadata {

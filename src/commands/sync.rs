@@ -15,11 +15,13 @@ use crate::cli::{OutputFormat, SyncArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::graph::{GraphClient, RetryPolicy};
 use crate::lease::LeaseTimes;
-use crate::model::AccountId;
+use crate::model::{AccountId, AppName};
 use crate::plan::render;
 use crate::settings::Flags;
 use crate::store::S3Store;
-use crate::sync::{self, Deadline, SyncContext, SyncReport, report};
+use crate::sync::{
+    self, App, AppOutcome, Apps, Deadline, SyncContext, SyncError, SyncReport, report,
+};
 
 /// How long verify waits for Graph to catch up (replication) before reading back again.
 const VERIFY_WAITS: [Duration; 3] = [
@@ -63,47 +65,195 @@ pub(super) struct Run<'a> {
     pub release_held: &'a [String],
     /// Restore this backup key instead of syncing from AWS.
     pub restore: Option<&'a str>,
+    /// `--app`: only this app.
+    pub app: Option<&'a str>,
 }
 
-/// Loads and checks the settings (exit 2), runs the pipeline, and maps its errors to exit codes.
-pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<SyncReport, Failure> {
+/// Loads and checks the settings (exit 2), runs the pipeline for every app it takes (one for a
+/// restore), and returns each app's outcome; a failure of the whole run (the settings, the
+/// inventory) is the error.
+pub(super) fn execute(run: &Run<'_>, global: &Global) -> Result<Vec<AppOutcome>, Failure> {
     let started = Instant::now();
     let inputs = global.inputs(run.flags.clone());
     let options = AwsOptions::default();
-    let result = block_on(async {
+    block_on(async {
         let sdk = aws::load_config(&options).await;
         let loaded = load_settings(&inputs, Some(&sdk)).await?;
-        let mut settings = loaded.sync(Some(&sdk)).await.map_err(Failure::invalid)?;
-        settings.guardrails.allow_removals |= run.allow_removals;
-        settings.plan.release_held = release_held(run.release_held)?;
+        let credential = loaded.credential(Some(&sdk)).await;
+        let mut apps = loaded.sync_apps(&credential).map_err(Failure::invalid)?;
+        let inventory = loaded.inventory().map_err(Failure::invalid)?;
+        let route = apps.len() > 1;
+        let chosen = super::chosen_apps(&loaded, run.app)?;
+        apps.retain(|(name, _)| chosen.contains(name));
+        if run.restore.is_some() && apps.len() > 1 {
+            let names: Vec<String> = apps.iter().map(|(n, _)| n.to_string()).collect();
+            return Err(Failure::invalid(anyhow::anyhow!(
+                "the settings name {} apps ({}); say which to restore with --app NAME",
+                apps.len(),
+                names.join(", ")
+            )));
+        }
+        let held = release_held(run.release_held)?;
+        for (_, settings) in &mut apps {
+            settings.guardrails.allow_removals |= run.allow_removals;
+            settings.plan.release_held = held.clone();
+        }
+        let Some((_, first)) = apps.first() else {
+            return Err(Failure::invalid(anyhow::anyhow!(
+                "the settings name no app"
+            )));
+        };
+        // The apps share the tenant and the sync app: one Graph client serves them all.
         let graph =
-            GraphClient::new(settings.graph(), RetryPolicy::default()).map_err(Failure::from)?;
+            GraphClient::new(first.graph(), RetryPolicy::default()).map_err(Failure::from)?;
         let s3 = aws_sdk_s3::Client::new(&sdk);
         let times = lease_times()?;
-        let store = S3Store::new(s3.clone(), settings.backup.clone()).with_lease_times(times);
+        let stores: Vec<S3Store> = apps
+            .iter()
+            .map(|(_, settings)| {
+                S3Store::new(s3.clone(), settings.backup.clone()).with_lease_times(times)
+            })
+            .collect();
         let ctx = SyncContext {
             sdk: &sdk,
             aws_options: &options,
             directory: &graph,
-            store: &store,
+            store: &stores[0],
             observer: &Quiet,
             run_id: uuid::Uuid::new_v4().to_string(),
             now: time::OffsetDateTime::now_utc,
             verify_waits: VERIFY_WAITS.to_vec(),
             deadline: Deadline::since(started, times.deadline),
         };
-        Ok::<_, Failure>(match run.restore {
+        match run.restore {
             Some(key) => {
+                let (name, settings) = &apps[0];
                 let backups = BackupStore::new(s3, settings.backup.clone());
-                sync::restore(&settings, &ctx, &backups, key, run.dry_run).await
+                let result = sync::restore(settings, &ctx, &backups, key, run.dry_run).await;
+                Ok(vec![AppOutcome {
+                    name: name.clone(),
+                    service_principal_id: settings.service_principal_id.clone(),
+                    result,
+                }])
             }
-            None => sync::run(&settings, &ctx, run.dry_run).await,
-        })
-    })??;
+            None => {
+                let run_apps = Apps {
+                    apps: apps
+                        .iter()
+                        .zip(&stores)
+                        .map(|((name, settings), store)| App {
+                            name: name.clone(),
+                            settings,
+                            store,
+                        })
+                        .collect(),
+                    inventory: &inventory,
+                    route,
+                };
+                sync::run_apps(&run_apps, &ctx, run.dry_run)
+                    .await
+                    .map_err(Failure::from)
+            }
+        }
+    })?
+}
+
+/// The exit status one app's outcome maps to.
+pub(super) fn app_status(result: &Result<SyncReport, SyncError>) -> ExitStatus {
     match result {
-        Ok(report) => Ok(report),
-        Err(e) if e.is_invalid_input() => Err(Failure::invalid(e)),
-        Err(e) => Err(Failure::from(e)),
+        Ok(report) if !report.refusals.is_empty() => ExitStatus::Refused,
+        Ok(report) if report.needs_attention() => ExitStatus::Partial,
+        Ok(_) => ExitStatus::Success,
+        Err(e) if e.is_invalid_input() => ExitStatus::Invalid,
+        Err(_) => ExitStatus::Failed,
+    }
+}
+
+/// How bad a status is, to take the worst of several apps': failed, invalid, refused,
+/// partial, in sync.
+fn severity(status: ExitStatus) -> u8 {
+    match status {
+        ExitStatus::Success => 0,
+        ExitStatus::Partial => 1,
+        ExitStatus::Refused => 2,
+        ExitStatus::Invalid => 3,
+        ExitStatus::Failed => 4,
+    }
+}
+
+/// The failure one app's outcome is, when it is one.
+fn app_failure(result: Result<SyncReport, SyncError>) -> Option<Failure> {
+    match result {
+        Ok(report) if !report.refusals.is_empty() => {
+            let reasons: Vec<String> = report.refusals.iter().map(ToString::to_string).collect();
+            Some(Failure::refused(anyhow::anyhow!(
+                "plan refused, nothing written: {}",
+                reasons.join("; ")
+            )))
+        }
+        Ok(_) => None,
+        Err(e) if e.is_invalid_input() => Some(Failure::invalid(e)),
+        Err(e) => Some(Failure::from(e)),
+    }
+}
+
+/// The outcome of the whole run: the worst app's.
+pub(super) fn worst(outcomes: Vec<AppOutcome>) -> Result<ExitStatus, Failure> {
+    worst_of(
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                let status = app_status(&outcome.result);
+                let result = match app_failure(outcome.result) {
+                    Some(failure) => Err(failure),
+                    None => Ok(status),
+                };
+                (outcome.name, result)
+            })
+            .collect(),
+    )
+}
+
+/// The worst of several apps' outcomes. A failure names its app when there were several; two
+/// or more failures are one error naming each.
+pub(super) fn worst_of(
+    outcomes: Vec<(AppName, Result<ExitStatus, Failure>)>,
+) -> Result<ExitStatus, Failure> {
+    let many = outcomes.len() > 1;
+    let mut status = ExitStatus::Success;
+    let mut failures = Vec::new();
+    for (name, outcome) in outcomes {
+        let this = match &outcome {
+            Ok(status) => *status,
+            Err(failure) => failure.status,
+        };
+        if severity(this) > severity(status) {
+            status = this;
+        }
+        if let Err(failure) = outcome {
+            failures.push((name, failure));
+        }
+    }
+    match failures.len() {
+        0 => Ok(status),
+        1 if !many => Err(failures.remove(0).1),
+        1 => {
+            let (name, failure) = failures.remove(0);
+            Err(Failure {
+                status: failure.status,
+                error: failure.error.context(format!("app {name}")),
+            })
+        }
+        _ => {
+            let lines: Vec<String> = failures
+                .iter()
+                .map(|(name, f)| format!("app {name}: {:#}", f.error))
+                .collect();
+            Err(Failure {
+                status,
+                error: anyhow::anyhow!("{} apps failed: {}", failures.len(), lines.join("; ")),
+            })
+        }
     }
 }
 
@@ -140,11 +290,12 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
             allow_removals: args.allow_removals,
             release_held: &args.release_held,
             restore,
+            app: args.settings.entra.app.as_deref(),
         },
         global,
     );
-    let report = match executed {
-        Ok(report) => report,
+    let outcomes = match executed {
+        Ok(outcomes) => outcomes,
         Err(failure) => {
             // In a container the summary line is what alarms read: a failed run has one too.
             if output == OutputFormat::Json {
@@ -155,25 +306,63 @@ pub fn run(args: &SyncArgs, global: &Global, restore: Option<&str>) -> Result<Ex
         }
     };
     let duration = started.elapsed();
-    let rendered = match output {
-        OutputFormat::Text => format!(
-            "{}\n{}",
-            render::to_text(&report.plan, &report.refusals, &report.fill),
-            report::to_text(&report, duration)
-        ),
-        OutputFormat::Json => format!("{}\n", report::to_json(&report, duration)),
-    };
-    crate::printer::stdout(&rendered)?;
-    if !report.refusals.is_empty() {
-        let reasons: Vec<String> = report.refusals.iter().map(ToString::to_string).collect();
-        return Err(Failure::refused(anyhow::anyhow!(
-            "plan refused, nothing written: {}",
-            reasons.join("; ")
-        )));
+    let many = outcomes.len() > 1;
+    let mut rendered = String::new();
+    for outcome in &outcomes {
+        rendered.push_str(&match output {
+            OutputFormat::Text => app_text(outcome, many, duration),
+            OutputFormat::Json => format!("{}\n", app_json(outcome, restore, duration)),
+        });
     }
-    Ok(if report.needs_attention() {
-        ExitStatus::Partial
-    } else {
-        ExitStatus::Success
-    })
+    crate::printer::stdout(&rendered)?;
+    worst(outcomes)
+}
+
+/// One app's summary line: the report's, or a failed run's, with the app, its service
+/// principal and its exit code.
+fn app_json(outcome: &AppOutcome, restore: Option<&str>, duration: Duration) -> serde_json::Value {
+    let status = app_status(&outcome.result);
+    let mut line = match &outcome.result {
+        Ok(report) => report::to_json(report, duration),
+        Err(e) => report::failed_json(
+            restore,
+            &Failure {
+                status,
+                error: anyhow::anyhow!("{}", crate::error_text::chain(e)),
+            },
+            duration,
+        ),
+    };
+    line["app"] = serde_json::json!(outcome.name.as_str());
+    line["service_principal_id"] = serde_json::json!(outcome.service_principal_id);
+    line["exit_code"] = serde_json::json!(status.code());
+    line
+}
+
+/// One app's plan and report for a terminal, under a heading naming the app when the run has
+/// several.
+fn app_text(outcome: &AppOutcome, many: bool, duration: Duration) -> String {
+    let mut out = String::new();
+    if many {
+        out.push_str(&format!(
+            "== app {} (service principal {}) ==\n",
+            outcome.name, outcome.service_principal_id
+        ));
+    }
+    match &outcome.result {
+        Ok(report) => {
+            out.push_str(&render::to_text(
+                &report.plan,
+                &report.refusals,
+                &report.fill,
+            ));
+            out.push('\n');
+            out.push_str(&report::to_text(report, duration));
+        }
+        Err(e) => out.push_str(&format!("failed: {}\n", crate::error_text::chain(e))),
+    }
+    if many {
+        out.push('\n');
+    }
+    out
 }

@@ -6,6 +6,7 @@
 //! canonical form. Pure: no I/O, no clock, no async.
 
 mod account;
+mod app;
 mod app_role;
 mod arn;
 mod directory;
@@ -17,6 +18,7 @@ mod thumbprint;
 use std::fmt;
 
 pub use account::{AccountId, Partition};
+pub use app::{AppName, MAX_APP_NAME};
 pub use app_role::{
     AppRole, AppRoleId, AwsRoleValue, GRAPH_MAX_VALUE_LEN, ValueProblem, check_graph_value,
 };

@@ -17,12 +17,13 @@ use super::layers::{Env, Flags, Resolved, Source};
 use super::load::Settings;
 use super::problem::{Problem, Problems};
 use super::sources;
+use super::table::{self, Setting};
 use super::{AccessSettings, BackupSettings, SyncSettings};
 use crate::aws::InventorySettings;
 use crate::graph::{Cloud, Credential, GraphSettings};
 use crate::logging::LogFormat;
 use crate::metadata::Thumbprint;
-use crate::model::{AccountId, RoleName};
+use crate::model::{AccountId, AppName, RoleName};
 use crate::naming::NamingConvention;
 use crate::plan::PlanSettings;
 use crate::plan::guardrail::{Guardrails, MaxRemovals};
@@ -38,9 +39,112 @@ pub struct ResolvedCredential {
 }
 
 impl Settings {
-    /// What `fedsync inventory` needs: the SAML match and which accounts to read, how.
+    /// What `fedsync inventory` needs: the SAML match and which accounts to read, how. With
+    /// apps named, the certificates are every app's: the inventory is read once for all.
     pub fn inventory(&self) -> Result<InventorySettings, Problems> {
-        self.finish(|c| c.inventory())
+        if self.named_app().is_some() || !self.has_named_apps() {
+            return self.finish(|c| c.inventory());
+        }
+        let apps = self.per_app(|app| app.finish(|c| c.inventory()))?;
+        let mut certificates: Vec<Thumbprint> = apps
+            .iter()
+            .flat_map(|(_, i)| i.saml_certificates.iter().cloned())
+            .collect();
+        certificates.sort();
+        certificates.dedup();
+        let (_, first) = apps.into_iter().next().ok_or_else(|| {
+            Problems(vec![Problem::new(
+                "apps",
+                None,
+                "names no app (a fedsync bug)",
+            )])
+        })?;
+        Ok(InventorySettings {
+            saml_certificates: certificates,
+            ..first
+        })
+    }
+
+    /// `build` run on the settings of every app ([`Settings::for_app`]), in name order; every
+    /// app's problems at once, each named once.
+    pub fn per_app<T>(
+        &self,
+        build: impl Fn(&Settings) -> Result<T, Problems>,
+    ) -> Result<Vec<(AppName, T)>, Problems> {
+        let mut built = Vec::new();
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut note = |more: Vec<Problem>| {
+            for problem in more {
+                if !problems.contains(&problem) {
+                    problems.push(problem);
+                }
+            }
+        };
+        for name in self.app_names() {
+            match self
+                .for_app(&name)
+                .map_err(|p| Problems(vec![p]))
+                .and_then(|app| build(&app))
+            {
+                Ok(value) => built.push((name, value)),
+                Err(Problems(more)) => note(more),
+            }
+        }
+        if problems.is_empty() {
+            Ok(built)
+        } else {
+            Err(Problems(problems))
+        }
+    }
+
+    /// [`Settings::sync_from`] for every app, and what no app may share with another: its
+    /// service principal (the lease, state and backups are keyed by it) and its signing
+    /// certificates (they decide which app a role lives in).
+    pub fn sync_apps(
+        &self,
+        credential: &Result<Option<ResolvedCredential>, Problem>,
+    ) -> Result<Vec<(AppName, SyncSettings)>, Problems> {
+        let apps = self.per_app(|app| app.sync_from(credential))?;
+        let mut problems = Vec::new();
+        for (i, (name, app)) in apps.iter().enumerate() {
+            for (other, earlier) in &apps[..i] {
+                if earlier
+                    .service_principal_id
+                    .eq_ignore_ascii_case(&app.service_principal_id)
+                {
+                    problems.push(Problem::new(
+                        format!("apps.{name}.service-principal-id"),
+                        None,
+                        format!(
+                            "{} is the service principal of app {other} too; each app is its own Entra app",
+                            app.service_principal_id
+                        ),
+                    ));
+                }
+                let shared: Vec<String> = app
+                    .inventory
+                    .saml_certificates
+                    .iter()
+                    .filter(|t| earlier.inventory.saml_certificates.contains(t))
+                    .map(ToString::to_string)
+                    .collect();
+                if !shared.is_empty() {
+                    problems.push(Problem::new(
+                        format!("apps.{name}.saml-certificates"),
+                        None,
+                        format!(
+                            "{} also in app {other}'s: each Entra app signs with its own certificate, and the certificate decides which app a role lives in",
+                            shared.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(apps)
+        } else {
+            Err(Problems(problems))
+        }
     }
 
     /// What `fedsync plan` needs: naming and groups, and the guardrails (`allow_removals` off;
@@ -244,6 +348,27 @@ impl<'a> Check<'a> {
         found
     }
 
+    /// How a problem names `setting`: `apps.<name>.<setting>` for an app's own setting in the
+    /// settings of a named app.
+    fn label(&self, setting: &Setting) -> String {
+        match self.settings.named_app() {
+            Some(app) if table::is_per_app(setting.name) => format!("apps.{app}.{}", setting.name),
+            _ => setting.name.to_owned(),
+        }
+    }
+
+    /// Where `setting` can be set, for the "required, but not set" problem.
+    fn where_to_set(&self, setting: &Setting) -> String {
+        let prefix = self.settings.ssm_prefix().unwrap_or("<prefix>");
+        match self.settings.named_app() {
+            Some(app) if table::is_per_app(setting.name) => format!(
+                "SSM {prefix}apps/{app}/{0}, or {0} under [apps.{app}] in the config file",
+                setting.name
+            ),
+            _ => setting.where_to_set(self.settings.ssm_prefix()),
+        }
+    }
+
     /// The parsed value; `Some(None)` when it is unset.
     fn optional<T>(
         &mut self,
@@ -263,7 +388,7 @@ impl<'a> Check<'a> {
                     message
                 };
                 self.problems.push(Problem::new(
-                    resolved.setting.name,
+                    self.label(resolved.setting),
                     Some(resolved.source.clone()),
                     message,
                 ));
@@ -283,12 +408,9 @@ impl<'a> Check<'a> {
             None => {
                 let setting = self.get(name)?.setting;
                 self.problems.push(Problem::new(
-                    setting.name,
+                    self.label(setting),
                     None,
-                    format!(
-                        "required, but not set ({})",
-                        setting.where_to_set(self.settings.ssm_prefix())
-                    ),
+                    format!("required, but not set ({})", self.where_to_set(setting)),
                 ));
                 None
             }
@@ -581,6 +703,7 @@ mod tests {
 
     use super::*;
     use crate::settings::layers::{Entry, RawValue};
+    use crate::settings::show;
 
     const SHA256: &str = "9C:F7:39:01:B6:AB:47:10:D8:44:86:F6:6A:85:B0:BD:3F:82:63:26:F3:68:4D:3D:59:E0:DD:B2:48:B6:89:67";
 
@@ -666,6 +789,184 @@ mod tests {
         assert_eq!(sync.guardrails.max_removals, MaxRemovals::Percent(10));
         assert!(
             matches!(&sync.credential, Credential::Secret(s) if s.expose_secret() == "hunter2-local-secret")
+        );
+    }
+
+    const SHA256_B: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+    const SHA256_C: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+    const SP_B: &str = "00000000-0000-4000-8000-0000000000bb";
+    const SP_C: &str = "00000000-0000-4000-8000-0000000000cc";
+
+    /// `SYNC_ENV` without the AWS app, and a config file of apps.
+    fn with_apps(file: &str, keep_default: bool) -> Settings {
+        let env: Vec<(&str, &str)> = SYNC_ENV
+            .iter()
+            .copied()
+            .filter(|(k, _)| {
+                keep_default
+                    || !matches!(
+                        *k,
+                        "FEDSYNC_SERVICE_PRINCIPAL_ID" | "FEDSYNC_SAML_CERTIFICATES"
+                    )
+            })
+            .collect();
+        let env = Env::from_pairs(env);
+        let (entries, problems) =
+            super::sources::config_file_entries(std::path::Path::new("f.toml"), file);
+        assert!(problems.is_empty(), "{problems:?}");
+        Settings::from_layers(vec![], env.entries(), vec![], entries, vec![], None)
+    }
+
+    fn names(settings: &Settings) -> Vec<String> {
+        settings
+            .app_names()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn without_apps_the_settings_are_one_app_named_default() {
+        let s = from_env(SYNC_ENV);
+        assert_eq!(names(&s), ["default"]);
+        let apps = s.sync_apps(&secret()).unwrap();
+        assert_eq!(apps.len(), 1);
+        assert_eq!(
+            apps[0].1.service_principal_id,
+            "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11"
+        );
+    }
+
+    #[test]
+    fn each_app_has_its_own_service_principal_and_certificates_and_may_override_the_rest() {
+        let file = format!(
+            r#"
+            max-removals = "5"
+            [apps.b]
+            service-principal-id = "{SP_B}"
+            saml-certificates = ["{SHA256_B}"]
+            naming-convention = "B {{0}} {{1}}"
+            [apps.c]
+            service-principal-id = "{SP_C}"
+            saml-certificates = "{SHA256_C}"
+            max-removals = 1
+        "#
+        );
+        let s = with_apps(&file, true);
+        assert_eq!(names(&s), ["b", "c", "default"]);
+        let apps = s.sync_apps(&secret()).unwrap();
+        let app = |n: &str| &apps.iter().find(|(name, _)| name.as_str() == n).unwrap().1;
+        assert_eq!(app("b").service_principal_id, SP_B);
+        assert_eq!(app("b").plan.naming.as_str(), "B {0} {1}");
+        assert_eq!(app("b").guardrails.max_removals, MaxRemovals::Count(5));
+        assert_eq!(app("c").guardrails.max_removals, MaxRemovals::Count(1));
+        assert_eq!(app("c").plan.naming.as_str(), "AWS {0} - {1}");
+        assert_eq!(app("default").inventory.saml_certificates.len(), 1);
+        assert_ne!(
+            app("b").inventory.saml_certificates,
+            app("c").inventory.saml_certificates
+        );
+        // The inventory is read once, for every app's certificates.
+        assert_eq!(s.inventory().unwrap().saml_certificates.len(), 3);
+        let shown: Vec<String> = show::rows(&s, None, &[])
+            .iter()
+            .filter(|r| r.name.starts_with("apps.b."))
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r.name,
+                    r.value.clone().unwrap_or_default(),
+                    r.source
+                )
+            })
+            .collect();
+        assert!(
+            shown.contains(&"apps.b.max-removals 5 shared: config file f.toml".to_owned()),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.contains(&format!(
+                "apps.b.service-principal-id {SP_B} config file f.toml"
+            )),
+            "{shown:#?}"
+        );
+    }
+
+    #[test]
+    fn a_named_app_never_takes_the_shared_service_principal_or_certificates() {
+        let s = with_apps(
+            &format!("[apps.b]\nservice-principal-id = \"{SP_B}\"\n"),
+            false,
+        );
+        assert_eq!(names(&s), ["b"]);
+        let err = lines(&s.sync_apps(&secret()).unwrap_err()).join("\n");
+        assert_eq!(
+            err,
+            "apps.b.saml-certificates: required, but not set (SSM <prefix>apps/b/saml-certificates, or saml-certificates under [apps.b] in the config file)"
+        );
+    }
+
+    #[test]
+    fn apps_may_share_neither_a_service_principal_nor_a_certificate() {
+        let file = format!(
+            r#"
+            [apps.b]
+            service-principal-id = "{SP_B}"
+            saml-certificates = ["{SHA256_B}", "{SHA256_C}"]
+            [apps.c]
+            service-principal-id = "{}"
+            saml-certificates = "{SHA256_C}"
+        "#,
+            SP_B.to_uppercase()
+        );
+        let s = with_apps(&file, false);
+        let err = lines(&s.sync_apps(&secret()).unwrap_err());
+        assert_eq!(err.len(), 2, "{err:#?}");
+        assert!(
+            err[0].starts_with("apps.c.service-principal-id: ")
+                && err[0].ends_with(
+                    "is the service principal of app b too; each app is its own Entra app"
+                ),
+            "{}",
+            err[0]
+        );
+        assert!(
+            err[1].starts_with(&format!(
+                "apps.c.saml-certificates: {}",
+                SHA256_C.to_ascii_lowercase()
+            )) || err[1].starts_with("apps.c.saml-certificates: "),
+            "{}",
+            err[1]
+        );
+        assert!(err[1].contains("also in app b's"), "{}", err[1]);
+    }
+
+    #[test]
+    fn the_app_default_is_defined_once() {
+        let file = format!(
+            "[apps.default]\nservice-principal-id = \"{SP_B}\"\nsaml-certificates = \"{SHA256_B}\"\n"
+        );
+        let err = lines(&with_apps(&file, true).sync_apps(&secret()).unwrap_err()).join("\n");
+        assert!(
+            err.contains("service-principal-id (from env FEDSYNC_SERVICE_PRINCIPAL_ID): makes the settings outside the apps the app default, and apps/default/ names it too; keep one"),
+            "{err}"
+        );
+        let only_certificates = Settings::from_layers(
+            vec![],
+            Env::from_pairs([("FEDSYNC_SAML_CERTIFICATES", SHA256)]).entries(),
+            vec![],
+            super::sources::config_file_entries(
+                std::path::Path::new("f.toml"),
+                &format!("[apps.b]\nservice-principal-id = \"{SP_B}\"\n"),
+            )
+            .0,
+            vec![],
+            None,
+        );
+        let err = only_certificates.source_problems()[0].to_string();
+        assert!(
+            err.starts_with("saml-certificates (from env FEDSYNC_SAML_CERTIFICATES): is set outside the apps, but service-principal-id is not"),
+            "{err}"
         );
     }
 

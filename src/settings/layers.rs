@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::problem::Problem;
 use super::table::{self, DefaultValue, SETTINGS, Setting};
+use crate::model::AppName;
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -262,6 +263,10 @@ pub fn merge(layers: &[Vec<Entry>]) -> (Vec<Resolved>, Vec<Problem>) {
 
     let mut problems = Vec::new();
     for entry in layers.iter().flatten() {
+        if let Some(rest) = entry.key.strip_prefix(APPS_PREFIX) {
+            problems.extend(app_entry_problem(entry, rest));
+            continue;
+        }
         match table::get(&entry.key) {
             None => {
                 let hint = match table::closest(&entry.key) {
@@ -288,6 +293,79 @@ pub fn merge(layers: &[Vec<Entry>]) -> (Vec<Resolved>, Vec<Problem>) {
         }
     }
     (resolved, problems)
+}
+
+/// Where an app's own settings are keyed: `apps/<name>/<setting>` (SSM, and the config file's
+/// `[apps.<name>]` tables).
+pub const APPS_PREFIX: &str = "apps/";
+
+/// The app and the setting of an `apps/<name>/<setting>` key (given without `apps/`), when it
+/// has that shape and the name is valid.
+pub fn split_app_key(rest: &str) -> Option<(AppName, &str)> {
+    let (app, setting) = rest.split_once('/')?;
+    Some((app.parse().ok()?, setting))
+}
+
+/// What is wrong with an entry keyed `apps/<rest>`: a bad app name, no setting, an unknown
+/// setting, or one every app shares.
+fn app_entry_problem(entry: &Entry, rest: &str) -> Option<Problem> {
+    let problem =
+        |message: String| Problem::new(entry.key.clone(), Some(entry.source.clone()), message);
+    let Some((app, setting)) = rest.split_once('/') else {
+        return Some(problem(
+            "is not an app's setting: expected apps/<name>/<setting>".to_owned(),
+        ));
+    };
+    if let Err(e) = app.parse::<AppName>() {
+        return Some(problem(e.to_string()));
+    }
+    if table::is_per_app(setting) {
+        return None;
+    }
+    Some(match table::get(setting) {
+        Some(_) => problem(format!(
+            "{setting} is shared by every app; set it once, outside the apps (each app may set {})",
+            table::PER_APP.join(", ")
+        )),
+        None => {
+            let hint = table::closest(setting)
+                .filter(|name| table::is_per_app(name))
+                .map(|name| format!("; did you mean {name}?"))
+                .unwrap_or_default();
+            problem(format!("unknown setting {setting:?}{hint}"))
+        }
+    })
+}
+
+/// The settings of one app: every per-app setting takes the app's own value when it has one
+/// (from `app_entries`, highest source first) — it beats the shared value from any source, flags
+/// and environment included, since it is that app's. Else a setting of [`table::APP_OWN`] is
+/// unset for a named app (`named`), and the others keep the shared value.
+pub fn merge_app(shared: &[Resolved], app_entries: &[Entry], named: bool) -> Vec<Resolved> {
+    shared
+        .iter()
+        .map(|r| {
+            if !table::is_per_app(r.setting.name) {
+                return r.clone();
+            }
+            let own = app_entries
+                .iter()
+                .find(|e| e.key == r.setting.name && allowed(r.setting, &e.source));
+            match own {
+                Some(entry) => Resolved {
+                    setting: r.setting,
+                    value: Some(entry.value.clone()),
+                    source: entry.source.clone(),
+                },
+                None if named && table::APP_OWN.contains(&r.setting.name) => Resolved {
+                    setting: r.setting,
+                    value: None,
+                    source: Source::Default,
+                },
+                None => r.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Whether `setting` may take its value from `source`.
@@ -461,6 +539,53 @@ mod tests {
                 "graph-url (from config file fedsync.toml): cannot be set here; set it with flag --graph-url, or FEDSYNC_GRAPH_URL",
             ]
         );
+    }
+
+    #[test]
+    fn app_keys_must_name_an_app_and_one_of_its_settings() {
+        let (_, problems) = merge(&[vec![
+            ssm("apps/b/service-principal-id", "x"),
+            ssm("apps/b/tenant-id", "x"),
+            ssm("apps/b/max-removal", "x"),
+            ssm("apps/b a/max-removals", "x"),
+            ssm("apps/b", "x"),
+        ]]);
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[0].starts_with("apps/b/tenant-id (from ssm /fedsync/prod/apps/b/tenant-id): tenant-id is shared by every app; set it once, outside the apps (each app may set service-principal-id, saml-certificates,"), "{}", lines[0]);
+        assert_eq!(
+            lines[1],
+            "apps/b/max-removal (from ssm /fedsync/prod/apps/b/max-removal): unknown setting \"max-removal\"; did you mean max-removals?"
+        );
+        assert!(
+            lines[2].contains("invalid app name \"b a\""),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].ends_with("is not an app's setting: expected apps/<name>/<setting>"),
+            "{}",
+            lines[3]
+        );
+    }
+
+    #[test]
+    fn an_apps_own_value_beats_the_shared_one_from_any_source() {
+        let env = Env::from_pairs([
+            ("FEDSYNC_NAMING_CONVENTION", "{account_id} {role_name}"),
+            ("FEDSYNC_SERVICE_PRINCIPAL_ID", "top"),
+        ]);
+        let (shared, _) = merge(&[env.entries(), vec![file("max-removals", "5")]]);
+        let own = [
+            ssm("naming-convention", "B {0} {1}"),
+            file("naming-convention", "C {0} {1}"),
+        ];
+        let app = merge_app(&shared, &own, true);
+        assert_eq!(get(&app, "naming-convention").0, Some("B {0} {1}"));
+        assert_eq!(get(&app, "max-removals").0, Some("5"));
+        assert_eq!(get(&app, "service-principal-id"), (None, &Source::Default));
+        let default = merge_app(&shared, &[], false);
+        assert_eq!(get(&default, "service-principal-id").0, Some("top"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! It reads and merges; it does not parse values (see `build`) and never prints one.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use aws_config::SdkConfig;
@@ -12,7 +13,9 @@ use tracing::warn;
 use super::layers::{self, Env, Flags, RawValue, Resolved, Source};
 use super::problem::Problem;
 use super::sources::{self, LoadError};
+use super::table;
 use crate::graph::Cloud;
+use crate::model::AppName;
 
 /// What to load the settings from.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +42,11 @@ impl Inputs {
 #[derive(Clone, Debug)]
 pub struct Settings {
     resolved: Vec<Resolved>,
+    /// Each named app's own entries (`apps/<name>/<setting>`, keyed by the setting), highest
+    /// source first.
+    apps: BTreeMap<AppName, Vec<layers::Entry>>,
+    /// For the settings of one app ([`Settings::for_app`]): which.
+    view: Option<AppName>,
     /// Problems of the sources themselves: unknown keys, an unreadable config file.
     problems: Vec<Problem>,
     /// The SSM prefix, ending with `/`, when one was set and is valid.
@@ -106,14 +114,140 @@ impl Settings {
         mut problems: Vec<Problem>,
         ssm_prefix: Option<String>,
     ) -> Settings {
+        let mut apps: BTreeMap<AppName, Vec<layers::Entry>> = BTreeMap::new();
+        for entry in ssm.iter().chain(&file) {
+            let Some(rest) = entry.key.strip_prefix(layers::APPS_PREFIX) else {
+                continue;
+            };
+            if let Some((app, setting)) = layers::split_app_key(rest)
+                && table::is_per_app(setting)
+            {
+                apps.entry(app).or_default().push(layers::Entry {
+                    key: setting.to_owned(),
+                    ..entry.clone()
+                });
+            }
+        }
         let (mut resolved, merge_problems) = layers::merge(&[flags, env, ssm, file]);
         problems.extend(merge_problems);
         derive_urls(&mut resolved);
-        Settings {
+        let mut settings = Settings {
             resolved,
+            apps,
+            view: None,
             problems,
             ssm_prefix,
+        };
+        settings.problems.extend(settings.app_problems());
+        settings
+    }
+
+    /// With apps named, the settings outside them are the app `default` only when
+    /// `service-principal-id` is set there, and then `[apps.default]` may not be named too.
+    fn app_problems(&self) -> Vec<Problem> {
+        if self.apps.is_empty() {
+            return Vec::new();
         }
+        let set = |name| self.get(name).filter(|r| r.value.is_some());
+        let mut problems = Vec::new();
+        match (set("service-principal-id"), set("saml-certificates")) {
+            (Some(sp), _) if self.apps.contains_key(&AppName::default_app()) => {
+                problems.push(Problem::new(
+                    "service-principal-id",
+                    Some(sp.source.clone()),
+                    format!(
+                        "makes the settings outside the apps the app {0}, and apps/{0}/ names it too; keep one",
+                        AppName::DEFAULT
+                    ),
+                ))
+            }
+            (None, Some(certificates)) => problems.push(Problem::new(
+                "saml-certificates",
+                Some(certificates.source.clone()),
+                format!(
+                    "is set outside the apps, but service-principal-id is not: with apps named, set both under apps/<name>/, or both outside them for the app {}",
+                    AppName::DEFAULT
+                ),
+            )),
+            _ => {}
+        }
+        problems
+    }
+
+    /// The apps these settings describe, by name: each under `[apps]`, and `default` — the
+    /// settings outside them — when no app is named or `service-principal-id` is set outside
+    /// them.
+    pub fn app_names(&self) -> Vec<AppName> {
+        let outside = self
+            .get("service-principal-id")
+            .is_some_and(|r| r.value.is_some());
+        let mut names: Vec<AppName> = self.apps.keys().cloned().collect();
+        if (outside || names.is_empty()) && !self.apps.contains_key(&AppName::default_app()) {
+            names.push(AppName::default_app());
+            names.sort();
+        }
+        names
+    }
+
+    /// Whether any app is named under `[apps]`.
+    pub fn has_named_apps(&self) -> bool {
+        !self.apps.is_empty()
+    }
+
+    /// The settings of the app `name`: its own values where it has them, the shared ones
+    /// elsewhere. A problem when these settings describe no such app.
+    pub fn for_app(&self, name: &AppName) -> Result<Settings, Problem> {
+        if !self.app_names().contains(name) {
+            let known: Vec<String> = self.app_names().iter().map(ToString::to_string).collect();
+            return Err(Problem::new(
+                "app",
+                None,
+                format!("no app is named {name}; the apps are: {}", known.join(", ")),
+            ));
+        }
+        Ok(self.view_of(name))
+    }
+
+    /// The settings of the app `name`, which need not be named yet (`setup --app` adds one):
+    /// its own values where it has them, the shared ones elsewhere.
+    pub fn view_of(&self, name: &AppName) -> Settings {
+        let own = self.apps.get(name);
+        let named = own.is_some() || *name != AppName::default_app();
+        Settings {
+            resolved: layers::merge_app(&self.resolved, own.map_or(&[][..], Vec::as_slice), named),
+            apps: self.apps.clone(),
+            view: named.then(|| name.clone()),
+            problems: self.problems.clone(),
+            ssm_prefix: self.ssm_prefix.clone(),
+        }
+    }
+
+    /// Whether, in the settings of a named app, `setting` is the app's own value (not the
+    /// shared one).
+    pub fn is_own(&self, setting: &str) -> bool {
+        self.view
+            .as_ref()
+            .and_then(|app| self.apps.get(app))
+            .is_some_and(|entries| entries.iter().any(|e| e.key == setting))
+    }
+
+    /// Each app's `service-principal-id` as set (not validated), for commands that only need
+    /// to tell the apps' backups apart; apps without one are left out.
+    pub fn service_principals(&self) -> Vec<(AppName, String)> {
+        self.app_names()
+            .into_iter()
+            .filter_map(|name| {
+                let view = self.for_app(&name).ok()?;
+                let id = view.get("service-principal-id")?.value.as_ref()?;
+                Some((name, id.expose().trim().to_owned()))
+            })
+            .collect()
+    }
+
+    /// The named app these settings are of, for a view made by [`Settings::for_app`] of an app
+    /// under `[apps]`.
+    pub fn named_app(&self) -> Option<&AppName> {
+        self.view.as_ref()
     }
 
     /// Every setting, in the table's order.

@@ -1,5 +1,6 @@
-//! show: what `fedsync config show` prints — every setting's effective value and its source, as
-//! an aligned table or a JSON array, bad rows marked.
+//! show: what `fedsync config show` prints — every setting's effective value and its source, then
+//! each named app's own settings (`apps.<name>.<setting>`), as an aligned table or a JSON
+//! array, bad rows marked.
 //!
 //! Pure: renders what it is given. Secret values print as `****`, unset ones as `-`; it never
 //! exposes a secret.
@@ -49,6 +50,30 @@ pub fn rows(
             problem: problem_of(r.setting.name),
         })
         .collect();
+    // Each app under [apps]: its per-app settings, its own values or the shared ones.
+    for name in settings.app_names() {
+        let view = settings.view_of(&name);
+        if view.named_app().is_none() {
+            continue;
+        }
+        for r in view
+            .resolved()
+            .iter()
+            .filter(|r| super::table::is_per_app(r.setting.name))
+        {
+            let row_name = format!("apps.{name}.{}", r.setting.name);
+            let source = match view.is_own(r.setting.name) || r.value.is_none() {
+                true => r.source.to_string(),
+                false => format!("shared: {}", r.source),
+            };
+            rows.push(Row {
+                problem: problem_of(&row_name),
+                name: row_name,
+                value: r.value.as_ref().map(|v| v.shown().to_owned()),
+                source,
+            });
+        }
+    }
     rows.push(Row {
         name: "credential".to_owned(),
         value: credential.map(|c| match &c.credential {

@@ -64,6 +64,10 @@ pub fn config_file_entries(path: &Path, text: &str) -> (Vec<Entry>, Vec<Problem>
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     for (key, value) in table {
+        if key == APPS_TABLE {
+            app_tables(&value, &source, &mut entries, &mut problems);
+            continue;
+        }
         match toml_text(&value) {
             Some(text) => entries.push(Entry {
                 key,
@@ -81,6 +85,57 @@ pub fn config_file_entries(path: &Path, text: &str) -> (Vec<Entry>, Vec<Problem>
         }
     }
     (entries, problems)
+}
+
+/// The config file's table of apps, `[apps.<name>]`.
+const APPS_TABLE: &str = "apps";
+
+/// The entries of `[apps.<name>]` tables, keyed `apps/<name>/<setting>` as SSM keys them.
+fn app_tables(
+    value: &toml::Value,
+    source: &Source,
+    entries: &mut Vec<Entry>,
+    problems: &mut Vec<Problem>,
+) {
+    let not_a_table = |key: String, value: &toml::Value, what: &str| {
+        Problem::new(
+            key,
+            Some(source.clone()),
+            format!("expected {what}, not {}", value.type_str()),
+        )
+    };
+    let toml::Value::Table(apps) = value else {
+        problems.push(not_a_table(
+            APPS_TABLE.to_owned(),
+            value,
+            "a table of apps, [apps.<name>]",
+        ));
+        return;
+    };
+    for (app, settings) in apps {
+        let toml::Value::Table(settings) = settings else {
+            problems.push(not_a_table(
+                format!("apps.{app}"),
+                settings,
+                "a table of the app's settings, [apps.<name>]",
+            ));
+            continue;
+        };
+        for (key, value) in settings {
+            match toml_text(value) {
+                Some(text) => entries.push(Entry {
+                    key: format!("{}{app}/{key}", super::layers::APPS_PREFIX),
+                    value: RawValue::Plain(text),
+                    source: source.clone(),
+                }),
+                None => problems.push(not_a_table(
+                    format!("apps.{app}.{key}"),
+                    value,
+                    "a string, number, boolean or list of them",
+                )),
+            }
+        }
+    }
 }
 
 fn toml_text(value: &toml::Value) -> Option<String> {
@@ -320,6 +375,39 @@ mod tests {
             problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
                 "nested (from config file f.toml): expected a string, number, boolean or list of them, not table"
+            ]
+        );
+    }
+
+    #[test]
+    fn app_tables_become_entries_keyed_as_ssm_keys_them() {
+        let text = r#"
+            tenant-id = "t"
+            [apps.shard-2]
+            service-principal-id = "x"
+            saml-certificates = ["aa", "bb"]
+            deep = { a = 1 }
+            [apps]
+            flat = 3
+        "#;
+        let (entries, problems) = config_file_entries(Path::new("f.toml"), text);
+        let got: Vec<(String, &str)> = entries
+            .iter()
+            .map(|e| (e.key.clone(), e.value.expose()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("apps/shard-2/saml-certificates".to_owned(), "aa,bb"),
+                ("apps/shard-2/service-principal-id".to_owned(), "x"),
+                ("tenant-id".to_owned(), "t"),
+            ]
+        );
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "apps.flat (from config file f.toml): expected a table of the app's settings, [apps.<name>], not integer",
+                "apps.shard-2.deep (from config file f.toml): expected a string, number, boolean or list of them, not table",
             ]
         );
     }

@@ -299,6 +299,29 @@ pub static SETTINGS: &[Setting] = &[
     ),
 ];
 
+/// The settings each app has its own value of: `[apps.<name>]` in the config file, SSM
+/// `<prefix>apps/<name>/<setting>`. Every other setting is shared by every app.
+pub static PER_APP: &[&str] = &[
+    "service-principal-id",
+    "saml-certificates",
+    "naming-convention",
+    "group-naming-convention",
+    "max-removals",
+    "max-app-roles",
+    "create-groups",
+    "assign-groups",
+];
+
+/// Of [`PER_APP`], the ones an app under `[apps]` must set itself: it never takes the shared
+/// value, because each Entra app has its own service principal and signs with its own
+/// certificate.
+pub static APP_OWN: &[&str] = &["service-principal-id", "saml-certificates"];
+
+/// Whether each app may set `name` for itself.
+pub fn is_per_app(name: &str) -> bool {
+    PER_APP.contains(&name)
+}
+
 /// The setting of this name.
 pub fn get(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
@@ -413,6 +436,15 @@ mod tests {
             get("client-secret").unwrap().where_to_set(None),
             "FEDSYNC_CLIENT_SECRET"
         );
+    }
+
+    #[test]
+    fn every_per_app_setting_is_a_stored_setting() {
+        for name in PER_APP {
+            let setting = get(name).unwrap_or_else(|| panic!("{name} is no setting"));
+            assert!(setting.stored && !setting.secret, "{name}");
+        }
+        assert!(APP_OWN.iter().all(|name| is_per_app(name)));
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use super::answers::{ASKED, AppManifest, MetadataAnswer, NewCredential};
 use crate::graph::Credential;
+use crate::model::AppName;
 use crate::settings::layers::Entry;
-use crate::settings::table::SETTINGS;
+use crate::settings::table::{self, SETTINGS};
 use crate::settings::{
     Problem, Problems, RawValue, ResolvedCredential, Settings, Source, SyncSettings,
 };
@@ -42,6 +43,12 @@ pub struct Draft {
     pub credential: Option<CredentialAnswer>,
     /// The SSM prefix, ending with `/`.
     pub ssm_prefix: Option<String>,
+    /// `setup --app NAME` for an app under `[apps]`: its own settings go under
+    /// `<prefix>apps/<name>/`.
+    pub app: Option<AppName>,
+    /// Per-app settings whose value the app takes from the shared one: not stored for it
+    /// unless this run changes them.
+    pub inherited: BTreeMap<&'static str, String>,
 }
 
 impl Draft {
@@ -58,10 +65,27 @@ impl Draft {
                 values.insert(r.setting.name, value.expose().to_owned());
             }
         }
+        let app = settings.named_app().cloned();
+        let inherited = values
+            .iter()
+            .filter(|(name, _)| app.is_some() && table::is_per_app(name) && !settings.is_own(name))
+            .map(|(name, value)| (*name, value.clone()))
+            .collect();
         Draft {
             values,
             ssm_prefix: settings.ssm_prefix().map(str::to_owned),
+            app,
+            inherited,
             ..Draft::default()
+        }
+    }
+
+    /// The SSM parameter name of `setting` below the prefix: `apps/<name>/<setting>` for an
+    /// app's own setting, else the setting's name.
+    pub fn parameter_name(&self, setting: &str) -> String {
+        match &self.app {
+            Some(app) if table::is_per_app(setting) => format!("apps/{app}/{setting}"),
+            _ => setting.to_owned(),
         }
     }
 
@@ -132,24 +156,35 @@ impl Draft {
     /// The draft read back as `fedsync sync` would read the stored settings: every problem at
     /// once, or the settings sync will run with. `service-principal-id` must be known by now.
     pub fn check(&self) -> Result<SyncSettings, Problems> {
-        let entries: Vec<Entry> = SETTINGS
+        let (own, shared): (Vec<Entry>, Vec<Entry>) = SETTINGS
             .iter()
             .filter_map(|s| {
                 Some(Entry {
-                    key: s.name.to_owned(),
+                    key: self.parameter_name(s.name),
                     value: RawValue::Plain(self.values.get(s.name)?.clone()),
                     source: Source::Env(s.env),
                 })
             })
+            .partition(|e| e.key.starts_with("apps/"));
+        let own = own
+            .into_iter()
+            .map(|e| Entry {
+                source: Source::Ssm {
+                    parameter: format!(
+                        "{}{}",
+                        self.ssm_prefix.as_deref().unwrap_or_default(),
+                        e.key
+                    ),
+                },
+                ..e
+            })
             .collect();
-        let settings = Settings::from_layers(
-            vec![],
-            entries,
-            vec![],
-            vec![],
-            vec![],
-            self.ssm_prefix.clone(),
-        );
+        let all =
+            Settings::from_layers(vec![], shared, own, vec![], vec![], self.ssm_prefix.clone());
+        let settings = match &self.app {
+            Some(app) => all.view_of(app),
+            None => all,
+        };
         let credential = self.credential.as_ref().map(|c| ResolvedCredential {
             credential: c.credential().clone(),
             source: Source::SecretsManager {
@@ -168,6 +203,7 @@ impl Draft {
             .iter()
             .filter(|s| s.stored)
             .filter_map(|s| Some((s.name, self.values.get(s.name)?.as_str())))
+            .filter(|(name, value)| self.inherited.get(name).is_none_or(|v| v != value))
             .collect()
     }
 }

@@ -88,15 +88,20 @@ pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, Setu
     let template = render::render_template(render::SAML_ROLES_TEMPLATE, &document)?;
     let active: Vec<AccountId> = proven.active.iter().map(|a| a.id.clone()).collect();
     let accounts = render::accounts_json(&active, proven.management.as_ref());
-    let template_key = format!("{OBJECT_PREFIX}saml-roles.yaml");
-    let accounts_key = format!("{OBJECT_PREFIX}accounts.json");
+    // Each app's metadata goes to its own OUs: a named app's StackSet files are its own.
+    let objects = match &draft.app {
+        Some(app) => format!("{OBJECT_PREFIX}apps/{app}/"),
+        None => OBJECT_PREFIX.to_owned(),
+    };
+    let template_key = format!("{objects}saml-roles.yaml");
+    let accounts_key = format!("{objects}accounts.json");
 
     let prefix = draft.ssm_prefix.clone().expect("missing() checked it");
     let parameters = draft
         .stored()
         .into_iter()
         .map(|(name, value)| Parameter {
-            name: format!("{prefix}{name}"),
+            name: format!("{prefix}{}", draft.parameter_name(name)),
             value: value.to_owned(),
             // The external id is the one stored value that works like a shared secret.
             secure: name == "external-id",

@@ -22,13 +22,14 @@ use aws_config::SdkConfig;
 use time::OffsetDateTime;
 
 use crate::aws::inventory::ReadError;
-use crate::aws::{AwsOptions, InventoryObserver, read_inventory};
+use crate::aws::{AwsOptions, InventoryObserver, InventorySettings, read_inventory};
 use crate::backup::{self, BackupError};
 use crate::directory::{CurrentQuery, Directory, OwnerQuery};
 use crate::graph::GraphError;
 use crate::lease::LeaseError;
 use crate::model::{
-    AccountOutcome, Current, Inventory, Listing, NewGroup, ObjectId, RemovedAssignment, SyncState,
+    AccountOutcome, AppName, Current, Inventory, Listing, NewGroup, ObjectId, RemovedAssignment,
+    SyncState,
 };
 use crate::naming::NamingInput;
 use crate::plan::guardrail::{self, Fill, Guardrails, Refusal};
@@ -254,9 +255,14 @@ impl Deadline {
 
 impl<D, S> SyncContext<'_, D, S> {
     fn writer(&self) -> Writer<'_, D, S> {
+        self.writer_to(self.store)
+    }
+
+    /// A writer that keeps the lease, state and backups in `store` (one app's).
+    fn writer_to<'b>(&'b self, store: &'b S) -> Writer<'b, D, S> {
         Writer {
             directory: self.directory,
-            store: self.store,
+            store,
             run_id: &self.run_id,
             now: self.now,
             verify_waits: &self.verify_waits,
@@ -371,7 +377,8 @@ fn owner_query(settings: &SyncSettings) -> OwnerQuery {
 /// (from the store).
 async fn read_current<D: Directory, S: Store>(
     settings: &SyncSettings,
-    ctx: &SyncContext<'_, D, S>,
+    directory: &D,
+    store: &S,
     group_names: Vec<String>,
 ) -> Result<(CurrentQuery, Current, SyncState), SyncError> {
     let query = CurrentQuery {
@@ -379,49 +386,177 @@ async fn read_current<D: Directory, S: Store>(
         group_names,
         owner: owner_query(settings),
     };
-    let current = ctx
-        .directory
+    let current = directory
         .read_current(&query)
         .await
         .map_err(SyncError::Current)?;
-    let state = ctx
-        .store
+    let state = store
         .read_state(&settings.service_principal_id)
         .await
         .map_err(SyncError::State)?;
     Ok((query, current, state))
 }
 
-/// Runs one sync. With `dry_run`, stops after the plan: no lease, no backup, no writes.
+/// One app of a run: its name, its settings, and the store that keeps its lease, state and
+/// backups.
+pub struct App<'a, S> {
+    pub name: AppName,
+    pub settings: &'a SyncSettings,
+    pub store: &'a S,
+}
+
+/// What one app's part of a run came to.
+#[derive(Debug)]
+pub struct AppOutcome {
+    pub name: AppName,
+    pub service_principal_id: String,
+    pub result: Result<SyncReport, SyncError>,
+}
+
+/// The apps one run syncs, and how the inventory they share is read.
+pub struct Apps<'a, S> {
+    /// In name order: the leases are taken in this order.
+    pub apps: Vec<App<'a, S>>,
+    /// Every configured app's certificates (not only those of the apps in this run): a provider
+    /// is read as ours whichever app it signs for, then routed.
+    pub inventory: &'a InventorySettings,
+    /// More than one app is configured: each app gets the inventory routed to it by
+    /// certificate ([`Inventory::for_app`]); with one, the inventory is its own.
+    pub route: bool,
+}
+
+/// Runs one sync of one app. With `dry_run`, stops after the plan: no lease, no backup, no
+/// writes.
 pub async fn run<D: Directory, S: Store>(
     settings: &SyncSettings,
     ctx: &SyncContext<'_, D, S>,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    leased(ctx, &settings.service_principal_id, dry_run, async {
-        let inventory = read_inventory(ctx.sdk, &settings.inventory, ctx.aws_options, ctx.observer)
-            .await
-            .map_err(SyncError::Inventory)?;
-        let group_names = group_names(&inventory, &settings.plan);
-        let (query, current, state) = read_current(settings, ctx, group_names).await?;
-        let plan =
-            plan::plan(&inventory, &current, &state, &settings.plan).map_err(SyncError::Plan)?;
-        let planned = Planned {
-            inventory,
-            plan,
-            current,
-            state,
-            query,
-            restored_from: None,
+    let apps = Apps {
+        apps: vec![App {
+            name: AppName::default_app(),
+            settings,
+            store: ctx.store,
+        }],
+        inventory: &settings.inventory,
+        route: false,
+    };
+    let mut outcomes = run_apps(&apps, ctx, dry_run).await?;
+    match outcomes.pop() {
+        Some(outcome) => outcome.result,
+        None => unreachable!("one app in, one outcome out"),
+    }
+}
+
+/// Runs one sync of several apps: takes every app's lease (in name order) before the inventory
+/// is read — once, for all of them — then per app, routed to it by certificate: plan →
+/// guardrails → backup → steps → verify, and gives its lease back. One app's failure (its lease
+/// held, Graph failing, a guardrail) never stops another's. With `dry_run`: no lease, no
+/// backup, no writes. An inventory that cannot be read at all fails the run (exit 1).
+pub async fn run_apps<D: Directory, S: Store>(
+    apps: &Apps<'_, S>,
+    ctx: &SyncContext<'_, D, S>,
+    dry_run: bool,
+) -> Result<Vec<AppOutcome>, SyncError> {
+    let mut leases = Vec::new();
+    for app in &apps.apps {
+        let sp_id = &app.settings.service_principal_id;
+        leases.push(match dry_run {
+            true => Ok(()),
+            false => app
+                .store
+                .lease(sp_id, &ctx.run_id, (ctx.now)())
+                .await
+                .map_err(SyncError::Lease),
+        });
+    }
+    let release = async |app: &App<'_, S>| {
+        if dry_run {
+            return;
+        }
+        if let Err(e) = app.store.release().await {
+            tracing::warn!(app = %app.name, error = %crate::error_text::chain(&e), "could not release the lease");
+        }
+    };
+    // No app to write: nothing to read either.
+    let inventory = match leases.iter().any(Result::is_ok) {
+        false => None,
+        true => {
+            match read_inventory(ctx.sdk, apps.inventory, ctx.aws_options, ctx.observer).await {
+                Ok(inventory) => Some(inventory),
+                Err(e) => {
+                    for (app, lease) in apps.apps.iter().zip(&leases) {
+                        if lease.is_ok() {
+                            release(app).await;
+                        }
+                    }
+                    return Err(SyncError::Inventory(e));
+                }
+            }
+        }
+    };
+    let mut outcomes = Vec::new();
+    for (app, lease) in apps.apps.iter().zip(leases) {
+        let result = match (lease, &inventory) {
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => continue,
+            (Ok(()), Some(inventory)) => {
+                let routed = match apps.route {
+                    true => {
+                        let certificates = app
+                            .settings
+                            .inventory
+                            .saml_certificates
+                            .iter()
+                            .cloned()
+                            .collect();
+                        inventory.for_app(&certificates)
+                    }
+                    false => inventory.clone(),
+                };
+                let result = sync_app(app, ctx, routed, dry_run).await;
+                release(app).await;
+                result
+            }
         };
-        carry_out(
-            &ApplySettings::of(settings),
-            &ctx.writer(),
-            planned,
-            dry_run,
-        )
-        .await
-    })
+        if let Err(e) = &result {
+            tracing::error!(app = %app.name, error = %crate::error_text::chain(e), "this app's sync failed");
+        }
+        outcomes.push(AppOutcome {
+            name: app.name.clone(),
+            service_principal_id: app.settings.service_principal_id.clone(),
+            result,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// One app's part of a run, from its routed inventory on, its lease held.
+async fn sync_app<D: Directory, S: Store>(
+    app: &App<'_, S>,
+    ctx: &SyncContext<'_, D, S>,
+    inventory: Inventory,
+    dry_run: bool,
+) -> Result<SyncReport, SyncError> {
+    let settings = app.settings;
+    let group_names = group_names(&inventory, &settings.plan);
+    let (query, current, state) =
+        read_current(settings, ctx.directory, app.store, group_names).await?;
+    let plan = plan::plan(&inventory, &current, &state, &settings.plan).map_err(SyncError::Plan)?;
+    let planned = Planned {
+        inventory,
+        plan,
+        current,
+        state,
+        query,
+        restored_from: None,
+    };
+    carry_out(
+        &ApplySettings::of(settings),
+        &ctx.writer_to(app.store),
+        planned,
+        dry_run,
+    )
     .await
 }
 
@@ -436,7 +571,10 @@ pub async fn restore<D: Directory, S: Store>(
     key: &str,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
-    let key = backups.resolve(key).await.map_err(SyncError::Restore)?;
+    let key = backups
+        .resolve(key, Some(&settings.service_principal_id))
+        .await
+        .map_err(SyncError::Restore)?;
     let document = backups.get(&key).await.map_err(SyncError::Restore)?;
     let not_a_backup = |reason: String| {
         SyncError::Restore(BackupError::NotABackup {
@@ -453,7 +591,8 @@ pub async fn restore<D: Directory, S: Store>(
         )));
     }
     leased(ctx, &settings.service_principal_id, dry_run, async {
-        let (query, current, state) = read_current(settings, ctx, Vec::new()).await?;
+        let (query, current, state) =
+            read_current(settings, ctx.directory, ctx.store, Vec::new()).await?;
         let plan =
             plan::restore::restore_backup(&current, &backup, &state).map_err(SyncError::Plan)?;
         let planned = Planned {
