@@ -39,10 +39,11 @@ pub struct ResolvedCredential {
 }
 
 impl Settings {
-    /// What `fedsync inventory` needs: the SAML match and which accounts to read, how. With
-    /// apps named, the certificates are every app's: the inventory is read once for all.
+    /// What `fedsync inventory` needs: the SAML match and which accounts to read, how. For the
+    /// settings of one app, that app's certificates; else, with apps named, every app's: the
+    /// inventory is read once for all.
     pub fn inventory(&self) -> Result<InventorySettings, Problems> {
-        if self.named_app().is_some() || !self.has_named_apps() {
+        if self.app().is_some() || !self.has_named_apps() {
             return self.finish(|c| c.inventory());
         }
         let apps = self.per_app(|app| app.finish(|c| c.inventory()))?;
@@ -866,8 +867,15 @@ mod tests {
             app("b").inventory.saml_certificates,
             app("c").inventory.saml_certificates
         );
-        // The inventory is read once, for every app's certificates.
+        // The inventory is read once, for every app's certificates; each app's view has its own.
         assert_eq!(s.inventory().unwrap().saml_certificates.len(), 3);
+        for (name, app) in &apps {
+            let view = s.for_app(name).unwrap().inventory().unwrap();
+            assert_eq!(
+                view.saml_certificates, app.inventory.saml_certificates,
+                "{name}"
+            );
+        }
         let shown: Vec<String> = show::rows(&s, None, &[])
             .iter()
             .filter(|r| r.name.starts_with("apps.b."))

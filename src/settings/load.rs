@@ -45,7 +45,7 @@ pub struct Settings {
     /// Each named app's own entries (`apps/<name>/<setting>`, keyed by the setting), highest
     /// source first.
     apps: BTreeMap<AppName, Vec<layers::Entry>>,
-    /// For the settings of one app ([`Settings::for_app`]): which.
+    /// For the settings of one app ([`Settings::for_app`]): which, `default` included.
     view: Option<AppName>,
     /// Problems of the sources themselves: unknown keys, an unreadable config file.
     problems: Vec<Problem>,
@@ -216,7 +216,7 @@ impl Settings {
         Settings {
             resolved: layers::merge_app(&self.resolved, own.map_or(&[][..], Vec::as_slice), named),
             apps: self.apps.clone(),
-            view: named.then(|| name.clone()),
+            view: Some(name.clone()),
             problems: self.problems.clone(),
             ssm_prefix: self.ssm_prefix.clone(),
         }
@@ -244,10 +244,18 @@ impl Settings {
             .collect()
     }
 
-    /// The named app these settings are of, for a view made by [`Settings::for_app`] of an app
-    /// under `[apps]`.
-    pub fn named_app(&self) -> Option<&AppName> {
+    /// The app these settings are of, for a view made by [`Settings::for_app`] or
+    /// [`Settings::view_of`]; `default` included.
+    pub fn app(&self) -> Option<&AppName> {
         self.view.as_ref()
+    }
+
+    /// The app these settings are of when it lives under `[apps]` (or is being added there):
+    /// every app but the `default` of the settings outside them.
+    pub fn named_app(&self) -> Option<&AppName> {
+        self.view
+            .as_ref()
+            .filter(|name| **name != AppName::default_app() || self.apps.contains_key(*name))
     }
 
     /// Every setting, in the table's order.

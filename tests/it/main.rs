@@ -16,6 +16,7 @@
 mod support;
 
 mod access;
+mod apps;
 mod assignments;
 mod backup_lease;
 mod completions;
