@@ -146,14 +146,14 @@ fn finish(plans: Vec<AppPlan>, output: OutputFormat) -> Result<ExitStatus, Failu
     let mut documents = Vec::new();
     let mut outcomes = Vec::new();
     for AppPlan { name, result } in plans {
-        let status = match &result {
+        let outcome = match result {
             Ok((plan, refusals, fill)) => {
                 fill.warn();
                 if many {
                     text.push_str(&format!("== app {name} ==\n"));
                 }
-                text.push_str(&render::to_text(plan, refusals, fill));
-                let mut document = render::to_json(plan, refusals, fill);
+                text.push_str(&render::to_text(&plan, &refusals, &fill));
+                let mut document = render::to_json(&plan, &refusals, &fill);
                 document["app"] = serde_json::json!(name.as_str());
                 documents.push(document);
                 if !refusals.is_empty() {
@@ -168,24 +168,20 @@ fn finish(plans: Vec<AppPlan>, output: OutputFormat) -> Result<ExitStatus, Failu
                     Ok(ExitStatus::Success)
                 }
             }
-            Err(_) => {
+            Err(failure) => {
                 if many {
                     text.push_str(&format!("== app {name} ==\nno plan: see the error below\n"));
                 }
-                Ok(ExitStatus::Failed)
+                Err(failure)
             }
         };
-        let status = match (result, status) {
-            (Err(failure), _) => Err(failure),
-            (Ok(_), status) => status,
-        };
-        outcomes.push((name, status));
+        outcomes.push((name, outcome));
     }
     let rendered = match output {
         OutputFormat::Text => text,
-        OutputFormat::Json if !many && documents.len() == 1 => {
-            format!("{:#}\n", documents.remove(0))
-        }
+        // One app that could not plan prints nothing but its error, as before there were apps.
+        OutputFormat::Json if !many && documents.is_empty() => String::new(),
+        OutputFormat::Json if !many => format!("{:#}\n", documents.remove(0)),
         OutputFormat::Json => format!("{:#}\n", serde_json::Value::Array(documents)),
     };
     crate::printer::stdout(&rendered)?;
