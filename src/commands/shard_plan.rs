@@ -4,10 +4,12 @@
 //!
 //! Reads the OU tree ([`crate::aws::ous`]) and the inventory (live, or `--inventory FILE`),
 //! counts each account's entries (every role that is or may become an app role: any verdict but
-//! a definite no), and hands the split to the pure [`crate::shard`]. Today every account lives in
-//! one app, `default`: the split keeps as much there as fits its target and moves the rest.
+//! a definite no), and hands the split to the pure [`crate::shard`]. The apps of the settings
+//! exist today, each with its own `max-app-roles`; an account lives in the app whose certificate
+//! its providers carry (the inventory routed per app, as `sync` routes it), so the split keeps
+//! accounts where they live. With one app, every account with roles lives in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use anyhow::Context;
@@ -17,8 +19,11 @@ use super::{Global, block_on, load_settings};
 use crate::aws::{self, AwsOptions};
 use crate::cli::{OutputFormat, ShardPlanArgs};
 use crate::exit::{ExitStatus, Failure};
-use crate::model::{AccountId, AccountOutcome, Inventory, TrustVerdict};
-use crate::settings::Flags;
+use crate::model::{
+    AccountId, AccountOutcome, Inventory, ProviderVerdict, SamlProviderArn, Thumbprint,
+    TrustVerdict,
+};
+use crate::settings::{Flags, Settings};
 use crate::shard::{
     Account, App, AppCount, AppName, Apps, Capacity, GrowthFactor, OrgTree, Scope, ShardPlan,
     TargetFill,
@@ -26,8 +31,6 @@ use crate::shard::{
 
 /// The schema of `--output json`.
 pub const SCHEMA: &str = "fedsync.shard-plan/v1";
-/// The app every account lives in before any split.
-pub const DEFAULT_APP: &str = "default";
 
 pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
     let target_fill: TargetFill = args
@@ -48,10 +51,11 @@ pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure>
     flags.set("max-app-roles", args.max_app_roles.as_deref());
     let inputs = global.inputs(flags);
     let options = AwsOptions::default();
-    let (tree, inventory, cap) = block_on(async {
+    let (tree, inventory, cap, existing) = block_on(async {
         let sdk = aws::load_config(&options).await;
         let settings = load_settings(&inputs, Some(&sdk)).await?;
         let (_, guardrails) = settings.plan_settings().map_err(Failure::invalid)?;
+        let existing = existing_apps(&settings)?;
         let inventory = match &args.inventory {
             Some(path) => {
                 let text = super::plan::read_input(path, "inventory")?;
@@ -71,22 +75,19 @@ pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure>
             .await
             .context("cannot read the OU tree")
             .map_err(Failure::from)?;
-        Ok::<_, Failure>((tree, inventory, guardrails.max_app_roles))
+        Ok::<_, Failure>((tree, inventory, guardrails.max_app_roles, existing))
     })??;
 
     let entries = entries_per_account(&inventory);
-    let default_app: AppName = DEFAULT_APP.parse().map_err(anyhow::Error::msg)?;
+    let homes = homes(&inventory, &existing);
     let accounts: Vec<Account> = tree
         .accounts
         .iter()
-        .map(|(id, ou)| {
-            let entries = entries.get(id).copied().unwrap_or(0);
-            Account {
-                id: id.clone(),
-                ou: ou.clone(),
-                entries,
-                current_app: (entries > 0).then(|| default_app.clone()),
-            }
+        .map(|(id, ou)| Account {
+            id: id.clone(),
+            ou: ou.clone(),
+            entries: entries.get(id).copied().unwrap_or(0),
+            current_app: homes.get(id).cloned(),
         })
         .collect();
     let not_in_tree: Vec<String> = entries
@@ -98,10 +99,16 @@ pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure>
         .context("the OU tree Organizations returned cannot be split")?;
     let capacity = Capacity { cap, target_fill };
     let apps = Apps {
-        existing: vec![App {
-            name: default_app,
-            capacity,
-        }],
+        existing: existing
+            .iter()
+            .map(|a| App {
+                name: a.name.clone(),
+                capacity: Capacity {
+                    cap: a.cap,
+                    target_fill,
+                },
+            })
+            .collect(),
         new_apps: capacity,
         count: args.apps.map_or(AppCount::AsNeeded, AppCount::Fixed),
     };
@@ -122,6 +129,94 @@ pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure>
     } else {
         ExitStatus::Success
     })
+}
+
+/// An app of the settings, as the split sees it.
+struct ExistingApp {
+    name: AppName,
+    /// Its `max-app-roles`.
+    cap: usize,
+    /// Its signing certificates, when several apps are configured (they route the inventory).
+    certificates: Option<BTreeSet<Thumbprint>>,
+}
+
+/// The apps the settings configure, in name order. With one, its certificates are not needed
+/// (every account with roles lives in it), so an admin can run `shard-plan --inventory FILE`
+/// before any app has settings.
+fn existing_apps(settings: &Settings) -> Result<Vec<ExistingApp>, Failure> {
+    let caps = settings
+        .per_app(|app| app.plan_settings().map(|(_, g)| g.max_app_roles))
+        .map_err(Failure::invalid)?;
+    let several = caps.len() > 1;
+    let certificates = match several {
+        true => settings
+            .per_app(|app| app.inventory().map(|i| i.saml_certificates))
+            .map_err(Failure::invalid)?,
+        false => Vec::new(),
+    };
+    Ok(caps
+        .into_iter()
+        .map(|(name, cap)| {
+            let certificates = certificates
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| c.iter().cloned().collect());
+            ExistingApp {
+                name,
+                cap,
+                certificates,
+            }
+        })
+        .collect())
+}
+
+/// The app each account lives in today. With one app, every account with roles. With several,
+/// the app whose certificate the providers of the account's roles carry, as `sync` routes them
+/// ([`Inventory::for_app`]); an account whose roles are in two apps (a move half done) lives in
+/// the one holding more of them, the first by name among equals. An account none of whose
+/// providers carries an app's certificate lives nowhere yet, and goes where it fits.
+fn homes(inventory: &Inventory, apps: &[ExistingApp]) -> BTreeMap<AccountId, AppName> {
+    let mut best: BTreeMap<AccountId, (usize, AppName)> = BTreeMap::new();
+    for app in apps {
+        let (routed, only_ours) = match &app.certificates {
+            Some(certificates) => (inventory.for_app(certificates), true),
+            None => (inventory.clone(), false),
+        };
+        for (account, roles) in routed_entries(&routed, only_ours) {
+            if roles > 0 && best.get(&account).is_none_or(|(most, _)| roles > *most) {
+                best.insert(account, (roles, app.name.clone()));
+            }
+        }
+    }
+    best.into_iter().map(|(id, (_, app))| (id, app)).collect()
+}
+
+/// Per read account, its roles with any verdict but a definite no; with `only_ours`, only
+/// through a provider the routed inventory still calls ours (one carrying the app's certificate).
+fn routed_entries(inventory: &Inventory, only_ours: bool) -> BTreeMap<AccountId, usize> {
+    inventory
+        .accounts
+        .iter()
+        .filter_map(|a| match &a.outcome {
+            AccountOutcome::Read { providers, roles } => {
+                let ours: BTreeSet<&SamlProviderArn> = providers
+                    .iter()
+                    .filter(|p| !only_ours || p.verdict == ProviderVerdict::Ours)
+                    .map(|p| &p.arn)
+                    .collect();
+                let count = roles
+                    .iter()
+                    .filter(|r| {
+                        r.trust
+                            .iter()
+                            .any(|t| t.verdict != TrustVerdict::No && ours.contains(&t.provider))
+                    })
+                    .count();
+                Some((a.id.clone(), count))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Each read account's entries: its roles with any verdict but a definite no (they are app

@@ -49,6 +49,15 @@ async fn seed_tree(sdk: &aws_config::SdkConfig) -> Vec<Vec<String>> {
 
 /// An inventory snapshot: every account read, with `roles` roles trusting its provider.
 fn snapshot(accounts: &[String], roles: usize) -> Value {
+    snapshot_signed(accounts, roles, |_| "a".repeat(64))
+}
+
+/// [`snapshot`], each account's provider carrying the certificate `certificate(account)`.
+fn snapshot_signed(
+    accounts: &[String],
+    roles: usize,
+    certificate: impl Fn(&str) -> String,
+) -> Value {
     let accounts: Vec<Value> = accounts
         .iter()
         .map(|id| {
@@ -56,7 +65,7 @@ fn snapshot(accounts: &[String], roles: usize) -> Value {
             json!({
                 "id": id, "name": id, "outcome": "read",
                 "providers": [{ "arn": provider, "verdict": "ours",
-                    "certificates": [{ "sha256": "a".repeat(64) }] }],
+                    "certificates": [{ "sha256": certificate(id) }] }],
                 "roles": (0..roles).map(|r| json!({
                     "arn": format!("arn:aws:iam::{id}:role/Role{r:02}"),
                     "trust": [{ "provider": provider, "verdict": "yes" }],
@@ -77,6 +86,72 @@ async fn seeded() -> (Moto, Vec<String>, tempfile::TempDir, std::path::PathBuf) 
     let file = dir.path().join("inventory.json");
     std::fs::write(&file, snapshot(&accounts, 25).to_string()).unwrap();
     (moto, accounts, dir, file)
+}
+
+/// Two apps in the settings: `east` signs for the accounts of team-0 to team-3 (1,000 roles, over
+/// its 960 target), `west` for those of team-4 and team-5 (500). The split keeps every account
+/// where it lives but one OU of `east`, which moves to `west`: 250 roles, no new app.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_two_apps_accounts_stay_in_the_app_whose_certificate_they_carry_and_only_the_overflow_moves()
+ {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    let ous = seed_tree(&sdk).await;
+    let east: Vec<String> = ous[..4].iter().flatten().cloned().collect();
+    let accounts: Vec<String> = ous.iter().flatten().cloned().collect();
+    let (east_cert, west_cert) = ("e".repeat(64), "f".repeat(64));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.json");
+    let inventory = snapshot_signed(&accounts, 25, |id| match east.iter().any(|e| e == id) {
+        true => east_cert.clone(),
+        false => west_cert.clone(),
+    });
+    std::fs::write(&file, inventory.to_string()).unwrap();
+    let config = dir.path().join("fedsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "saml-entity-id = \"https://sts.windows.net/72f988bf-0000-4000-8000-00000000a001/\"\n\
+             [apps.east]\nservice-principal-id = \"e0e0e0e0-3c1d-4d0e-9a57-6a3b2f1e0c11\"\nsaml-certificates = \"{east_cert}\"\n\
+             [apps.west]\nservice-principal-id = \"f0f0f0f0-3c1d-4d0e-9a57-6a3b2f1e0c11\"\nsaml-certificates = \"{west_cert}\"\n"
+        ),
+    )
+    .unwrap();
+
+    // The apps come from the config file alone: the test environment's FEDSYNC_* settings
+    // would be shared ones, and a shared saml-certificates is an error once apps are named.
+    let mut cmd = fedsync();
+    cmd.arg("shard-plan").arg("--inventory").arg(&file).args([
+        "--config",
+        config.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    for (key, value) in org::aws_env(&moto.url) {
+        if !key.starts_with("FEDSYNC_") {
+            cmd.env(key, value);
+        }
+    }
+    let out = cmd.output().unwrap();
+    crate::support::assert_exit(&out, 0);
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let apps = plan["apps"].as_array().unwrap();
+    let names: Vec<&str> = apps.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["east", "west"], "no new app: {plan:#}");
+    for app in apps {
+        assert_eq!(app["new"], false, "{app:#}");
+        assert_eq!(app["roles"], 750, "{app:#}");
+    }
+    assert_eq!(plan["moved_roles"], 250, "{plan:#}");
+    let moves = plan["moves"].as_array().unwrap();
+    assert_eq!(moves.len(), 10, "one OU of ten accounts moves: {moves:#?}");
+    for m in moves {
+        assert_eq!(
+            (m["from"].as_str(), m["to"].as_str()),
+            (Some("east"), Some("west"))
+        );
+        assert!(east.iter().any(|e| m["account"] == e.as_str()), "{m}");
+    }
 }
 
 fn shard_plan(moto: &Moto, inventory: &std::path::Path, args: &[&str]) -> std::process::Output {
