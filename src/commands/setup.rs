@@ -30,16 +30,19 @@ pub fn run(args: &SetupArgs, global: &Global) -> Result<ExitStatus, Failure> {
         let s3 = aws_sdk_s3::Client::new(&sdk);
         let settings = load_settings(&inputs, Some(&sdk)).await?;
         let mut problems: Vec<Problem> = settings.source_problems().to_vec();
-        let settings = match args.settings.entra.app.as_deref() {
-            None => settings,
+        let (settings, given) = match args.settings.entra.app.as_deref() {
+            None => (settings, None),
             Some(app) => {
                 let name: AppName = app
                     .parse()
                     .map_err(|e| Failure::invalid(anyhow::anyhow!("--app: {e}")))?;
-                settings.view_of(&name)
+                (settings.view_of(&name), Some(settings))
             }
         };
         let mut draft = Draft::from_settings(&settings);
+        if let Some(given) = &given {
+            draft.take_app_answers(given);
+        }
 
         if let Some(path) = &args.saml_metadata {
             match MetadataAnswer::read(path) {

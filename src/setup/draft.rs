@@ -80,6 +80,25 @@ impl Draft {
         }
     }
 
+    /// `setup --app`: this run's flags and `FEDSYNC_*` variables answer for the app, as they
+    /// answer for the only app without `--app` — also for `service-principal-id` and
+    /// `saml-certificates`, which a named app never takes from the shared settings.
+    pub fn take_app_answers(&mut self, given: &Settings) {
+        for r in given.resolved() {
+            if !table::is_per_app(r.setting.name)
+                || r.setting.secret
+                || !matches!(r.source, Source::Flag(_) | Source::Env(_))
+            {
+                continue;
+            }
+            if let Some(value) = &r.value {
+                self.values
+                    .insert(r.setting.name, value.expose().to_owned());
+                self.inherited.remove(r.setting.name);
+            }
+        }
+    }
+
     /// The SSM parameter name of `setting` below the prefix: `apps/<name>/<setting>` for an
     /// app's own setting, else the setting's name.
     pub fn parameter_name(&self, setting: &str) -> String {

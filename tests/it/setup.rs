@@ -29,6 +29,11 @@ struct World {
 /// with role Dev), a bucket and a KMS key in moto; the emulator's seed in Graph; the metadata
 /// and an app manifest as files.
 async fn world() -> World {
+    world_seeded(seed()).await
+}
+
+/// [`world`], with `graph_seed` in the emulator.
+async fn world_seeded(graph_seed: Value) -> World {
     let moto = Moto::start();
     let sdk = org::sdk(&moto.url).await;
     org::create_organization(&sdk).await;
@@ -67,7 +72,7 @@ async fn world() -> World {
     .unwrap();
     World {
         moto,
-        emu: start(seed()).await,
+        emu: start(graph_seed).await,
         sdk,
         s3,
         member,
@@ -284,6 +289,105 @@ async fn setup_with_yes_stores_proves_renders_and_a_sync_then_runs_from_the_pref
     );
     assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
     assert_eq!(w.parameters().await, params);
+}
+
+/// `setup --app b` after a first setup: app b's own settings under `apps/b/`, its StackSet
+/// files under `setup/apps/b/`, the shared settings and the credential as they were; then a sync
+/// from the prefix alone runs both apps.
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_app_adds_a_second_app_under_its_own_parameters_and_files() {
+    const SP_B: &str = "b0b0b0b0-3c1d-4d0e-9a57-6a3b2f1e0c22";
+    let mut graph_seed = seed();
+    let mut b = graph_seed["service_principal"].clone();
+    b["id"] = serde_json::json!(SP_B);
+    b["appId"] = serde_json::json!("b0b0b0b0-67b2-4cf2-a259-e3dc5476c622");
+    b["appRoles"] = serde_json::json!([b["appRoles"][0].clone()]);
+    graph_seed["service_principals"] = serde_json::json!([b]);
+    let w = world_seeded(graph_seed).await;
+    let first = w.setup(&["--yes"], &w.answers());
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let shared = w.parameters().await;
+
+    // App b's metadata: our entity id, signed with another certificate.
+    let ours = org::pem_body(&org::fixture("idp-signing.pem"));
+    let theirs = org::pem_body(&org::fixture("role-descriptor.pem"));
+    std::fs::write(
+        w.file("metadata-b.xml"),
+        org::our_metadata().replace(&ours, &theirs),
+    )
+    .unwrap();
+    let b_cert = fedsync::metadata::parse(&org::our_metadata().replace(&ours, &theirs))
+        .unwrap()
+        .signing_certificates[0]
+        .sha256
+        .to_string();
+    let out = w.setup(
+        &["--app", "b", "--yes"],
+        &[
+            ("FEDSYNC_SSM_PREFIX", PREFIX.to_owned()),
+            ("FEDSYNC_SAML_METADATA", path_str(&w.file("metadata-b.xml"))),
+            ("FEDSYNC_SERVICE_PRINCIPAL_ID", SP_B.to_owned()),
+            ("FEDSYNC_MAX_REMOVALS", "3".to_owned()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let params = w.parameters().await;
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("apps/b/service-principal-id").as_deref(), Some(SP_B));
+    assert_eq!(get("apps/b/saml-certificates"), Some(b_cert.clone()));
+    assert_eq!(get("apps/b/max-removals").as_deref(), Some("3"));
+    assert_eq!(
+        get("apps/b/naming-convention"),
+        None,
+        "an inherited value is not stored for the app: {params:?}"
+    );
+    let unchanged: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(n, _)| !n.starts_with("apps/"))
+        .collect();
+    assert_eq!(
+        unchanged,
+        shared.iter().collect::<Vec<_>>(),
+        "the shared settings (and the default app's) are as the first setup left them"
+    );
+    let template = w
+        .object("setup/apps/b/saml-roles.yaml")
+        .await
+        .expect("app b's template uploaded");
+    let document = metadata_default(&template);
+    let parsed = fedsync::metadata::parse(&document).expect("the embedded metadata parses");
+    assert_eq!(parsed.signing_certificates[0].sha256.to_string(), b_cert);
+    assert!(w.object("setup/apps/b/accounts.json").await.is_some());
+    let default_template = w.object("setup/saml-roles.yaml").await.unwrap();
+    assert!(
+        fedsync::metadata::parse(&metadata_default(&default_template))
+            .unwrap()
+            .matches(ENTITY_ID, &[org::OUR_CERT_SHA256.parse().unwrap()]),
+        "the first app's template is its own still"
+    );
+
+    // A sync from the prefix alone runs both apps.
+    let sync = w.run(
+        &["sync", "--output", "json"],
+        &[("FEDSYNC_SSM_PREFIX", PREFIX)],
+    );
+    assert_eq!(sync.status.code(), Some(0), "{}", text(&sync));
+    let apps: Vec<String> = crate::support::stdout(&sync)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["app"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(apps, ["b", "default"]);
 }
 
 /// cfn-lint on the rendered template, when `.venv/bin/cfn-lint` exists.
