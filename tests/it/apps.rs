@@ -219,6 +219,47 @@ async fn one_app_refused_by_its_guardrail_leaves_the_other_applied_and_the_run_e
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_app_whose_lease_another_run_holds_is_left_alone_while_the_other_applies() {
+    let w = two_apps().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir, "");
+    let key = fedsync::lease::lease_key(SP_B);
+    let held = w.hold_lease(SP_B, "another-run").await;
+    let before_b = values_of(&w, SP_B).await;
+
+    let out = run(&w, &config, "sync", &["--output", "json"]);
+    crate::support::assert_exit(&out, 1);
+    let err = crate::support::stderr(&out);
+    assert!(err.contains("error: app b\n"), "{err}");
+    assert!(err.contains("another fedsync run holds the lease"), "{err}");
+    let lines = lines(&out);
+    let b = line_of(&lines, "b");
+    assert_eq!(b["outcome"], "failed", "{b}");
+    assert_eq!(b["exit_code"], 1, "{b}");
+    assert_eq!(b["backup_key"], Value::Null, "{b}");
+    let default = line_of(&lines, "default");
+    assert_eq!(default["outcome"], "applied", "{default}");
+
+    assert_eq!(values_of(&w, SP_B).await, before_b, "app b is untouched");
+    assert!(
+        values_of(&w, SP)
+            .await
+            .contains(&(role(MANAGEMENT, "Admin"), true))
+    );
+    // The other run's lease is still its own: this run neither took nor released it.
+    let object =
+        w.s3.get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .send()
+            .await
+            .expect("the other run's lease is still there");
+    let body = object.body.collect().await.unwrap().into_bytes();
+    let record: fedsync::lease::LeaseRecord = serde_json::from_slice(&body).unwrap();
+    assert_eq!(record.holder, held.record.holder);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plan_offline_takes_one_manifest_per_app_and_routes_the_inventory_by_certificate() {
     let w = two_apps().await;
     let dir = tempfile::tempdir().unwrap();

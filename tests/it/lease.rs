@@ -156,16 +156,7 @@ async fn a_run_that_overran_its_lease_stops_before_writing_once_another_took_it_
 #[tokio::test(flavor = "multi_thread")]
 async fn runs_with_other_backup_prefixes_still_exclude_each_other() {
     let w = world().await;
-    let _held = fedsync::lease::acquire(
-        &w.s3,
-        BUCKET,
-        &fedsync::lease::lease_key(SP),
-        "the-scheduled-run",
-        time::OffsetDateTime::now_utc(),
-        Duration::from_secs(3600),
-    )
-    .await
-    .unwrap();
+    w.hold_lease(SP, "the-scheduled-run").await;
     let out = fedsync_process(&w, &w.moto.url, "sync", &[])
         .env("FEDSYNC_BACKUP_PREFIX", "by-hand/")
         .output()

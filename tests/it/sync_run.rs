@@ -109,6 +109,20 @@ pub(crate) async fn world_seeded(graph_seed: Value) -> World {
 }
 
 impl World {
+    /// Another run's lease on the service principal `sp`, for an hour.
+    pub async fn hold_lease(&self, sp: &str, holder: &str) -> fedsync::lease::Lease {
+        fedsync::lease::acquire(
+            &self.s3,
+            BUCKET,
+            &fedsync::lease::lease_key(sp),
+            holder,
+            time::OffsetDateTime::now_utc(),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn sync(&self, dry_run: bool) -> Result<sync::SyncReport, SyncError> {
         self.sync_through(&self.graph, dry_run).await
     }
@@ -381,17 +395,7 @@ async fn when_the_backup_put_fails_nothing_is_written() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_concurrent_run_is_refused_with_exit_1_and_writes_nothing() {
     let w = world().await;
-    let key = fedsync::lease::lease_key(SP);
-    let _held = fedsync::lease::acquire(
-        &w.s3,
-        BUCKET,
-        &key,
-        "the-other-run",
-        time::OffsetDateTime::now_utc(),
-        Duration::from_secs(3600),
-    )
-    .await
-    .unwrap();
+    w.hold_lease(SP, "the-other-run").await;
     let out = sync_cmd(&w, &[]);
     crate::support::assert_exit(&out, 1);
     let err = crate::support::stderr(&out);
