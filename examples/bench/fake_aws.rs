@@ -56,12 +56,24 @@ pub struct OrgSpec {
     pub other_roles: usize,
     /// Wait before every answer.
     pub latency: Duration,
+    /// The SAML metadata documents the providers carry: account `i`'s is `metadata[i % len]`
+    /// (several Entra apps, each signing with its own certificate). Our fixture's by default;
+    /// `POST /_fake/org/metadata` with a JSON array of documents replaces them.
+    pub metadata: Arc<Vec<String>>,
 }
 
 impl OrgSpec {
     /// Account ids: the management account, then one per member.
     pub fn account_id(index: usize) -> String {
         format!("{:012}", MANAGEMENT + index as u64)
+    }
+
+    /// The metadata document of the provider in `account`.
+    fn metadata_of(&self, account: &str) -> &str {
+        let index = self.account_index(account).unwrap_or(0);
+        self.metadata
+            .get(index % self.metadata.len().max(1))
+            .map_or(OUR_METADATA, String::as_str)
     }
 
     fn account_index(&self, id: &str) -> Option<usize> {
@@ -111,6 +123,18 @@ async fn handle(
             fake.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
             fake.connections.store(0, Ordering::Relaxed);
             return StatusCode::NO_CONTENT.into_response();
+        }
+        ("POST", "/_fake/org/metadata") => {
+            return match serde_json::from_slice::<Vec<String>>(&body) {
+                Ok(documents) if !documents.is_empty() => {
+                    fake.spec
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .metadata = Arc::new(documents);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => StatusCode::BAD_REQUEST.into_response(),
+            };
         }
         ("POST", "/_fake/org") => {
             let accounts = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
@@ -290,7 +314,7 @@ fn query(spec: &OrgSpec, action: &str, form: &HashMap<String, String>, account: 
             format!(
                 "<SAMLMetadataDocument>{}</SAMLMetadataDocument><CreateDate>2024-01-01T00:00:00Z</CreateDate>\
                  <ValidUntil>2035-01-01T00:00:00Z</ValidUntil>",
-                xml_escape(OUR_METADATA)
+                xml_escape(spec.metadata_of(account))
             )
         }
         "ListRoles" => {

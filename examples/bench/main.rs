@@ -15,6 +15,8 @@
 //! - Apply and steady state: `fedsync::sync::run` against the fake (AWS, S3 lease and backup)
 //!   and the project's Graph emulator (a child process, `graph_host.rs`, same latency),
 //!   requests counted at both; then the `$batch` apply path the report proposes.
+//! - Several apps: `fedsync::sync::run_apps` syncing `apps-accounts × roles` roles into `apps`
+//!   Entra apps in one run, each account's provider carrying one app's certificate.
 //! - Release binary size: `target/release/fedsync`, when built.
 //!
 //! Child processes are this same executable run with a hidden subcommand; they are killed when
@@ -86,6 +88,14 @@ struct Args {
     /// roles and groups are created.
     #[arg(long, default_value_t = 100)]
     sync_accounts: usize,
+    /// Entra apps of the several-apps figure (at most 8); account `i`'s provider carries app
+    /// `i % apps`'s certificate.
+    #[arg(long, default_value_t = 5)]
+    apps: usize,
+    /// Accounts of the several-apps figure; with `--roles` this many × roles app roles are spread
+    /// over the apps.
+    #[arg(long, default_value_t = 500)]
+    apps_accounts: usize,
 }
 
 #[derive(Subcommand)]
@@ -164,6 +174,7 @@ fn child(role: ChildRole) -> anyhow::Result<()> {
                 federated_roles: roles,
                 other_roles,
                 latency: Duration::from_millis(latency_ms),
+                metadata: std::sync::Arc::new(vec![fake_aws::OUR_METADATA.to_owned()]),
             };
             fake_aws::serve(spec, listen_and_announce().await?).await?;
             Ok(())
@@ -284,6 +295,7 @@ struct Figures {
     steady: scenarios::SyncRun,
     batched: scenarios::BatchedApply,
     prefix_reads: (u64, usize),
+    apps: scenarios::AppsRun,
 }
 
 async fn measure(args: &Args, aws_url: &str, graph_url: &str) -> anyhow::Result<Figures> {
@@ -329,6 +341,20 @@ async fn measure(args: &Args, aws_url: &str, graph_url: &str) -> anyhow::Result<
     eprintln!("bench: apply with $batch group creation…");
     let batched = scenarios::batched_apply(&endpoints, &settings, &apply.report.inventory).await?;
     let prefix_reads = scenarios::prefix_lookup_reads(&endpoints, &settings).await?;
+    eprintln!(
+        "bench: sync of {} roles into {} apps in one run…",
+        args.apps_accounts * args.roles,
+        args.apps
+    );
+    let apps = scenarios::apps_sync(
+        &endpoints,
+        &sdk,
+        graph_url,
+        args.apps,
+        args.apps_accounts,
+        args.roles,
+    )
+    .await?;
     Ok(Figures {
         serial,
         fast,
@@ -336,6 +362,7 @@ async fn measure(args: &Args, aws_url: &str, graph_url: &str) -> anyhow::Result<
         steady,
         batched,
         prefix_reads,
+        apps,
     })
 }
 
@@ -545,6 +572,32 @@ fn report(args: &Args, f: &Figures, plan: &Value) -> String {
         out,
         "| steady state: wall of the whole run | {} | | |",
         secs(s.wall)
+    );
+
+    let a = &f.apps;
+    let applied: usize = a.per_app.iter().map(|(_, added, _)| added).sum();
+    let fullest = a
+        .per_app
+        .iter()
+        .map(|(_, _, fill)| *fill)
+        .fold(0.0, f64::max);
+    let _ = writeln!(
+        out,
+        "| {} roles of {} accounts into {} apps in one run: roles added (each app holds its own accounts' roles only) | {applied} (fullest app {:.0}%) | {} | {} |",
+        a.accounts * args.roles,
+        a.accounts,
+        a.apps,
+        fullest * 100.0,
+        a.accounts * args.roles,
+        yes(applied == a.accounts * args.roles)
+    );
+    let _ = writeln!(
+        out,
+        "| several apps: wall of the whole run / Graph requests / AssumeRole calls | {} / {} ({} writes) / {} | | |",
+        secs(a.wall),
+        a.graph.total(),
+        a.graph.writes(),
+        a.aws.get("AssumeRole").copied().unwrap_or(0)
     );
 
     match release_binary() {

@@ -2,7 +2,9 @@
 //! inventory at scale (`fedsync::aws::read_inventory`), a first sync that applies every role and
 //! group, a resync with nothing changed (`fedsync::sync::run`), and the apply path with groups
 //! created through `$batch` (the wiring the report proposes, driven here through the same
-//! `GraphClient`). Each checks its result before it reports a number.
+//! `GraphClient`), and a sync of several Entra apps in one run, each role routed by the
+//! certificate on its provider (`fedsync::sync::run_apps`). Each checks its result before it
+//! reports a number.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -33,8 +35,24 @@ pub const SP: &str = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11";
 const BUCKET: &str = "fedsync-bench";
 
 /// The emulator's seed: the sync app, and the AWS app's service principal with msiam_access
-/// only. Graph's default page size for groups is 100.
+/// only; for the apps scenario, [`SHARD_APPS`] more AWS apps like it. Graph's default page size
+/// for groups is 100.
 pub fn graph_seed() -> Value {
+    let mut seed = one_app_seed();
+    let sp = seed["service_principal"].clone();
+    seed["service_principals"] = (0..SHARD_APPS)
+        .map(|k| {
+            let mut shard = sp.clone();
+            shard["id"] = json!(shard_sp(k));
+            shard["appId"] = json!(format!("8adf8e6e-67b2-4cf2-a259-{:012x}", 0x5ad0_0000 + k));
+            shard["displayName"] = json!(format!("AWS shard-{}", k + 1));
+            shard
+        })
+        .collect();
+    seed
+}
+
+fn one_app_seed() -> Value {
     json!({
         "tenant_id": TENANT,
         "clients": [{
@@ -406,4 +424,208 @@ pub async fn prefix_lookup_reads(
     let groups = graph.groups_starting_with("AWS ").await?;
     let requests = endpoints.graph_requests().await?;
     Ok((requests.reads(), groups.len()))
+}
+
+/// The service principals of the apps scenario: app `k` (from 0) is `shard-{k+1}`, with its own
+/// AWS service principal in the emulator's seed ([`graph_seed`] adds them).
+pub fn shard_sp(k: usize) -> String {
+    format!("5f0b5a8e-3c1d-4d0e-9a57-{:012x}", 0x5ad0_0000 + k)
+}
+
+/// The AWS apps the emulator's seed holds besides [`SP`]; the apps scenario uses up to this many.
+pub const SHARD_APPS: usize = 8;
+
+/// One self-signed certificate per app, and our fixture's metadata re-issued with each: same
+/// entity id, that app's signing certificate. Returns (document, SHA-256 thumbprint) per app.
+fn app_metadata(apps: usize) -> anyhow::Result<Vec<(String, fedsync::model::Thumbprint)>> {
+    let fixture_body: String = include_str!("../../tests/fixtures/metadata/idp-signing.pem")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    ensure!(
+        crate::fake_aws::OUR_METADATA.contains(&fixture_body),
+        "the fixture metadata does not carry idp-signing.pem"
+    );
+    (0..apps)
+        .map(|k| {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?;
+            let cert = rcgen::CertificateParams::new(vec![format!("fedsync-bench-app-{k}")])?
+                .self_signed(&key)?;
+            let body: String = cert
+                .pem()
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
+            let document = crate::fake_aws::OUR_METADATA.replace(&fixture_body, &body);
+            let parsed = fedsync::metadata::parse(&document)
+                .map_err(|e| anyhow::anyhow!("app {k}'s metadata: {e}"))?;
+            let thumbprint = parsed
+                .signing_certificates
+                .first()
+                .context("no signing certificate")?
+                .sha256
+                .clone();
+            Ok((document, thumbprint))
+        })
+        .collect()
+}
+
+/// One `fedsync::sync::run_apps` of several apps, measured and checked.
+pub struct AppsRun {
+    pub apps: usize,
+    pub accounts: usize,
+    pub wall: Duration,
+    pub graph: GraphRequests,
+    pub aws: BTreeMap<String, u64>,
+    /// Per app: its name, the roles it added, its fill (entries / cap).
+    pub per_app: Vec<(String, usize, f64)>,
+}
+
+/// `accounts × roles` federated roles, account `i`'s provider carrying app `i % apps`'s
+/// certificate, synced into `apps` Entra apps in one run (`fedsync::sync::run_apps`, as
+/// `fedsync sync` runs it with `[apps.<name>]` settings). Fails unless every app applied, holds
+/// exactly the roles of its own accounts, and the inventory was read once.
+pub async fn apps_sync(
+    endpoints: &Endpoints,
+    sdk: &aws_config::SdkConfig,
+    graph_url: &str,
+    apps: usize,
+    accounts: usize,
+    roles: usize,
+) -> anyhow::Result<AppsRun> {
+    ensure!(
+        (1..=SHARD_APPS).contains(&apps),
+        "--apps must be 1 to {SHARD_APPS}"
+    );
+    let metadata = app_metadata(apps)?;
+    let documents: Vec<&str> = metadata.iter().map(|(d, _)| d.as_str()).collect();
+    let status = endpoints
+        .http
+        .post(format!("{}/_fake/org/metadata", endpoints.aws))
+        .json(&documents)
+        .send()
+        .await?
+        .status();
+    ensure!(status.is_success(), "POST /_fake/org/metadata: {status}");
+    endpoints.set_accounts(accounts).await?;
+    endpoints.reset_graph().await?;
+
+    let base = sync_settings(graph_url)?;
+    let mut inventory = base.inventory.clone();
+    inventory.saml_certificates = metadata.iter().map(|(_, t)| t.clone()).collect();
+    let settings: Vec<(fedsync::model::AppName, SyncSettings)> = (0..apps)
+        .map(|k| {
+            let mut app = base.clone();
+            app.service_principal_id = shard_sp(k);
+            app.inventory.saml_certificates = vec![metadata[k].1.clone()];
+            (fedsync::model::AppName::numbered("shard-", k + 1), app)
+        })
+        .collect();
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    let stores: Vec<S3Store> = settings
+        .iter()
+        .map(|(_, s)| S3Store::new(s3.clone(), s.backup.clone()))
+        .collect();
+    let graph = GraphClient::new(base.graph(), RetryPolicy::default())?;
+    let options = AwsOptions::default();
+    let ctx = SyncContext {
+        sdk,
+        aws_options: &options,
+        directory: &graph,
+        store: &stores[0],
+        observer: &Quiet,
+        run_id: uuid::Uuid::new_v4().to_string(),
+        now: time::OffsetDateTime::now_utc,
+        verify_waits: Vec::new(),
+        deadline: sync::Deadline::after(fedsync::lease::LeaseTimes::default().deadline),
+    };
+    let run = sync::Apps {
+        apps: settings
+            .iter()
+            .zip(&stores)
+            .map(|((name, settings), store)| sync::App {
+                name: name.clone(),
+                settings,
+                store,
+            })
+            .collect(),
+        inventory: &inventory,
+        route: true,
+    };
+    endpoints.reset_aws().await?;
+    endpoints.reset_graph_counts().await?;
+    let started = Instant::now();
+    let outcomes = sync::run_apps(&run, &ctx, false)
+        .await
+        .context("fedsync::sync::run_apps")?;
+    let wall = started.elapsed();
+    let aws = endpoints.aws_calls().await?.0;
+    let graph_requests = endpoints.graph_requests().await?;
+
+    ensure!(
+        aws.get("AssumeRole").copied() == Some(accounts as u64 - 1),
+        "the inventory was not read once: {} AssumeRole calls for {} member accounts",
+        aws.get("AssumeRole").copied().unwrap_or(0),
+        accounts - 1
+    );
+    let state = endpoints
+        .get(format!("{}/_emulator/state", endpoints.graph))
+        .await?;
+    let mut per_app = Vec::new();
+    for (k, outcome) in outcomes.iter().enumerate() {
+        let report = outcome
+            .result
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("app {}: {e}", outcome.name))?;
+        let sp = shard_sp(k);
+        let held = state["service_principals"]
+            .as_array()
+            .and_then(|sps| sps.iter().find(|s| s["id"] == sp.as_str()))
+            .with_context(|| format!("no service principal {sp} in the emulator"))?;
+        let values: Vec<&str> = held["appRoles"]
+            .as_array()
+            .context("no appRoles")?
+            .iter()
+            .filter_map(|r| r["value"].as_str())
+            .collect();
+        let mine = (0..accounts).filter(|i| i % apps == k).count() * roles;
+        ensure!(
+            values.len() == mine,
+            "app {} holds {} roles, expected {mine}",
+            outcome.name,
+            values.len()
+        );
+        for value in &values {
+            let account: usize = value
+                .strip_prefix("arn:aws:iam::")
+                .and_then(|v| v.get(..12))
+                .and_then(|id| id.parse::<u64>().ok())
+                .and_then(|id| id.checked_sub(crate::fake_aws::MANAGEMENT))
+                .and_then(|i| usize::try_from(i).ok())
+                .with_context(|| format!("role value {value}"))?;
+            ensure!(
+                account % apps == k,
+                "app {} holds {value}, a role of another app's account",
+                outcome.name
+            );
+        }
+        per_app.push((
+            outcome.name.to_string(),
+            report.plan.count(Action::Add),
+            report.fill.entries as f64 / report.fill.cap as f64,
+        ));
+    }
+    ensure!(
+        outcomes.len() == apps,
+        "{} outcomes for {apps} apps",
+        outcomes.len()
+    );
+    Ok(AppsRun {
+        apps,
+        accounts,
+        wall,
+        graph: graph_requests,
+        aws,
+        per_app,
+    })
 }
