@@ -1,5 +1,5 @@
 //! inventory: read every account of the Organization, `concurrency` at a time, into an
-//! [`Inventory`] snapshot.
+//! [`Inventory`] snapshot; accounts are read while later `ListAccounts` pages are still listed.
 //!
 //! Who we are (`GetCallerIdentity`) and which accounts exist (`ListAccounts`) must succeed, or the
 //! run stops: without them nothing can be said. After that, each account ends read or failed on
@@ -15,11 +15,14 @@ use super::account::{AccountContext, read_account};
 use super::config::AwsOptions;
 use super::error::{Cause, cause};
 use super::organization::{self, ListError, OrgAccount};
-use crate::model::{AccountId, AccountInventory, AccountOutcome, Inventory, Listing, Partition};
+use crate::model::{
+    AccountId, AccountInventory, AccountOutcome, Inventory, Listing, Partition, SkipReason,
+};
 
 /// Told about progress as accounts are read.
 pub trait InventoryObserver: Sync {
-    /// The accounts were listed and `to_read` of them will be read.
+    /// Another page of accounts was listed: `to_read` of the accounts listed so far will be
+    /// read (the listing may go on while they are).
     fn listed(&self, _to_read: usize) {}
     /// One account is done, read or failed.
     fn account_done(&self, _account: &AccountInventory) {}
@@ -61,7 +64,9 @@ pub async fn identity(sts: &aws_sdk_sts::Client) -> Result<(AccountId, Partition
     Ok((home, partition))
 }
 
-/// Reads the inventory of every selected account.
+/// Reads the inventory of every selected account: each account is read as soon as its
+/// `ListAccounts` page arrives, `concurrency` at a time, while later pages are still listed. A
+/// listing that fails part-way fails the run (the reads already started only read).
 pub async fn read_inventory(
     sdk: &SdkConfig,
     settings: &InventorySettings,
@@ -70,31 +75,22 @@ pub async fn read_inventory(
 ) -> Result<Inventory, ReadError> {
     let sts = aws_sdk_sts::Client::new(sdk);
     let (home, partition) = identity(&sts).await?;
-
     let organizations = aws_sdk_organizations::Client::new(sdk);
-    let (accounts, listing) = match organization::list_accounts(&organizations).await? {
-        organization::Listing::Organization(accounts) => (accounts, Listing::Organization),
-        organization::Listing::NotInOrganization => {
-            warn!(account = %home, "not in an AWS Organization: reading this account only");
-            let this = OrgAccount {
-                id: home.clone(),
-                name: String::new(),
-                state: "ACTIVE".to_owned(),
-            };
-            (vec![this], Listing::ThisAccountOnly)
+
+    // The listing sends each account to read, numbered in listing order, down `to_read`.
+    let (to_read, reads) = futures::channel::mpsc::unbounded::<(usize, OrgAccount)>();
+    // Set when the listing fails: the run stops, so accounts not yet started are not read.
+    let listing_failed = std::sync::atomic::AtomicBool::new(false);
+    let listing = async {
+        let listed = list_into(&organizations, &home, settings, observer, &to_read).await;
+        if listed.is_err() {
+            listing_failed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
+        // The reads end once the last account sent is read, whether or not the listing ended
+        // well.
+        to_read.close_channel();
+        listed
     };
-    let order: std::collections::HashMap<AccountId, usize> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.clone(), i))
-        .collect();
-    let (to_read, skipped) = organization::select(
-        accounts,
-        &settings.include_accounts,
-        &settings.exclude_accounts,
-    );
-    observer.listed(to_read.len());
 
     let ctx = AccountContext {
         sdk,
@@ -105,30 +101,108 @@ pub async fn read_inventory(
         options,
     };
     let ctx = &ctx;
-    let mut done: Vec<(usize, AccountInventory)> =
-        futures::stream::iter(to_read.iter().enumerate())
-            .map(|(index, account)| async move {
-                (index, read_account(ctx, &account.id, &account.name).await)
-            })
-            .buffer_unordered(settings.concurrency.max(1))
-            .inspect(|(_, account)| observer.account_done(account))
-            .collect()
-            .await;
-    done.sort_by_key(|(index, _)| *index);
-    let mut all: Vec<AccountInventory> = done.into_iter().map(|(_, account)| account).collect();
-    all.extend(
+    let listing_failed = &listing_failed;
+    let reading = reads
+        .filter(|_| std::future::ready(!listing_failed.load(std::sync::atomic::Ordering::Relaxed)))
+        .map(|(index, account)| async move {
+            (index, read_account(ctx, &account.id, &account.name).await)
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .inspect(|(_, account)| observer.account_done(account))
+        .collect::<Vec<(usize, AccountInventory)>>();
+    let (listed, mut done) = futures::join!(listing, reading);
+    let (listing, skipped) = listed?;
+    done.extend(
         skipped
             .into_iter()
-            .map(|(account, reason)| AccountInventory {
-                id: account.id,
-                name: account.name,
-                outcome: AccountOutcome::Skipped {
-                    reason,
-                    state: account.state,
-                },
-            }),
+            .map(|(index, account, reason)| (index, skipped_account(account, reason))),
     );
     // In the order Organizations listed them.
-    all.sort_by_key(|a| order.get(&a.id).copied());
-    Ok(Inventory::new(listing, all))
+    done.sort_by_key(|(index, _)| *index);
+    Ok(Inventory::new(
+        listing,
+        done.into_iter().map(|(_, account)| account).collect(),
+    ))
+}
+
+/// Lists the accounts, sending each one to read down `to_read` as its page arrives; returns
+/// what kind of listing it was and the accounts not to read, with their places and why.
+async fn list_into(
+    organizations: &aws_sdk_organizations::Client,
+    home: &AccountId,
+    settings: &InventorySettings,
+    observer: &dyn InventoryObserver,
+    to_read: &futures::channel::mpsc::UnboundedSender<(usize, OrgAccount)>,
+) -> Result<(Listing, Vec<(usize, OrgAccount, SkipReason)>), ReadError> {
+    let mut listed = Listed::default();
+    let membership = organization::list_pages(organizations, |page| {
+        for account in page {
+            listed.take(account, settings, to_read);
+        }
+        observer.listed(listed.to_read);
+    })
+    .await?;
+    let listing = match membership {
+        organization::Membership::Organization => Listing::Organization,
+        organization::Membership::NotInOrganization => {
+            warn!(account = %home, "not in an AWS Organization: reading this account only");
+            let this = OrgAccount {
+                id: home.clone(),
+                name: String::new(),
+                state: "ACTIVE".to_owned(),
+            };
+            listed.take(this, settings, to_read);
+            observer.listed(listed.to_read);
+            Listing::ThisAccountOnly
+        }
+    };
+    Ok((listing, listed.skipped))
+}
+
+/// What the listing has seen so far.
+#[derive(Default)]
+struct Listed {
+    /// Accounts listed.
+    count: usize,
+    /// Of them, to read.
+    to_read: usize,
+    /// The others, with their place in the listing and why.
+    skipped: Vec<(usize, OrgAccount, SkipReason)>,
+}
+
+impl Listed {
+    /// Numbers the next listed account, and sends it to be read or keeps it with why not.
+    fn take(
+        &mut self,
+        account: OrgAccount,
+        settings: &InventorySettings,
+        to_read: &futures::channel::mpsc::UnboundedSender<(usize, OrgAccount)>,
+    ) {
+        let index = self.count;
+        self.count += 1;
+        match organization::skip_reason(
+            &account,
+            &settings.include_accounts,
+            &settings.exclude_accounts,
+        ) {
+            Some(reason) => self.skipped.push((index, account, reason)),
+            None => {
+                self.to_read += 1;
+                // The receiver is the reads' stream, alive until the listing closes the channel:
+                // this send cannot fail.
+                let _ = to_read.unbounded_send((index, account));
+            }
+        }
+    }
+}
+
+fn skipped_account(account: OrgAccount, reason: SkipReason) -> AccountInventory {
+    AccountInventory {
+        id: account.id,
+        name: account.name,
+        outcome: AccountOutcome::Skipped {
+            reason,
+            state: account.state,
+        },
+    }
 }

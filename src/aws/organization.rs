@@ -2,7 +2,9 @@
 //! then the include/exclude settings; every other account is kept with why it was not read.
 //!
 //! Paging follows `NextToken` even past an empty page (Organizations returns those), with a
-//! ceiling on the number of pages. Selecting is a pure function, tested below.
+//! ceiling on the number of pages; [`list_pages`] hands each page over as it comes, so the
+//! inventory reads accounts while later pages are still listed. Selecting is a pure function,
+//! tested below.
 
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 
@@ -56,24 +58,46 @@ pub enum ListError {
     TooManyPages,
 }
 
+/// Whether the caller's account belongs to an Organization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    Organization,
+    /// `AWSOrganizationsNotInUseException`: this account belongs to no Organization.
+    NotInOrganization,
+}
+
 /// Every account of the Organization, in the order Organizations lists them.
 pub async fn list_accounts(client: &aws_sdk_organizations::Client) -> Result<Listing, ListError> {
     let mut accounts = Vec::new();
+    match list_pages(client, |page| accounts.extend(page)).await? {
+        Membership::Organization => Ok(Listing::Organization(accounts)),
+        Membership::NotInOrganization => Ok(Listing::NotInOrganization),
+    }
+}
+
+/// Pages `ListAccounts` to the end, handing each page's accounts to `page` as soon as it is
+/// read, so a caller can start on them while later pages are still being listed. An error
+/// after some pages means the listing is incomplete: the caller must not act on it as a whole.
+pub async fn list_pages(
+    client: &aws_sdk_organizations::Client,
+    mut page: impl FnMut(Vec<OrgAccount>),
+) -> Result<Membership, ListError> {
+    let mut listed = 0usize;
     let mut next_token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = match client
+        let answer = match client
             .list_accounts()
             .max_results(PAGE_SIZE)
             .set_next_token(next_token.take())
             .send()
             .await
         {
-            Ok(page) => page,
+            Ok(answer) => answer,
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_aws_organizations_not_in_use_exception()) =>
             {
-                return Ok(Listing::NotInOrganization);
+                return Ok(Membership::NotInOrganization);
             }
             Err(e) if code(&e) == Some("AccessDeniedException") => {
                 return Err(ListError::Denied { source: cause(&e) });
@@ -82,21 +106,29 @@ pub async fn list_accounts(client: &aws_sdk_organizations::Client) -> Result<Lis
                 return Err(ListError::Call { source: cause(&e) });
             }
         };
-        for account in page.accounts() {
-            let raw_id = account.id().unwrap_or_default();
-            let id = raw_id.parse().map_err(|_| ListError::BadAccount {
-                id: raw_id.to_owned(),
-            })?;
-            accounts.push(OrgAccount {
-                id,
-                name: account.name().unwrap_or_default().to_owned(),
-                state: state_of(account),
-            });
+        let accounts = answer
+            .accounts()
+            .iter()
+            .map(|account| {
+                let raw_id = account.id().unwrap_or_default();
+                let id = raw_id.parse().map_err(|_| ListError::BadAccount {
+                    id: raw_id.to_owned(),
+                })?;
+                Ok(OrgAccount {
+                    id,
+                    name: account.name().unwrap_or_default().to_owned(),
+                    state: state_of(account),
+                })
+            })
+            .collect::<Result<Vec<_>, ListError>>()?;
+        listed += accounts.len();
+        if !accounts.is_empty() {
+            page(accounts);
         }
-        match page.next_token() {
+        match answer.next_token() {
             Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-            _ if accounts.is_empty() => return Err(ListError::Empty),
-            _ => return Ok(Listing::Organization(accounts)),
+            _ if listed == 0 => return Err(ListError::Empty),
+            _ => return Ok(Membership::Organization),
         }
     }
     Err(ListError::TooManyPages)
@@ -130,17 +162,29 @@ pub fn select(
     let mut read = Vec::new();
     let mut skipped = Vec::new();
     for account in accounts {
-        if let Some(reason) = SkipReason::for_state(&account.state) {
-            skipped.push((account, reason));
-        } else if !include.is_empty() && !include.contains(&account.id) {
-            skipped.push((account, SkipReason::NotIncluded));
-        } else if exclude.contains(&account.id) {
-            skipped.push((account, SkipReason::Excluded));
-        } else {
-            read.push(account);
+        match skip_reason(&account, include, exclude) {
+            Some(reason) => skipped.push((account, reason)),
+            None => read.push(account),
         }
     }
     (read, skipped)
+}
+
+/// Why one account is not read, or `None` when it is. Pure.
+pub fn skip_reason(
+    account: &OrgAccount,
+    include: &[AccountId],
+    exclude: &[AccountId],
+) -> Option<SkipReason> {
+    if let Some(reason) = SkipReason::for_state(&account.state) {
+        Some(reason)
+    } else if !include.is_empty() && !include.contains(&account.id) {
+        Some(SkipReason::NotIncluded)
+    } else if exclude.contains(&account.id) {
+        Some(SkipReason::Excluded)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -587,6 +587,72 @@ async fn outside_an_organization_only_the_current_account_is_read() {
     assert!(text.contains(&format!("{arn}  (via AzureAD)")), "{text}");
 }
 
+/// 45 accounts list in three pages of 20; the accounts are read as the pages come, so every
+/// account is read with its place in the listing kept. The second page then fails: the run stops
+/// with exit 1 naming the listing, and no account of a page that was never listed is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_listed_account_is_read_in_listing_order_and_a_listing_that_fails_part_way_fails_the_run()
+ {
+    let moto = Moto::start();
+    let sdk = org::sdk(&moto.url).await;
+    org::create_organization(&sdk).await;
+    let mut members = Vec::new();
+    for i in 0..44 {
+        members.push(org::create_account(&sdk, &format!("member-{i:02}")).await);
+    }
+
+    let out = run_inventory(&moto.url, &["--output", "json"]);
+    crate::support::assert_exit(&out, 0);
+    let inventory = Inventory::from_json(&stdout(&out)).unwrap();
+    let mut listed: Vec<String> = Vec::new();
+    let mut pages = aws_sdk_organizations::Client::new(&sdk)
+        .list_accounts()
+        .max_results(20)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        listed.extend(
+            page.unwrap()
+                .accounts()
+                .iter()
+                .map(|a| a.id().unwrap().to_owned()),
+        );
+    }
+    let read: Vec<&str> = inventory.accounts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        read, listed,
+        "every account, in the order Organizations lists them"
+    );
+    assert_eq!(inventory.read(), 45);
+
+    let proxy = Proxy::start(&moto.url);
+    proxy.add(Rule {
+        action: "ListAccounts",
+        body_contains: Some("NextToken".to_owned()),
+        times: None,
+        fault: Fault::Respond {
+            status: 400,
+            body: r#"{"__type":"InvalidInputException","Message":"You provided a value that does not match the required pattern."}"#.to_owned(),
+        },
+    });
+    let out = run_inventory(&proxy.url, &[]);
+    crate::support::assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot list the Organization's accounts"),
+        "{err}"
+    );
+    assert!(err.contains("InvalidInputException"), "{err}");
+    let first_page = &listed[..20];
+    for seen in proxy.seen("AssumeRole") {
+        assert!(
+            first_page.iter().any(|id| seen.body.contains(id.as_str())),
+            "an account that was never listed was read: {}",
+            seen.body
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_organization_that_lists_no_account_is_an_error() {
     let moto = Moto::start();
