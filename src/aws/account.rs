@@ -20,6 +20,7 @@ use tracing::{info, instrument, warn};
 use super::InventorySettings;
 use super::config::AwsOptions;
 use super::error::describe;
+use super::pace::ThrottleCounter;
 use crate::metadata::{self, ProviderMatch};
 use crate::model::{
     AccountId, AccountInventory, AccountOutcome, Certificate, FailureStage, IamRole, Partition,
@@ -43,6 +44,8 @@ pub struct AccountContext<'a> {
     pub home_account: &'a AccountId,
     pub settings: &'a InventorySettings,
     pub options: &'a AwsOptions,
+    /// Counts the throttling answers of every IAM client made for an account.
+    pub throttles: &'a ThrottleCounter,
 }
 
 /// Where and why reading an account stopped.
@@ -177,7 +180,10 @@ pub async fn iam_client(
     account: &AccountId,
 ) -> Result<aws_sdk_iam::Client, StageError> {
     if account == ctx.home_account {
-        return Ok(aws_sdk_iam::Client::new(ctx.sdk));
+        let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
+            .interceptor(ctx.throttles.clone())
+            .build();
+        return Ok(aws_sdk_iam::Client::from_conf(config));
     }
     let role = ctx
         .settings
@@ -213,6 +219,7 @@ pub async fn iam_client(
     );
     let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
         .credentials_provider(credentials)
+        .interceptor(ctx.throttles.clone())
         .build();
     Ok(aws_sdk_iam::Client::from_conf(config))
 }

@@ -100,6 +100,7 @@ pub async fn explain(
         home_account: &home,
         settings,
         options,
+        throttles: &Default::default(),
     };
     let failed = |error: StageError| ExplainError::Account {
         account: account_id.clone(),

@@ -7,14 +7,18 @@
 //! are in the inventory too, with why, so a plan can hold their roles rather than guess.
 
 use aws_config::SdkConfig;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use futures::StreamExt;
-use tracing::warn;
+use futures::future::Either;
+use tracing::{info, warn};
 
 use super::InventorySettings;
 use super::account::{AccountContext, read_account};
 use super::config::AwsOptions;
 use super::error::{Cause, cause};
 use super::organization::{self, ListError, OrgAccount};
+use super::pace::{Pace, ThrottleCounter};
 use crate::model::{
     AccountId, AccountInventory, AccountOutcome, Inventory, Listing, Partition, SkipReason,
 };
@@ -65,26 +69,57 @@ pub async fn identity(sts: &aws_sdk_sts::Client) -> Result<(AccountId, Partition
 }
 
 /// Reads the inventory of every selected account: each account is read as soon as its
-/// `ListAccounts` page arrives, `concurrency` at a time, while later pages are still listed. A
-/// listing that fails part-way fails the run (the reads already started only read).
+/// `ListAccounts` page arrives, while later pages are still listed, at most `concurrency` at a
+/// time and fewer while AWS throttles ([`Pace`]). A listing that fails part-way fails the run
+/// (reads already started only read; no further one starts).
 pub async fn read_inventory(
     sdk: &SdkConfig,
     settings: &InventorySettings,
     options: &AwsOptions,
     observer: &dyn InventoryObserver,
 ) -> Result<Inventory, ReadError> {
-    let sts = aws_sdk_sts::Client::new(sdk);
+    read_inventory_paced(sdk, settings, options, observer)
+        .await
+        .map(|(inventory, _)| inventory)
+}
+
+/// How the reads were paced.
+#[derive(Clone, Copy, Debug)]
+pub struct Paced {
+    /// The limit when the last account finished.
+    pub settled: usize,
+    /// The highest limit reached.
+    pub peak: usize,
+    /// Times throttling halved it.
+    pub decreases: usize,
+    /// Throttling answers AWS gave (retried by the SDK), over the whole read.
+    pub throttled_calls: usize,
+}
+
+/// [`read_inventory`], and how its reads were paced.
+pub async fn read_inventory_paced(
+    sdk: &SdkConfig,
+    settings: &InventorySettings,
+    options: &AwsOptions,
+    observer: &dyn InventoryObserver,
+) -> Result<(Inventory, Paced), ReadError> {
+    let throttles = ThrottleCounter::default();
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .interceptor(throttles.clone())
+            .build(),
+    );
     let (home, partition) = identity(&sts).await?;
     let organizations = aws_sdk_organizations::Client::new(sdk);
 
     // The listing sends each account to read, numbered in listing order, down `to_read`.
     let (to_read, reads) = futures::channel::mpsc::unbounded::<(usize, OrgAccount)>();
     // Set when the listing fails: the run stops, so accounts not yet started are not read.
-    let listing_failed = std::sync::atomic::AtomicBool::new(false);
+    let listing_failed = AtomicBool::new(false);
     let listing = async {
         let listed = list_into(&organizations, &home, settings, observer, &to_read).await;
         if listed.is_err() {
-            listing_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            listing_failed.store(true, Ordering::Relaxed);
         }
         // The reads end once the last account sent is read, whether or not the listing ended
         // well.
@@ -99,19 +134,35 @@ pub async fn read_inventory(
         home_account: &home,
         settings,
         options,
+        throttles: &throttles,
     };
     let ctx = &ctx;
     let listing_failed = &listing_failed;
-    let reading = reads
-        .filter(|_| std::future::ready(!listing_failed.load(std::sync::atomic::Ordering::Relaxed)))
-        .map(|(index, account)| async move {
-            (index, read_account(ctx, &account.id, &account.name).await)
-        })
-        .buffer_unordered(settings.concurrency.max(1))
-        .inspect(|(_, account)| observer.account_done(account))
-        .collect::<Vec<(usize, AccountInventory)>>();
-    let (listed, mut done) = futures::join!(listing, reading);
+    let reads = reads.filter(|_| std::future::ready(!listing_failed.load(Ordering::Relaxed)));
+    let mut pace = Pace::new(settings.concurrency);
+    let reading = read_paced(
+        reads,
+        &mut pace,
+        &throttles,
+        observer,
+        |(index, account)| async move { (index, read_account(ctx, &account.id, &account.name).await) },
+    );
+    let (listed, (mut done, throttled_calls)) = futures::join!(listing, reading);
     let (listing, skipped) = listed?;
+    let paced = Paced {
+        settled: pace.limit(),
+        peak: pace.peak(),
+        decreases: pace.decreases(),
+        throttled_calls,
+    };
+    if paced.decreases > 0 {
+        info!(
+            settled = paced.settled,
+            peak = paced.peak,
+            throttled_calls = paced.throttled_calls,
+            "AWS throttled the inventory: accounts read at once adapted"
+        );
+    }
     done.extend(
         skipped
             .into_iter()
@@ -119,10 +170,64 @@ pub async fn read_inventory(
     );
     // In the order Organizations listed them.
     done.sort_by_key(|(index, _)| *index);
-    Ok(Inventory::new(
+    let inventory = Inventory::new(
         listing,
         done.into_iter().map(|(_, account)| account).collect(),
-    ))
+    );
+    Ok((inventory, paced))
+}
+
+/// Reads the accounts `source` sends, `pace.limit()` at a time: each finished read tells `pace`
+/// whether AWS throttled since the last one, and the limit moves before the next read starts.
+/// Returns the reads (in the order they finished) and the throttling answers counted.
+async fn read_paced<S, F, Fut>(
+    source: S,
+    pace: &mut Pace,
+    throttles: &ThrottleCounter,
+    observer: &dyn InventoryObserver,
+    read: F,
+) -> (Vec<(usize, AccountInventory)>, usize)
+where
+    S: futures::Stream<Item = (usize, OrgAccount)>,
+    F: Fn((usize, OrgAccount)) -> Fut,
+    Fut: std::future::Future<Output = (usize, AccountInventory)>,
+{
+    enum Next {
+        Account(Option<(usize, OrgAccount)>),
+        Finished(Option<(usize, AccountInventory)>),
+    }
+    let mut source = std::pin::pin!(source);
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut open = true;
+    let mut done = Vec::new();
+    let mut throttled_calls = 0;
+    loop {
+        let room = in_flight.len() < pace.limit();
+        let next = if open && room && in_flight.is_empty() {
+            Next::Account(source.next().await)
+        } else if open && room {
+            // Whichever comes first: another account to read, or a read finished.
+            match futures::future::select(source.next(), in_flight.next()).await {
+                Either::Left((account, _)) => Next::Account(account),
+                Either::Right((finished, _)) => Next::Finished(finished),
+            }
+        } else {
+            Next::Finished(in_flight.next().await)
+        };
+        match next {
+            Next::Account(Some(account)) => in_flight.push(read(account)),
+            Next::Account(None) => open = false,
+            Next::Finished(Some(finished)) => {
+                let throttled = throttles.take();
+                throttled_calls += throttled;
+                pace.finished(throttled > 0);
+                observer.account_done(&finished.1);
+                done.push(finished);
+            }
+            Next::Finished(None) => break,
+        }
+    }
+    (done, throttled_calls)
 }
 
 /// Lists the accounts, sending each one to read down `to_read` as its page arrives; returns

@@ -5,6 +5,7 @@
 //! - [`organization`]: the accounts to read (`ListAccounts`, active only, include/exclude).
 //! - [`account`]: one account — assume the reader role, decide each SAML provider and each role.
 //! - [`inventory`]: every account, `concurrency` at a time, each ending read or failed.
+//! - [`pace`]: how many accounts are read at once, adapted to AWS throttling (AIMD).
 //! - [`explain`]: the reads behind `fedsync explain` (one role, or an account's SAML roles).
 //! - [`ous`]: the OU tree behind `fedsync shard-plan` (an administrator's read, not the task's).
 //! - [`error`]: SDK errors as one readable line (`Code: message`), never the SDK's Debug dump.
@@ -19,6 +20,7 @@ pub mod explain;
 pub mod inventory;
 pub mod organization;
 pub mod ous;
+pub mod pace;
 
 pub use config::{AwsOptions, load_config};
 pub use inventory::{InventoryObserver, read_inventory};
@@ -43,6 +45,6 @@ pub struct InventorySettings {
     pub include_accounts: Vec<AccountId>,
     /// Never read these accounts.
     pub exclude_accounts: Vec<AccountId>,
-    /// Accounts read at once (at least 1).
+    /// Most accounts read at once (at least 1): the ceiling of [`pace::Pace`].
     pub concurrency: usize,
 }

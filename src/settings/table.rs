@@ -287,8 +287,8 @@ pub static SETTINGS: &[Setting] = &[
         "concurrency",
         "--concurrency",
         "FEDSYNC_CONCURRENCY",
-        DefaultValue::Value("16"),
-        "accounts read at once (1-256)",
+        DefaultValue::Value("64"),
+        "most accounts read at once (1-256); reads start at 16 and adapt to AWS throttling",
     ),
     local(
         "log-format",

@@ -405,6 +405,50 @@ async fn throttling_is_retried_and_past_the_ceiling_fails_only_that_account() {
     assert_eq!(attempts(&seeded.prod), 3, "the retry ceiling holds");
 }
 
+/// Throttling the SDK rides out still slows the reads down: each throttling answer is counted
+/// (through the real SDK clients, retries included), the pace halves, and every account is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_that_is_ridden_out_is_counted_and_halves_the_pace() {
+    let moto = Moto::start();
+    let seeded = seed(&moto.url).await;
+    let proxy = Proxy::start(&moto.url);
+    for account in [&seeded.dev, &seeded.prod] {
+        proxy.add(Rule {
+            action: "AssumeRole",
+            body_contains: Some(account.clone()),
+            times: Some(2),
+            fault: Fault::Respond {
+                status: 400,
+                body: query_error("Throttling", "Rate exceeded"),
+            },
+        });
+    }
+    let options = quick();
+    let sdk = org::sdk(&proxy.url)
+        .await
+        .to_builder()
+        .retry_config(options.retry_config())
+        .timeout_config(options.timeout_config())
+        .build();
+    let (inventory, paced) =
+        fedsync::aws::inventory::read_inventory_paced(&sdk, &settings(), &options, &Quiet)
+            .await
+            .expect("the inventory is read");
+    assert_eq!(inventory.failed(), 0, "{inventory:#?}");
+    assert_eq!(paced.throttled_calls, 4, "{paced:?}");
+    // The settings read 4 at once at most; throttling took it lower.
+    assert_eq!(paced.peak, 4, "{paced:?}");
+    assert!(paced.decreases >= 1, "{paced:?}");
+    assert!(paced.settled < 4, "{paced:?}");
+
+    // Unthrottled, nothing is counted and the pace never halves.
+    let (_, calm) =
+        fedsync::aws::inventory::read_inventory_paced(&sdk, &settings(), &options, &Quiet)
+            .await
+            .unwrap();
+    assert_eq!((calm.throttled_calls, calm.decreases), (0, 0), "{calm:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_that_times_out_fails_only_that_account() {
     let moto = Moto::start();
