@@ -85,6 +85,8 @@ impl OrgSpec {
 
 struct Fake {
     spec: RwLock<OrgSpec>,
+    /// Token buckets per (operation, caller account), when rate limits are on.
+    limits: Mutex<Option<HashMap<(String, String), Bucket>>>,
     calls: Mutex<BTreeMap<String, u64>>,
     connections: AtomicU64,
     objects: Mutex<HashMap<String, (Bytes, String)>>,
@@ -97,6 +99,7 @@ type Shared = Arc<Fake>;
 pub async fn serve(spec: OrgSpec, listener: TcpListener) -> std::io::Result<()> {
     let fake = Arc::new(Fake {
         spec: RwLock::new(spec),
+        limits: Mutex::new(None),
         calls: Mutex::new(BTreeMap::new()),
         connections: AtomicU64::new(0),
         objects: Mutex::new(HashMap::new()),
@@ -122,6 +125,13 @@ async fn handle(
         ("POST", "/_fake/calls/reset") => {
             fake.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
             fake.connections.store(0, Ordering::Relaxed);
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        ("POST", "/_fake/throttle") => {
+            // `?on=1` turns the per-API rate limits on (fresh, full buckets), `?on=0` off.
+            let on = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .any(|(k, v)| k == "on" && v == "1");
+            *fake.limits.lock().unwrap_or_else(|e| e.into_inner()) = on.then(HashMap::new);
             return StatusCode::NO_CONTENT.into_response();
         }
         ("POST", "/_fake/org/metadata") => {
@@ -162,7 +172,14 @@ async fn handle(
         let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
         let action = form.get("Action").cloned().unwrap_or_default();
         let account = caller_account(&spec, &headers);
-        (action.clone(), query(&spec, &action, &form, &account))
+        match throttled(&fake, &action, &account) {
+            // Counted apart: the calls of an operation are those it answered.
+            true => (
+                format!("throttled {action}"),
+                query_error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded"),
+            ),
+            false => (action.clone(), query(&spec, &action, &form, &account)),
+        }
     } else {
         let operation = match method.as_str() {
             "PUT" => "s3:PutObject",
@@ -183,6 +200,47 @@ async fn handle(
         .or_default() += 1;
     tokio::time::sleep(spec.latency).await;
     response
+}
+
+/// Calls per second each operation allows per caller account when rate limits are on, as real
+/// STS and IAM enforce them (their published figures differ by account and region; these are the
+/// issue's): `AssumeRole` 100/s per caller, `ListRoles` 20/s per account. Each is a token bucket
+/// holding one second's calls.
+pub const RATE_LIMITS: [(&str, f64); 2] = [("AssumeRole", 100.0), ("ListRoles", 20.0)];
+
+/// A token bucket: `tokens` left, refilled at `rate` a second up to `rate`.
+struct Bucket {
+    tokens: f64,
+    rate: f64,
+    at: std::time::Instant,
+}
+
+/// Takes a token for `operation` by `caller`; `true` (throttled) when its bucket is empty.
+fn throttled(fake: &Fake, operation: &str, caller: &str) -> bool {
+    let mut limits = fake.limits.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(buckets) = limits.as_mut() else {
+        return false;
+    };
+    let Some((_, rate)) = RATE_LIMITS.iter().find(|(op, _)| *op == operation) else {
+        return false;
+    };
+    let now = std::time::Instant::now();
+    let bucket = buckets
+        .entry((operation.to_owned(), caller.to_owned()))
+        .or_insert(Bucket {
+            tokens: *rate,
+            rate: *rate,
+            at: now,
+        });
+    bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * bucket.rate)
+        .min(bucket.rate);
+    bucket.at = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        false
+    } else {
+        true
+    }
 }
 
 fn calls_json(fake: &Fake) -> axum::Json<Value> {

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use fedsync::aws::AwsOptions;
 use fedsync::aws::InventorySettings;
 use fedsync::aws::inventory::Quiet;
-use fedsync::aws::{AwsOptions, read_inventory};
+use fedsync::aws::inventory::read_inventory_paced;
 use fedsync::graph::{Credential, GraphClient, RetryPolicy};
 use fedsync::model::NewGroup;
 use fedsync::model::{AccountOutcome, Inventory};
@@ -108,6 +109,12 @@ impl Endpoints {
         Ok((calls, v["connections"].as_u64().unwrap_or(0)))
     }
 
+    /// Turns the fake's per-API rate limits on or off.
+    pub async fn throttle(&self, on: bool) -> anyhow::Result<()> {
+        self.post(format!("{}/_fake/throttle?on={}", self.aws, u8::from(on)))
+            .await
+    }
+
     pub async fn set_accounts(&self, accounts: usize) -> anyhow::Result<()> {
         self.post(format!("{}/_fake/org?accounts={accounts}", self.aws))
             .await
@@ -181,15 +188,34 @@ pub fn inventory_settings(concurrency: usize) -> anyhow::Result<InventorySetting
 /// One inventory read, measured.
 pub struct InventoryRun {
     pub concurrency: usize,
+    pub accounts: usize,
     pub wall: Duration,
     pub cpu: Duration,
+    /// Calls answered, by operation; throttled answers are `throttled <operation>`.
     pub calls: BTreeMap<String, u64>,
     pub connections: u64,
+    /// How fedsync paced the reads.
+    pub paced: fedsync::aws::inventory::Paced,
+    /// Accounts that ended failed (the bench fails on any unless `failures_allowed`).
+    pub failed: usize,
 }
 
 impl InventoryRun {
+    /// Calls answered, throttled ones left out.
     pub fn calls_total(&self) -> u64 {
-        self.calls.values().sum()
+        self.calls
+            .iter()
+            .filter(|(op, _)| !op.starts_with("throttled "))
+            .map(|(_, n)| n)
+            .sum()
+    }
+    /// Calls answered with throttling.
+    pub fn calls_throttled(&self) -> u64 {
+        self.calls
+            .iter()
+            .filter(|(op, _)| op.starts_with("throttled "))
+            .map(|(_, n)| n)
+            .sum()
     }
     /// Calls made once per run, before any account is read.
     pub fn calls_setup(&self) -> u64 {
@@ -200,15 +226,23 @@ impl InventoryRun {
     }
 }
 
-/// Checks that every account was read with the expected roles.
-fn check_inventory(inventory: &Inventory, accounts: usize, roles: usize) -> anyhow::Result<()> {
+/// Checks that every account was read with the expected roles; failed accounts are counted
+/// instead when `failures_allowed`.
+fn check_inventory(
+    inventory: &Inventory,
+    accounts: usize,
+    roles: usize,
+    failures_allowed: bool,
+) -> anyhow::Result<usize> {
     ensure!(
         inventory.accounts.len() == accounts,
         "read {} accounts, expected {accounts}",
         inventory.accounts.len()
     );
+    let mut failed = 0;
     for account in &inventory.accounts {
         match &account.outcome {
+            AccountOutcome::Failed { .. } if failures_allowed => failed += 1,
             AccountOutcome::Read { roles: found, .. } => ensure!(
                 found.len() == roles,
                 "account {} has {} federated roles, expected {roles}",
@@ -223,35 +257,43 @@ fn check_inventory(inventory: &Inventory, accounts: usize, roles: usize) -> anyh
             }
         }
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// Reads the inventory through fedsync's own entry point and the SDK config the binary loads.
+/// With `throttled`, the fake's per-API rate limits are on for this read, and failed accounts
+/// are counted rather than failing the bench.
 pub async fn inventory(
     endpoints: &Endpoints,
     sdk: &aws_config::SdkConfig,
     concurrency: usize,
     accounts: usize,
     roles: usize,
+    throttled: bool,
 ) -> anyhow::Result<InventoryRun> {
     let settings = inventory_settings(concurrency)?;
     let options = AwsOptions::default();
+    endpoints.set_accounts(accounts).await?;
+    endpoints.throttle(throttled).await?;
     endpoints.reset_aws().await?;
     let cpu_before = usage::cpu_time();
     let started = Instant::now();
-    let read = read_inventory(sdk, &settings, &options, &Quiet)
-        .await
-        .context("reading the inventory")?;
+    let read = read_inventory_paced(sdk, &settings, &options, &Quiet).await;
     let wall = started.elapsed();
     let cpu = usage::cpu_time().saturating_sub(cpu_before);
-    check_inventory(&read, accounts, roles)?;
+    endpoints.throttle(false).await?;
+    let (read, paced) = read.context("reading the inventory")?;
+    let failed = check_inventory(&read, accounts, roles, throttled)?;
     let (calls, connections) = endpoints.aws_calls().await?;
     Ok(InventoryRun {
         concurrency,
+        accounts,
         wall,
         cpu,
         calls,
         connections,
+        paced,
+        failed,
     })
 }
 
@@ -294,7 +336,7 @@ pub fn sync_settings(graph_url: &str) -> anyhow::Result<SyncSettings> {
         client_id: CLIENT_ID.into(),
         credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
         service_principal_id: SP.into(),
-        inventory: inventory_settings(16)?,
+        inventory: inventory_settings(64)?,
         plan: PlanSettings::default(),
         guardrails: Guardrails::default(),
         group_owner_id: None,
