@@ -69,8 +69,8 @@ struct Args {
     /// Latency of every Graph request; the AWS latency when not given.
     #[arg(long)]
     graph_latency_ms: Option<u64>,
-    /// Most accounts read at once in the default run (fedsync's default `concurrency`, 64).
-    #[arg(long, default_value_t = 64)]
+    /// Most accounts read at once in the default run (fedsync's default `concurrency`, 128).
+    #[arg(long, default_value_t = 128)]
     concurrency: usize,
     /// `concurrency` of the run at the ceiling (the setting's highest value, 256); 0 skips it.
     #[arg(long, default_value_t = 256)]

@@ -336,7 +336,7 @@ pub fn sync_settings(graph_url: &str) -> anyhow::Result<SyncSettings> {
         client_id: CLIENT_ID.into(),
         credential: Credential::Secret(SecretString::from(CLIENT_SECRET)),
         service_principal_id: SP.into(),
-        inventory: inventory_settings(64)?,
+        inventory: inventory_settings(128)?,
         plan: PlanSettings::default(),
         guardrails: Guardrails::default(),
         group_owner_id: None,

@@ -46,6 +46,8 @@ pub struct AccountContext<'a> {
     pub options: &'a AwsOptions,
     /// Counts the throttling answers of every IAM client made for an account.
     pub throttles: &'a ThrottleCounter,
+    /// The retry quota every IAM client of the read shares.
+    pub retries: &'a aws_sdk_iam::config::retry::RetryPartition,
 }
 
 /// Where and why reading an account stopped.
@@ -182,6 +184,7 @@ pub async fn iam_client(
     if account == ctx.home_account {
         let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
             .interceptor(ctx.throttles.clone())
+            .retry_partition(ctx.retries.clone())
             .build();
         return Ok(aws_sdk_iam::Client::from_conf(config));
     }
@@ -220,6 +223,7 @@ pub async fn iam_client(
     let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
         .credentials_provider(credentials)
         .interceptor(ctx.throttles.clone())
+        .retry_partition(ctx.retries.clone())
         .build();
     Ok(aws_sdk_iam::Client::from_conf(config))
 }

@@ -101,6 +101,7 @@ pub async fn explain(
         settings,
         options,
         throttles: &Default::default(),
+        retries: &aws_sdk_iam::config::retry::RetryPartition::new("fedsync-explain"),
     };
     let failed = |error: StageError| ExplainError::Account {
         account: account_id.clone(),

@@ -104,9 +104,11 @@ pub async fn read_inventory_paced(
     observer: &dyn InventoryObserver,
 ) -> Result<(Inventory, Paced), ReadError> {
     let throttles = ThrottleCounter::default();
+    let retries = retry_partition();
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(sdk)
             .interceptor(throttles.clone())
+            .retry_partition(retries.clone())
             .build(),
     );
     let (home, partition) = identity(&sts).await?;
@@ -135,6 +137,7 @@ pub async fn read_inventory_paced(
         settings,
         options,
         throttles: &throttles,
+        retries: &retries,
     };
     let ctx = &ctx;
     let listing_failed = &listing_failed;
@@ -175,6 +178,19 @@ pub async fn read_inventory_paced(
         done.into_iter().map(|(_, account)| account).collect(),
     );
     Ok((inventory, paced))
+}
+
+/// The retry quota of one inventory's STS and IAM clients, their own rather than the one every
+/// client of a service shares by default. A retry after throttling costs nothing from it: the
+/// pace answers throttling by reading fewer accounts at once, and each call still stops after
+/// `max_attempts`. Otherwise a burst of throttling at a high ceiling would empty the quota (500
+/// tokens, 5 a retry) and accounts would fail instead of waiting their turn. Retries after
+/// timeouts and transient errors still draw on it.
+fn retry_partition() -> aws_sdk_iam::config::retry::RetryPartition {
+    use aws_sdk_iam::config::retry::{RetryPartition, TokenBucket};
+    RetryPartition::custom("fedsync-inventory")
+        .token_bucket(TokenBucket::builder().throttling_retry_cost(0).build())
+        .build()
 }
 
 /// Reads the accounts `source` sends, `pace.limit()` at a time: each finished read tells `pace`

@@ -779,7 +779,7 @@ mod tests {
         let sync = s.sync(None).await.unwrap();
         assert_eq!(sync.cloud, Cloud::Global);
         assert_eq!(sync.authority_url, "https://login.microsoftonline.com");
-        assert_eq!(sync.inventory.concurrency, 64);
+        assert_eq!(sync.inventory.concurrency, 128);
         assert_eq!(
             sync.inventory.cross_account_role.to_string(),
             "fedsync-reader"

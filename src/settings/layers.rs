@@ -460,7 +460,7 @@ mod tests {
                 }
             )
         );
-        assert_eq!(concurrency_from(4), ("64".into(), Source::Default));
+        assert_eq!(concurrency_from(4), ("128".into(), Source::Default));
     }
 
     #[test]

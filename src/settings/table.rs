@@ -287,7 +287,7 @@ pub static SETTINGS: &[Setting] = &[
         "concurrency",
         "--concurrency",
         "FEDSYNC_CONCURRENCY",
-        DefaultValue::Value("64"),
+        DefaultValue::Value("128"),
         "most accounts read at once (1-256); reads start at 16 and adapt to AWS throttling",
     ),
     local(
