@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::graph_emulator::SP;
 use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::{assert_exit, stderr};
-use crate::sync_run::{BUCKET, World, backup_keys, deny_in_bucket, fedsync_process, world};
+use crate::sync_run::{World, backup_keys, deny_in_bucket, fedsync_process, world};
 
 /// `fedsync sync` with AWS at `aws_endpoint` and these extra variables, started.
 fn start_sync(w: &World, aws_endpoint: &str, env: &[(&str, &str)]) -> Child {
@@ -37,18 +37,9 @@ fn slow_inventory(w: &World, delay: Duration) -> Proxy {
     proxy
 }
 
-/// The lease object's holder, when there is one.
+/// The holder of the lease on [`SP`], when there is one.
 async fn lease_holder(w: &World) -> Option<String> {
-    let object =
-        w.s3.get_object()
-            .bucket(BUCKET)
-            .key(fedsync::lease::lease_key(SP))
-            .send()
-            .await
-            .ok()?;
-    let bytes = object.body.collect().await.ok()?.into_bytes();
-    let record: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    record["holder"].as_str().map(str::to_owned)
+    w.lease_holder(SP).await
 }
 
 async fn wait_for_lease(w: &World) -> String {

@@ -109,6 +109,21 @@ pub(crate) async fn world_seeded(graph_seed: Value) -> World {
 }
 
 impl World {
+    /// The holder of the lease on the service principal `sp`, when there is one.
+    pub async fn lease_holder(&self, sp: &str) -> Option<String> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(fedsync::lease::lease_key(sp))
+            .send()
+            .await
+            .ok()?;
+        let bytes = object.body.collect().await.ok()?.into_bytes();
+        let record: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        record["holder"].as_str().map(str::to_owned)
+    }
+
     /// Another run's lease on the service principal `sp`, for an hour.
     pub async fn hold_lease(&self, sp: &str, holder: &str) -> fedsync::lease::Lease {
         fedsync::lease::acquire(
