@@ -201,21 +201,21 @@ pub struct InventoryRun {
 }
 
 impl InventoryRun {
-    /// Calls answered, throttled ones left out.
-    pub fn calls_total(&self) -> u64 {
+    /// Calls answered with throttling (`throttled`) or not.
+    fn calls_where(&self, throttled: bool) -> u64 {
         self.calls
             .iter()
-            .filter(|(op, _)| !op.starts_with("throttled "))
+            .filter(|(op, _)| op.starts_with("throttled ") == throttled)
             .map(|(_, n)| n)
             .sum()
     }
+    /// Calls answered, throttled ones left out.
+    pub fn calls_total(&self) -> u64 {
+        self.calls_where(false)
+    }
     /// Calls answered with throttling.
     pub fn calls_throttled(&self) -> u64 {
-        self.calls
-            .iter()
-            .filter(|(op, _)| op.starts_with("throttled "))
-            .map(|(_, n)| n)
-            .sum()
+        self.calls_where(true)
     }
     /// Calls made once per run, before any account is read.
     pub fn calls_setup(&self) -> u64 {

@@ -181,12 +181,12 @@ pub async fn iam_client(
     ctx: &AccountContext<'_>,
     account: &AccountId,
 ) -> Result<aws_sdk_iam::Client, StageError> {
+    // Every IAM client of a read counts its throttling and shares the read's retry quota.
+    let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
+        .interceptor(ctx.throttles.clone())
+        .retry_partition(ctx.retries.clone());
     if account == ctx.home_account {
-        let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
-            .interceptor(ctx.throttles.clone())
-            .retry_partition(ctx.retries.clone())
-            .build();
-        return Ok(aws_sdk_iam::Client::from_conf(config));
+        return Ok(aws_sdk_iam::Client::from_conf(config.build()));
     }
     let role = ctx
         .settings
@@ -220,12 +220,9 @@ pub async fn iam_client(
         SystemTime::try_from(*c.expiration()).ok(),
         "fedsync-assume-role",
     );
-    let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
-        .credentials_provider(credentials)
-        .interceptor(ctx.throttles.clone())
-        .retry_partition(ctx.retries.clone())
-        .build();
-    Ok(aws_sdk_iam::Client::from_conf(config))
+    Ok(aws_sdk_iam::Client::from_conf(
+        config.credentials_provider(credentials).build(),
+    ))
 }
 
 /// Every SAML provider of the account, each decided: ours or not, or why not known. Only

@@ -87,7 +87,7 @@ impl ThrottleCounter {
         self.seen.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Every throttling answer so far is counted here too.
+    /// One more throttling answer.
     fn add(&self) {
         self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }

@@ -79,7 +79,7 @@ pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure>
     })??;
 
     let entries = entries_per_account(&inventory);
-    let homes = homes(&inventory, &existing);
+    let homes = homes(&inventory, &entries, &existing);
     let accounts: Vec<Account> = tree
         .accounts
         .iter()
@@ -175,14 +175,18 @@ fn existing_apps(settings: &Settings) -> Result<Vec<ExistingApp>, Failure> {
 /// ([`Inventory::for_app`]); an account whose roles are in two apps (a move half done) lives in
 /// the one holding more of them, the first by name among equals. An account none of whose
 /// providers carries an app's certificate lives nowhere yet, and goes where it fits.
-fn homes(inventory: &Inventory, apps: &[ExistingApp]) -> BTreeMap<AccountId, AppName> {
+fn homes(
+    inventory: &Inventory,
+    entries: &BTreeMap<AccountId, usize>,
+    apps: &[ExistingApp],
+) -> BTreeMap<AccountId, AppName> {
     let mut best: BTreeMap<AccountId, (usize, AppName)> = BTreeMap::new();
     for app in apps {
-        let (routed, only_ours) = match &app.certificates {
-            Some(certificates) => (inventory.for_app(certificates), true),
-            None => (inventory.clone(), false),
+        let mine = match &app.certificates {
+            Some(certificates) => routed_entries(&inventory.for_app(certificates)),
+            None => entries.clone(),
         };
-        for (account, roles) in routed_entries(&routed, only_ours) {
+        for (account, roles) in mine {
             if roles > 0 && best.get(&account).is_none_or(|(most, _)| roles > *most) {
                 best.insert(account, (roles, app.name.clone()));
             }
@@ -191,9 +195,10 @@ fn homes(inventory: &Inventory, apps: &[ExistingApp]) -> BTreeMap<AccountId, App
     best.into_iter().map(|(id, (_, app))| (id, app)).collect()
 }
 
-/// Per read account, its roles with any verdict but a definite no; with `only_ours`, only
-/// through a provider the routed inventory still calls ours (one carrying the app's certificate).
-fn routed_entries(inventory: &Inventory, only_ours: bool) -> BTreeMap<AccountId, usize> {
+/// Per read account of an inventory routed to one app, its roles with any verdict but a
+/// definite no through a provider the routing still calls ours (one carrying the app's
+/// certificate).
+fn routed_entries(inventory: &Inventory) -> BTreeMap<AccountId, usize> {
     inventory
         .accounts
         .iter()
@@ -201,7 +206,7 @@ fn routed_entries(inventory: &Inventory, only_ours: bool) -> BTreeMap<AccountId,
             AccountOutcome::Read { providers, roles } => {
                 let ours: BTreeSet<&SamlProviderArn> = providers
                     .iter()
-                    .filter(|p| !only_ours || p.verdict == ProviderVerdict::Ours)
+                    .filter(|p| p.verdict == ProviderVerdict::Ours)
                     .map(|p| &p.arn)
                     .collect();
                 let count = roles
