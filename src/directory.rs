@@ -3,9 +3,18 @@
 //! writes a plan's steps make. [`GraphClient`] implements it against Microsoft Graph; the unit
 //! tests implement it in memory ([`memory`]), with Graph's rules and injected failures.
 //!
-//! Reading groups is one listing by the names' common prefix when there are several (one paged
-//! call instead of one per group), else one exact lookup per name; Entra compares display names
-//! without regard to case. Never decides anything: [`crate::plan`] does.
+//! Reading groups, when fedsync's groups are owned by the sync app's own service principal (the
+//! default): the groups it owns, in one listing of up to 999 a page; then, for the names none of
+//! them carries, the groups of those names that someone else may hold (one lookup per name when
+//! they are few, else one listing by their common prefix, 999 a page, and the owners of each
+//! group found there that the sync app does not own, at most [`MAX_OWNER_READS`]; beyond that a
+//! group's owners are unknown, and a group with unknown owners is never reused). With another
+//! `group-owner-id`: the groups of the names with their owners (one listing by the common prefix,
+//! which Graph pages by 100 when it expands owners, else a lookup per name). Entra compares
+//! display names without regard to case. Assignments are read only when the query asks for them.
+//! Never decides anything: [`crate::plan`] does.
+
+use std::collections::HashSet;
 
 use crate::graph::{GraphClient, GraphError};
 use crate::model::{
@@ -21,7 +30,15 @@ pub struct CurrentQuery {
     /// The display names of the groups the plan may reuse or create.
     pub group_names: Vec<String>,
     pub owner: OwnerQuery,
+    /// Read the service principal's app role assignments (else [`Current::assignments`] is
+    /// empty): a plan needs them; a read-back needs them only when the plan changes some.
+    pub assignments: bool,
 }
+
+/// At most this many names are looked up one by one; more are listed by their common prefix.
+const FEW_NAMES: usize = 5;
+/// The most groups whose owners are read one by one in one read of the current state.
+pub const MAX_OWNER_READS: usize = 20;
 
 /// Who owns fedsync's groups.
 #[derive(Clone, Debug)]
@@ -61,40 +78,115 @@ pub trait Directory {
 }
 
 impl GraphClient {
-    /// The groups named `names` (any case): one listing by their common prefix when there are
-    /// several and the prefix says enough, else one lookup per name.
+    /// The groups named `names` (any case), with their owners: one listing by their common
+    /// prefix when there are more than a few and the prefix says enough, else one lookup per
+    /// name.
     pub async fn groups_by_names(&self, names: &[String]) -> Result<Vec<Group>, GraphError> {
+        let mut found = match listing_prefix(names) {
+            Some(prefix) => self.groups_starting_with(prefix, true).await?,
+            None => self.groups_named_each(names).await?,
+        };
+        retain_named(&mut found, names);
+        Ok(found)
+    }
+
+    /// The groups named `names` (any case), when `owner` (a service principal) owns fedsync's
+    /// groups: those it owns from the listing of its owned groups, then the others of the names
+    /// none of those carries (see the module doc).
+    pub async fn groups_by_names_owned_by(
+        &self,
+        names: &[String],
+        owner: &ObjectId,
+    ) -> Result<Vec<Group>, GraphError> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let prefix = naming::common_prefix(&refs);
-        let mut found = if names.len() > 1 && prefix.len() >= 3 {
-            self.groups_starting_with(prefix).await?
-        } else {
-            let mut all = Vec::new();
-            for name in names {
-                all.extend(self.groups_named(name).await?);
-            }
-            all
+        let mut found = self.groups_owned_by(owner).await?;
+        retain_named(&mut found, names);
+        let held: HashSet<String> = found
+            .iter()
+            .map(|g| g.display_name.to_lowercase())
+            .collect();
+        let rest: Vec<String> = names
+            .iter()
+            .filter(|n| !held.contains(&n.to_lowercase()))
+            .cloned()
+            .collect();
+        let Some(prefix) = listing_prefix(&rest) else {
+            found.extend(self.groups_named_each(&rest).await?);
+            return Ok(found);
         };
-        let wanted: std::collections::HashSet<String> =
-            names.iter().map(|n| n.to_lowercase()).collect();
-        found.retain(|g| wanted.contains(&g.display_name.to_lowercase()));
+        let owned: HashSet<ObjectId> = found.iter().map(|g| g.id.clone()).collect();
+        let mut others = self.groups_starting_with(prefix, false).await?;
+        retain_named(&mut others, &rest);
+        others.retain(|g| !owned.contains(&g.id));
+        for (i, group) in others.iter_mut().enumerate() {
+            if i >= MAX_OWNER_READS {
+                tracing::warn!(
+                    group = %group.display_name,
+                    "too many groups of fedsync's names that the sync app does not own; this one's owners are not read, and it is not reused"
+                );
+                continue;
+            }
+            if let Some(read) = self.group(&group.id).await? {
+                group.owners = read.owners;
+            }
+        }
+        found.extend(others);
         Ok(found)
     }
+
+    async fn groups_named_each(&self, names: &[String]) -> Result<Vec<Group>, GraphError> {
+        let mut all = Vec::new();
+        for name in names {
+            all.extend(self.groups_named(name).await?);
+        }
+        Ok(all)
+    }
+}
+
+/// The common prefix to list `names` by, when they are more than a few and it says enough.
+fn listing_prefix(names: &[String]) -> Option<&str> {
+    if names.len() <= FEW_NAMES {
+        return None;
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let prefix = naming::common_prefix(&refs);
+    (prefix.len() >= 3).then_some(prefix)
+}
+
+/// Keeps the groups named one of `names` (any case).
+fn retain_named(groups: &mut Vec<Group>, names: &[String]) {
+    let wanted: HashSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    groups.retain(|g| wanted.contains(&g.display_name.to_lowercase()));
 }
 
 impl Directory for GraphClient {
     async fn read_current(&self, query: &CurrentQuery) -> Result<Current, GraphError> {
         let sp_id = &query.service_principal_id;
         let (raw, service_principal) = self.service_principal(sp_id).await?;
-        let assignments = self.assignments(sp_id).await?;
-        let groups = self.groups_by_names(&query.group_names).await?;
-        let group_owner = match &query.owner {
-            OwnerQuery::Given(id) => Some(id.clone()),
-            OwnerQuery::SyncApp { .. } if query.group_names.is_empty() => None,
-            OwnerQuery::SyncApp { client_id } => self.service_principal_of_app(client_id).await?,
+        let assignments = if query.assignments {
+            self.assignments(sp_id).await?
+        } else {
+            Vec::new()
+        };
+        let (group_owner, groups) = match &query.owner {
+            OwnerQuery::Given(id) => (
+                Some(id.clone()),
+                self.groups_by_names(&query.group_names).await?,
+            ),
+            OwnerQuery::SyncApp { .. } if query.group_names.is_empty() => (None, Vec::new()),
+            OwnerQuery::SyncApp { client_id } => {
+                match self.sync_app_service_principal(client_id).await? {
+                    Some(owner) => {
+                        let groups = self
+                            .groups_by_names_owned_by(&query.group_names, &owner)
+                            .await?;
+                        (Some(owner), groups)
+                    }
+                    None => (None, self.groups_by_names(&query.group_names).await?),
+                }
+            }
         };
         Ok(Current {
             raw_service_principal: raw,
@@ -234,7 +326,11 @@ pub mod memory {
                     .filter(|g| names.contains(&g.display_name.to_lowercase()))
                     .cloned()
                     .collect(),
-                assignments: w.assignments.clone(),
+                assignments: if query.assignments {
+                    w.assignments.clone()
+                } else {
+                    Vec::new()
+                },
                 group_owner: match &query.owner {
                     OwnerQuery::Given(id) => Some(id.clone()),
                     OwnerQuery::SyncApp { .. } => w.owner.clone(),

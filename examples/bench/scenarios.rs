@@ -76,7 +76,9 @@ fn one_app_seed() -> Value {
                 "value": null
             }]
         },
-        "page_size": 100
+        // Graph's paging: 100 a page by default, `$top` up to 999 (100 with `$expand`).
+        "page_size": 100,
+        "max_page_size": 999
     })
 }
 
@@ -413,7 +415,7 @@ pub async fn batched_apply(
     )?;
     // The default convention's literal prefix, `AWS `.
     let existing: HashSet<String> = graph
-        .groups_starting_with("AWS ")
+        .groups_starting_with("AWS ", false)
         .await?
         .into_iter()
         .map(|g| g.display_name.to_lowercase())
@@ -452,22 +454,6 @@ pub async fn batched_apply(
     })
 }
 
-/// Reads needed by the steady state with the cheaper lookup: the service principal and the
-/// groups listed by prefix (paged), measured on the emulator as `batched_apply` left it.
-pub async fn prefix_lookup_reads(
-    endpoints: &Endpoints,
-    settings: &SyncSettings,
-) -> anyhow::Result<(u64, usize)> {
-    let graph = GraphClient::new(settings.graph(), RetryPolicy::default())?;
-    // The token request is not a Graph read; get it before counting.
-    graph.service_principal(SP).await?;
-    endpoints.reset_graph_counts().await?;
-    graph.service_principal(SP).await?;
-    let groups = graph.groups_starting_with("AWS ").await?;
-    let requests = endpoints.graph_requests().await?;
-    Ok((requests.reads(), groups.len()))
-}
-
 /// The service principals of the apps scenario: app `k` (from 0) is `shard-{k+1}`, with its own
 /// AWS service principal in the emulator's seed ([`graph_seed`] adds them).
 pub fn shard_sp(k: usize) -> String {
@@ -475,7 +461,7 @@ pub fn shard_sp(k: usize) -> String {
 }
 
 /// The AWS apps the emulator's seed holds besides [`SP`]; the apps scenario uses up to this many.
-pub const SHARD_APPS: usize = 8;
+pub const SHARD_APPS: usize = 10;
 
 /// One self-signed certificate per app, and our fixture's metadata re-issued with each: same
 /// entity id, that app's signing certificate. Returns (document, SHA-256 thumbprint) per app.

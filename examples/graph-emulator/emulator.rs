@@ -78,6 +78,10 @@ pub fn app(state: SharedState) -> Router {
             delete(graph::delete_assignment),
         )
         .route(
+            "/v1.0/servicePrincipals/{id}/ownedObjects/microsoft.graph.group",
+            get(graph::list_owned_groups),
+        )
+        .route(
             "/v1.0/groups",
             get(graph::list_groups).post(graph::create_group),
         )

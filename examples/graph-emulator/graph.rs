@@ -1,6 +1,7 @@
 //! graph: the Microsoft Graph endpoints the emulator implements, and only those.
 //!
 //! - `GET|PATCH /v1.0/servicePrincipals/{id}` (PATCH: `appRoles` only, whole collection)
+//! - `GET /v1.0/servicePrincipals/{id}/ownedObjects/microsoft.graph.group` (`$select`, `$top`)
 //! - `GET|POST /v1.0/groups` (`$filter` on `displayName`, `$select`, `$top`)
 //! - `GET|POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo` (groups and users),
 //!   `DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}`
@@ -23,7 +24,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::errors::GraphError;
-use super::paging::{base_url, collection, select, selected_context};
+use super::paging::{Paging, base_url, collection, select, selected_context};
 use super::query::{self, Filter};
 use super::rules::{self, Violation};
 use super::state::{
@@ -198,7 +199,7 @@ pub async fn list_service_principals(
     entity_page(
         &headers,
         &query,
-        world.seed.page_size,
+        world.seed.paging,
         "servicePrincipals",
         &SERVICE_PRINCIPAL_PROPERTIES,
         "microsoft.graph.servicePrincipal",
@@ -275,7 +276,7 @@ pub async fn list_groups(
         return entity_page(
             &headers,
             &query,
-            world.seed.page_size,
+            world.seed.paging,
             "groups",
             &GROUP_PROPERTIES,
             "microsoft.graph.group",
@@ -292,7 +293,44 @@ pub async fn list_groups(
         "/v1.0/groups",
         &context,
         &query,
-        world.seed.page_size.min(query::MAX_EXPANDED_PAGE),
+        world.seed.paging.at_most(query::MAX_EXPANDED_PAGE),
+        items,
+    )?;
+    Ok(Json(page))
+}
+
+/// `GET /v1.0/servicePrincipals/{id}/ownedObjects/microsoft.graph.group`: the groups this
+/// service principal owns (the OData cast keeps groups only), with `$select`, `$top` and paging
+/// like any listing. An unknown service principal is a `404`.
+pub async fn list_owned_groups(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, GraphError> {
+    let query = query::parse(raw.as_deref(), &["$select", "$top", "$skiptoken"])?;
+    let world = state.lock();
+    find_sp(&world, &id)?;
+    let items = world
+        .groups
+        .iter()
+        .filter(|g| g.owners.iter().any(|o| o.eq_ignore_ascii_case(&id)))
+        .map(|g| {
+            project(
+                &g.properties,
+                query.select.as_deref(),
+                &GROUP_PROPERTIES,
+                "microsoft.graph.group",
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = selected_context("groups", query.select.as_deref(), "");
+    let page = collection(
+        &base_url(&headers),
+        &format!("/v1.0/servicePrincipals/{id}/ownedObjects/microsoft.graph.group"),
+        &context,
+        &query,
+        world.seed.paging,
         items,
     )?;
     Ok(Json(page))
@@ -344,7 +382,7 @@ pub fn group_with_owners(
 pub fn entity_page<'a>(
     headers: &HeaderMap,
     query: &query::Query,
-    page_size: usize,
+    paging: Paging,
     set: &str,
     known: &[&str],
     type_name: &str,
@@ -360,7 +398,7 @@ pub fn entity_page<'a>(
         &format!("/v1.0/{set}"),
         &context,
         query,
-        page_size,
+        paging,
         items,
     )?;
     Ok(Json(page))
@@ -450,7 +488,7 @@ pub async fn list_assignments(
         &format!("/v1.0/servicePrincipals/{id}/appRoleAssignedTo"),
         &context,
         &query,
-        world.seed.page_size,
+        world.seed.paging,
         items,
     )?;
     Ok(Json(page))

@@ -26,7 +26,8 @@
 //! - `users`, `groups`, `assignments`: optional users, pre-existing security groups (`owners`
 //!   and `members` as object ids) and app role assignments of those groups and users (each on
 //!   its `resourceId`, by default `service_principal`).
-//! - `page_size` (default 3, so clients must page), `token_lifetime_secs` (default 3600),
+//! - `page_size` (default 3, so clients must page; Graph's is 100), `max_page_size` (the largest
+//!   page `$top` gets, default `page_size`; Graph's is 999), `token_lifetime_secs` (default 3600),
 //!   `faults` (fault rules active from the start, see `faults.rs`).
 //!
 //! Control endpoints (no token needed): `GET /_emulator/state`, `POST /_emulator/reset`,
@@ -92,7 +93,7 @@ async fn main() -> ExitCode {
         seed.clients.len(),
         sps.join(", "),
         seed.groups.len(),
-        seed.page_size,
+        seed.paging.default,
     );
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,

@@ -97,7 +97,7 @@ pub async fn list_users(
     entity_page(
         &headers,
         &query,
-        world.seed.page_size,
+        world.seed.paging,
         "users",
         &USER_PROPERTIES,
         "microsoft.graph.user",
@@ -240,7 +240,7 @@ async fn list(
         &format!("/v1.0/groups/{id}/{segment}"),
         "directoryObjects",
         &query,
-        world.seed.page_size,
+        world.seed.paging,
         items,
     )?;
     Ok(Json(page))

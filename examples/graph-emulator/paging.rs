@@ -2,8 +2,9 @@
 //! `$skiptoken`, `@odata.context`, and `$select` projection.
 //!
 //! Links are absolute and built from the request's `Host`, so a client follows them to the same
-//! emulator it called. A page holds `min(page_size, $top)` items; the last page has no
-//! `@odata.nextLink`. The skiptoken is an offset in disguise: clients must treat it as opaque,
+//! emulator it called. A page holds the seed's `page_size` items, or `$top` up to its
+//! `max_page_size` (Graph: 100 by default, `$top` up to 999, and at most 100 when the listing
+//! has `$expand`); the last page has no `@odata.nextLink`. The skiptoken is an offset in disguise: clients must treat it as opaque,
 //! and a token the emulator did not make is a `400`. Pure apart from reading headers.
 
 use axum::http::{HeaderMap, header};
@@ -56,6 +57,27 @@ fn decode_skiptoken(token: &str) -> Result<usize, GraphError> {
         })
 }
 
+/// How many items a page holds: `default` without `$top`, `$top` up to `max` with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
+    pub default: usize,
+    pub max: usize,
+}
+
+impl Paging {
+    /// Cut to at most `limit` a page (Graph pages a listing with `$expand` by at most 100).
+    pub fn at_most(self, limit: usize) -> Paging {
+        Paging {
+            default: self.default.min(limit),
+            max: self.max.min(limit),
+        }
+    }
+
+    fn size(self, top: Option<usize>) -> usize {
+        top.map_or(self.default, |top| top.min(self.max)).max(1)
+    }
+}
+
 /// One page of `items` for `query`, as Graph's collection response. `path` is the request's
 /// path, `context` the `$metadata#…` fragment.
 pub fn collection(
@@ -63,14 +85,14 @@ pub fn collection(
     path: &str,
     context: &str,
     query: &Query,
-    page_size: usize,
+    paging: Paging,
     items: Vec<Value>,
 ) -> Result<Value, GraphError> {
     let offset = match query.skiptoken.as_deref() {
         Some(token) => decode_skiptoken(token)?,
         None => 0,
     };
-    let size = query.top.map_or(page_size, |top| top.min(page_size)).max(1);
+    let size = paging.size(query.top);
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
     let next = offset.saturating_add(size);
@@ -141,6 +163,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const THREE: Paging = Paging { default: 3, max: 3 };
+
     fn items(n: usize) -> Vec<Value> {
         (0..n).map(|i| json!({ "id": i })).collect()
     }
@@ -154,8 +178,15 @@ mod tests {
         .unwrap();
         let mut seen = Vec::new();
         for _ in 0..10 {
-            let page =
-                collection("http://h", "/v1.0/groups", "groups", &query, 3, items(7)).unwrap();
+            let page = collection(
+                "http://h",
+                "/v1.0/groups",
+                "groups",
+                &query,
+                THREE,
+                items(7),
+            )
+            .unwrap();
             seen.extend(page["value"].as_array().unwrap().iter().cloned());
             let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) else {
                 break;
@@ -178,7 +209,7 @@ mod tests {
             skiptoken: Some("bm9wZQ".into()),
             ..Query::default()
         };
-        assert!(collection("http://h", "/p", "c", &query, 3, items(7)).is_err());
+        assert!(collection("http://h", "/p", "c", &query, THREE, items(7)).is_err());
     }
 
     #[test]

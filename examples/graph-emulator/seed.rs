@@ -40,6 +40,7 @@ use uuid::Uuid;
 
 use super::auth::{Certificate, Client, Secret};
 use super::faults::{FaultRule, rules_from_json};
+use super::paging::Paging;
 use super::rules::{GROUP_CREATE_PROPERTIES, check_new_group, check_seed_roles};
 use super::state::{
     Assignment, GROUP_PROPERTIES, Group, USER_PROPERTIES, User, new_guid, timestamp,
@@ -60,7 +61,8 @@ pub struct Seed {
     pub groups: Vec<Group>,
     pub users: Vec<User>,
     pub assignments: Vec<Assignment>,
-    pub page_size: usize,
+    /// Items on a page without `$top`, and the most with it.
+    pub paging: Paging,
     pub token_lifetime: Duration,
     pub faults: Vec<FaultRule>,
 }
@@ -86,6 +88,8 @@ struct RawSeed {
     assignments: Vec<RawAssignment>,
     #[serde(default = "default_page_size")]
     page_size: usize,
+    /// The largest page `$top` gets; by default `page_size`, so clients page whatever they ask.
+    max_page_size: Option<usize>,
     #[serde(default = "default_token_lifetime")]
     token_lifetime_secs: u64,
     #[serde(default)]
@@ -191,6 +195,13 @@ impl Seed {
         }
         if !(1..=MAX_PAGE_SIZE).contains(&raw.page_size) {
             return Err(err(format!("page_size must be 1 to {MAX_PAGE_SIZE}")));
+        }
+        let max_page_size = raw.max_page_size.unwrap_or(raw.page_size);
+        if !(raw.page_size..=MAX_PAGE_SIZE).contains(&max_page_size) {
+            return Err(err(format!(
+                "max_page_size must be page_size ({}) to {MAX_PAGE_SIZE}",
+                raw.page_size
+            )));
         }
         if !(1..=MAX_TOKEN_LIFETIME_SECS).contains(&raw.token_lifetime_secs) {
             return Err(err(format!(
@@ -401,7 +412,10 @@ impl Seed {
             groups,
             users,
             assignments,
-            page_size: raw.page_size,
+            paging: Paging {
+                default: raw.page_size,
+                max: max_page_size,
+            },
             token_lifetime: Duration::from_secs(raw.token_lifetime_secs),
             faults,
         })

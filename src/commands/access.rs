@@ -239,7 +239,7 @@ async fn synced_groups(
         _ => {
             let prefixes: Vec<&str> = names.iter().map(GroupName::prefix).collect();
             let prefix = naming::common_prefix(&prefixes);
-            groups = graph.groups_starting_with(prefix).await?;
+            groups = graph.groups_starting_with(prefix, true).await?;
         }
     }
     let owner = match &settings.group_owner_id {
@@ -302,7 +302,7 @@ async fn find_principal(
             is_group: true,
         }),
         [] => {
-            let near = graph.groups_starting_with(&start(name)).await?;
+            let near = graph.groups_starting_with(&start(name), true).await?;
             let suggestions = closest(name, near.into_iter().map(|g| g.display_name));
             Err(Failure::invalid(anyhow!(
                 "no group is named {name:?}{}",

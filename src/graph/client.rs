@@ -93,9 +93,13 @@ fn sp_select() -> String {
 }
 /// The properties of a user fedsync reads.
 const USER_SELECT: &str = "id,userPrincipalName,displayName";
+/// The properties of a group fedsync reads.
+const GROUP_PROPERTIES: &str = "id,displayName,mailNickname";
 /// The properties of a group fedsync reads, its owners' ids with them (Graph pages an expanded
 /// listing by at most 100).
 const GROUP_SELECT: &str = "$select=id,displayName,mailNickname&$expand=owners($select=id)";
+/// The largest page Graph serves a directory listing (`$top`); without `$top` it serves 100.
+const MAX_TOP: usize = 999;
 /// The properties of a group member fedsync reads (users and groups alike).
 const MEMBER_SELECT: &str = "id,displayName,userPrincipalName,mailNickname";
 /// Characters left as they are in a query value or path segment (RFC 3986 unreserved).
@@ -138,6 +142,8 @@ pub struct GraphClient {
     tokens: TokenSource,
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
+    /// The sync app's own service principal, once looked up: it does not change during a run.
+    sync_app: Arc<std::sync::Mutex<Option<Option<ObjectId>>>>,
 }
 
 /// Installs aws-lc-rs as rustls' crypto provider, once per process; reqwest is built without one
@@ -191,6 +197,7 @@ impl GraphClient {
             tokens,
             policy,
             sleeper: Arc::new(TokioSleeper),
+            sync_app: Arc::default(),
         })
     }
 
@@ -251,24 +258,68 @@ impl GraphClient {
         Ok(found.into_iter().next().map(|sp| sp.id))
     }
 
-    /// Groups whose display name is exactly `name` (Graph compares without regard to case).
+    /// [`GraphClient::service_principal_of_app`] for the sync app itself (`client_id`), looked
+    /// up once per client: every later read of the run reuses the answer.
+    pub async fn sync_app_service_principal(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ObjectId>, GraphError> {
+        if let Some(known) = self.sync_app.lock().ok().and_then(|k| k.clone()) {
+            return Ok(known);
+        }
+        let found = self.service_principal_of_app(client_id).await?;
+        if let Ok(mut known) = self.sync_app.lock() {
+            *known = Some(found.clone());
+        }
+        Ok(found)
+    }
+
+    /// Groups whose display name is exactly `name` (Graph compares without regard to case),
+    /// with their owners.
     pub async fn groups_named(&self, name: &str) -> Result<Vec<Group>, GraphError> {
-        self.groups(&format!("displayName eq {}", odata_string(name)))
+        self.groups(&format!("displayName eq {}", odata_string(name)), true)
             .await
     }
 
-    /// Groups whose display name starts with `prefix`.
-    pub async fn groups_starting_with(&self, prefix: &str) -> Result<Vec<Group>, GraphError> {
-        self.groups(&format!("startswith(displayName,{})", odata_string(prefix)))
-            .await
+    /// Groups whose display name starts with `prefix`, with their owners when `owners` (Graph
+    /// pages such a listing by 100), else without them, [`MAX_TOP`] to a page.
+    pub async fn groups_starting_with(
+        &self,
+        prefix: &str,
+        owners: bool,
+    ) -> Result<Vec<Group>, GraphError> {
+        self.groups(
+            &format!("startswith(displayName,{})", odata_string(prefix)),
+            owners,
+        )
+        .await
     }
 
-    async fn groups(&self, filter: &str) -> Result<Vec<Group>, GraphError> {
+    async fn groups(&self, filter: &str, owners: bool) -> Result<Vec<Group>, GraphError> {
+        let select = if owners {
+            GROUP_SELECT.to_owned()
+        } else {
+            format!("$select={GROUP_PROPERTIES}&$top={MAX_TOP}")
+        };
         let path = format!(
-            "groups?$filter={}&{GROUP_SELECT}",
+            "groups?$filter={}&{select}",
             utf8_percent_encode(filter, ENCODE)
         );
         self.get_all(&path).await
+    }
+
+    /// The groups the service principal `owner` owns, [`MAX_TOP`] to a page. Each comes with
+    /// `owner` as its one known owner (the listing names no others).
+    pub async fn groups_owned_by(&self, owner: &ObjectId) -> Result<Vec<Group>, GraphError> {
+        let path = format!(
+            "servicePrincipals/{}/ownedObjects/microsoft.graph.group?$select={GROUP_PROPERTIES}&$top={MAX_TOP}",
+            seg(owner.as_str())
+        );
+        let mut groups: Vec<Group> = self.get_all(&path).await?;
+        for group in &mut groups {
+            group.owners = Some(vec![owner.clone()]);
+        }
+        Ok(groups)
     }
 
     /// The body of `POST /groups` for `group`: a security group, not mail-enabled.

@@ -255,9 +255,10 @@ pub struct Current {
     /// The service principal as Graph returned it: what a backup holds.
     pub raw_service_principal: Value,
     pub service_principal: ServicePrincipal,
-    /// The groups whose names the plan asked about, with their owners.
+    /// The groups whose names the plan asked about, with their owners as read (a group from
+    /// the listing of the groups `group_owner` owns has that owner alone).
     pub groups: Vec<Group>,
-    /// Every app role assignment of the service principal.
+    /// Every app role assignment of the service principal (none when not asked for).
     pub assignments: Vec<Assignment>,
     /// Who owns the groups fedsync creates and reuses (`group-owner-id`, by default the sync
     /// app's own service principal); none when the sync app has no service principal.

@@ -385,6 +385,7 @@ async fn read_current<D: Directory, S: Store>(
         service_principal_id: settings.service_principal_id.clone(),
         group_names,
         owner: owner_query(settings),
+        assignments: true,
     };
     let current = directory
         .read_current(&query)
@@ -865,11 +866,16 @@ async fn verify_with_retry<D: Directory, S: Store>(
     report: &SyncReport,
     created: &HashMap<String, ObjectId>,
 ) -> Result<(Vec<String>, Current), SyncError> {
+    // The assignments are read back only when the plan changed some.
+    let query = CurrentQuery {
+        assignments: !report.plan.assignments.is_empty(),
+        ..query.clone()
+    };
     let mut waits = writer.verify_waits.iter();
     loop {
         let after = writer
             .directory
-            .read_current(query)
+            .read_current(&query)
             .await
             .map_err(|error| SyncError::Apply {
                 step: "reading back",

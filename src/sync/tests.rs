@@ -147,6 +147,7 @@ async fn one_run(
         service_principal_id: SP.into(),
         group_names: group_names(inv, &plan_settings),
         owner: OwnerQuery::Given(owner()),
+        assignments: true,
     };
     let current = directory
         .read_current(&query)
@@ -388,6 +389,7 @@ fn a_run_past_its_deadline_writes_nothing() {
             service_principal_id: SP.into(),
             group_names: group_names(&inv, &plan_settings),
             owner: OwnerQuery::Given(owner()),
+            assignments: true,
         };
         let current = directory.read_current(&query).await.unwrap();
         let plan = plan::plan(&inv, &current, &SyncState::default(), &plan_settings).unwrap();
@@ -486,6 +488,7 @@ fn without_an_owner_no_group_is_created_and_nothing_is_written() {
             owner: OwnerQuery::SyncApp {
                 client_id: "client".into(),
             },
+            assignments: true,
         };
         let current = directory.read_current(&query).await.unwrap();
         let plan = plan::plan(&inv, &current, &SyncState::default(), &plan_settings).unwrap();

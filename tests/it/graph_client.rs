@@ -16,8 +16,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::graph_emulator::{
-    ADMIN, CERT_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, CLIENT_SP, G_ADMIN, G_OBRIEN, MSIAM, OLD,
-    Running, SP, TENANT, seed, start, test_cert,
+    ADMIN, CERT_CLIENT_ID, CERT_CLIENT_SP, CLIENT_ID, CLIENT_SECRET, CLIENT_SP, G_ADMIN, G_OBRIEN,
+    MSIAM, OLD, Running, SP, TENANT, seed, start, test_cert,
 };
 
 /// Records each wait instead of waiting.
@@ -174,7 +174,7 @@ async fn collections_are_followed_across_pages() {
     let emu = start(seed()).await; // page size 3
     let (graph, _) = client(&emu);
     let groups = graph
-        .groups_starting_with("AWS 222222222222 - ")
+        .groups_starting_with("AWS 222222222222 - ", true)
         .await
         .unwrap();
     let mut names: Vec<&str> = groups.iter().map(|g| g.display_name.as_str()).collect();
@@ -185,6 +185,75 @@ async fn collections_are_followed_across_pages() {
             .map(|i| format!("AWS 222222222222 - Role{i}"))
             .collect::<Vec<_>>()
     );
+}
+
+#[tokio::test]
+async fn a_run_reads_the_groups_the_sync_app_owns_and_the_others_only_of_names_it_does_not_hold() {
+    use fedsync::directory::{CurrentQuery, Directory, OwnerQuery};
+    let name = |i: usize| format!("AWS 999999999999 - R{i}");
+    let id = |i: usize| format!("9a0a0a0a-0000-4000-8000-0000000000{i:02}");
+    let group = |i: usize, n: usize, owners: &[&str]| {
+        json!({"id": id(i), "displayName": name(n), "mailNickname": format!("r{i}"),
+               "owners": owners})
+    };
+    let mut s = seed();
+    s["groups"] = json!([
+        group(0, 0, &[CLIENT_SP]),
+        // Another owner beside the sync app: still the sync app's.
+        group(1, 1, &[CERT_CLIENT_SP, CLIENT_SP]),
+        // Someone else's, of a name the sync app holds no group of.
+        group(2, 2, &[CERT_CLIENT_SP]),
+        // Of a name the sync app holds: not needed, not returned.
+        group(3, 3, &[CLIENT_SP]),
+        group(4, 3, &[CERT_CLIENT_SP]),
+        // Not a name asked about.
+        group(5, 42, &[CLIENT_SP]),
+    ]);
+    s["assignments"] = json!([]);
+    let emu = start(s).await;
+    let (graph, _) = client(&emu);
+    // Ten names: more than a few unheld ones, so the others come from one listing by prefix.
+    for names in [
+        (0..10).map(name).collect::<Vec<_>>(),
+        vec![name(2), name(3)],
+    ] {
+        let query = CurrentQuery {
+            service_principal_id: SP.into(),
+            group_names: names.clone(),
+            owner: OwnerQuery::SyncApp {
+                client_id: CLIENT_ID.into(),
+            },
+            assignments: false,
+        };
+        let current = graph.read_current(&query).await.unwrap();
+        assert_eq!(current.group_owner.as_ref().unwrap().as_str(), CLIENT_SP);
+        let mut found: Vec<(String, String, Vec<String>)> = current
+            .groups
+            .iter()
+            .map(|g| {
+                let owners = g.owners.clone().unwrap_or_default();
+                (
+                    g.id.to_string(),
+                    g.display_name.clone(),
+                    owners.iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
+        found.sort();
+        let mut expected = vec![
+            (id(2), name(2), vec![CERT_CLIENT_SP.to_owned()]),
+            (id(3), name(3), vec![CLIENT_SP.to_owned()]),
+        ];
+        if names.len() == 10 {
+            expected.extend([
+                (id(0), name(0), vec![CLIENT_SP.to_owned()]),
+                (id(1), name(1), vec![CLIENT_SP.to_owned()]),
+            ]);
+        }
+        expected.sort();
+        assert_eq!(found, expected, "{names:?}");
+        assert!(current.assignments.is_empty(), "not asked for");
+    }
 }
 
 #[tokio::test]

@@ -1306,6 +1306,78 @@ async fn every_collection_is_paged_with_absolute_next_links() {
 }
 
 #[tokio::test]
+async fn top_gets_pages_up_to_the_max_page_size_and_an_expanded_listing_at_most_100() {
+    // As Graph: 100 a page by default, `$top` up to 999, and 100 at most with `$expand`.
+    let mut s = seed();
+    s["page_size"] = json!(100);
+    s["max_page_size"] = json!(999);
+    let groups: Vec<Value> = (0..150)
+        .map(|i| {
+            json!({"displayName": format!("Bulk {i:03}"), "mailNickname": format!("bulk-{i}"),
+            "owners": [CLIENT_SP]})
+        })
+        .collect();
+    s["groups"] = json!(groups);
+    s["assignments"] = json!([]);
+    let emu = start(s).await;
+    let len = |r: &Reply| r.body["value"].as_array().unwrap().len();
+    assert_eq!(len(&emu.get("/v1.0/groups").await), 100);
+    assert_eq!(len(&emu.groups(&[("$top", "999")]).await), 150);
+    assert_eq!(len(&emu.groups(&[("$top", "120")]).await), 120);
+    let expanded = emu
+        .groups(&[("$top", "999"), ("$expand", "owners($select=id)")])
+        .await;
+    assert_eq!(len(&expanded), 100);
+    assert_eq!(emu.all_pages(expanded).await.0.len(), 150);
+    assert_eq!(emu.groups(&[("$top", "1000")]).await.status, 400);
+
+    let mut bad = seed();
+    bad["max_page_size"] = json!(2);
+    let err = emulator::Seed::from_json(&bad.to_string()).unwrap_err();
+    assert!(err.to_string().contains("max_page_size"), "{err}");
+}
+
+#[tokio::test]
+async fn a_service_principal_lists_the_groups_it_owns() {
+    let mut s = seed();
+    s["groups"][0]["owners"] = json!([CLIENT_SP]);
+    s["groups"][4]["owners"] = json!([CERT_CLIENT_SP, CLIENT_SP]);
+    s["groups"][5]["owners"] = json!([CERT_CLIENT_SP]);
+    let emu = start(s).await;
+    emu.create_group(json!({
+        "displayName": "AWS 333333333333 - Dev", "mailEnabled": false, "securityEnabled": true,
+        "mailNickname": "AWS-333333333333-Dev",
+        "owners@odata.bind": [format!("{}/v1.0/directoryObjects/{CLIENT_SP}", emu.base)],
+    }))
+    .await;
+    let path = format!(
+        "/v1.0/servicePrincipals/{CLIENT_SP}/ownedObjects/microsoft.graph.group?$select=id,displayName"
+    );
+    let first = emu.get(&path).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let (items, pages) = emu.all_pages(first).await;
+    let mut names: Vec<&str> = items
+        .iter()
+        .map(|g| g["displayName"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "AWS 111111111111 - Admin",
+            "AWS 222222222222 - Role2",
+            "AWS 333333333333 - Dev"
+        ]
+    );
+    assert_eq!(pages, 1);
+    assert!(items.iter().all(|g| g.as_object().unwrap().len() == 2));
+    let unknown = emu
+        .get("/v1.0/servicePrincipals/00000000-0000-0000-0000-00000000dead/ownedObjects/microsoft.graph.group")
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+}
+
+#[tokio::test]
 async fn a_security_group_is_created_with_its_owner() {
     let emu = start(seed()).await;
     let reply = emu
@@ -1835,7 +1907,7 @@ fn the_example_seed_is_valid() {
     )
     .unwrap();
     let seed = emulator::Seed::from_json(&text).unwrap();
-    assert_eq!(seed.page_size, 3);
+    assert_eq!(seed.paging.default, 3);
     assert!(
         !format!("{seed:?}").contains("local-emulator-secret"),
         "Debug hides secrets"
