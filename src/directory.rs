@@ -15,11 +15,14 @@
 //! Never decides anything: [`crate::plan`] does.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
 
 use crate::graph::{GraphClient, GraphError};
 use crate::model::{
     AppRole, AppRoleId, Assignment, AssignmentId, Current, Group, MembershipChange, NewGroup,
-    ObjectId,
+    ObjectId, ServicePrincipal,
 };
 use crate::naming;
 
@@ -33,6 +36,16 @@ pub struct CurrentQuery {
     /// Read the service principal's app role assignments (else [`Current::assignments`] is
     /// empty): a plan needs them; a read-back needs them only when the plan changes some.
     pub assignments: bool,
+    /// The groups already read for this run (for several apps at once): the groups of
+    /// `group_names` are taken from it instead of being read again.
+    pub known_groups: Option<Arc<KnownGroups>>,
+}
+
+/// Groups read by name, and who owns fedsync's groups ([`Directory::read_groups`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KnownGroups {
+    pub owner: Option<ObjectId>,
+    pub groups: Vec<Group>,
 }
 
 /// At most this many names are looked up one by one; more are listed by their common prefix.
@@ -53,7 +66,53 @@ pub enum OwnerQuery {
 /// Graph, as a run sees it.
 #[allow(async_fn_in_trait)]
 pub trait Directory {
-    async fn read_current(&self, query: &CurrentQuery) -> Result<Current, GraphError>;
+    /// The service principal as Graph returned it (for the backup) and parsed.
+    async fn read_service_principal(
+        &self,
+        sp_id: &str,
+    ) -> Result<(Value, ServicePrincipal), GraphError>;
+    /// Every app role assignment of the service principal.
+    async fn read_assignments(&self, sp_id: &str) -> Result<Vec<Assignment>, GraphError>;
+    /// The groups named `names` (any case) and who owns fedsync's groups (none looked up when
+    /// there are no names).
+    async fn read_groups(
+        &self,
+        names: &[String],
+        owner: &OwnerQuery,
+    ) -> Result<KnownGroups, GraphError>;
+
+    /// The current state `query` asks for.
+    async fn read_current(&self, query: &CurrentQuery) -> Result<Current, GraphError> {
+        let sp_id = &query.service_principal_id;
+        let (raw, service_principal) = self.read_service_principal(sp_id).await?;
+        let assignments = if query.assignments {
+            self.read_assignments(sp_id).await?
+        } else {
+            Vec::new()
+        };
+        let KnownGroups {
+            owner: group_owner,
+            groups,
+        } = match &query.known_groups {
+            Some(known) => {
+                let mut groups = known.groups.clone();
+                retain_named(&mut groups, &query.group_names);
+                KnownGroups {
+                    owner: known.owner.clone(),
+                    groups,
+                }
+            }
+            None => self.read_groups(&query.group_names, &query.owner).await?,
+        };
+        Ok(Current {
+            raw_service_principal: raw,
+            service_principal,
+            groups,
+            assignments,
+            group_owner,
+        })
+    }
+
     /// Replaces the whole `appRoles` collection.
     async fn set_app_roles(&self, sp_id: &str, roles: &[AppRole]) -> Result<(), GraphError>;
     /// Creates security groups, returned in the order given.
@@ -162,38 +221,40 @@ fn retain_named(groups: &mut Vec<Group>, names: &[String]) {
 }
 
 impl Directory for GraphClient {
-    async fn read_current(&self, query: &CurrentQuery) -> Result<Current, GraphError> {
-        let sp_id = &query.service_principal_id;
-        let (raw, service_principal) = self.service_principal(sp_id).await?;
-        let assignments = if query.assignments {
-            self.assignments(sp_id).await?
-        } else {
-            Vec::new()
-        };
-        let (group_owner, groups) = match &query.owner {
-            OwnerQuery::Given(id) => (
-                Some(id.clone()),
-                self.groups_by_names(&query.group_names).await?,
-            ),
-            OwnerQuery::SyncApp { .. } if query.group_names.is_empty() => (None, Vec::new()),
+    async fn read_service_principal(
+        &self,
+        sp_id: &str,
+    ) -> Result<(Value, ServicePrincipal), GraphError> {
+        self.service_principal(sp_id).await
+    }
+
+    async fn read_assignments(&self, sp_id: &str) -> Result<Vec<Assignment>, GraphError> {
+        self.assignments(sp_id).await
+    }
+
+    async fn read_groups(
+        &self,
+        names: &[String],
+        owner: &OwnerQuery,
+    ) -> Result<KnownGroups, GraphError> {
+        Ok(match owner {
+            OwnerQuery::Given(id) => KnownGroups {
+                owner: Some(id.clone()),
+                groups: self.groups_by_names(names).await?,
+            },
+            OwnerQuery::SyncApp { .. } if names.is_empty() => KnownGroups::default(),
             OwnerQuery::SyncApp { client_id } => {
                 match self.sync_app_service_principal(client_id).await? {
-                    Some(owner) => {
-                        let groups = self
-                            .groups_by_names_owned_by(&query.group_names, &owner)
-                            .await?;
-                        (Some(owner), groups)
-                    }
-                    None => (None, self.groups_by_names(&query.group_names).await?),
+                    Some(owner) => KnownGroups {
+                        groups: self.groups_by_names_owned_by(names, &owner).await?,
+                        owner: Some(owner),
+                    },
+                    None => KnownGroups {
+                        owner: None,
+                        groups: self.groups_by_names(names).await?,
+                    },
                 }
             }
-        };
-        Ok(Current {
-            raw_service_principal: raw,
-            service_principal,
-            groups,
-            assignments,
-            group_owner,
         })
     }
 
@@ -243,11 +304,9 @@ pub mod memory {
 
     use std::sync::Mutex;
 
-    use serde_json::Value;
-
     use super::*;
     use crate::graph::ApiError;
-    use crate::model::{PrincipalType, ServicePrincipal};
+    use crate::model::PrincipalType;
 
     #[derive(Clone, Debug, Default)]
     pub struct World {
@@ -308,33 +367,38 @@ pub mod memory {
     }
 
     impl Directory for MemoryDirectory {
-        async fn read_current(&self, query: &CurrentQuery) -> Result<Current, GraphError> {
+        async fn read_service_principal(
+            &self,
+            _sp_id: &str,
+        ) -> Result<(Value, ServicePrincipal), GraphError> {
             let w = self.world.lock().unwrap();
             let service_principal = ServicePrincipal {
                 id: w.sp_id.clone(),
                 app_roles: w.app_roles.clone(),
                 extra: serde_json::Map::new(),
             };
-            let names: Vec<String> = query.group_names.iter().map(|n| n.to_lowercase()).collect();
-            Ok(Current {
-                raw_service_principal: serde_json::to_value(&service_principal)
-                    .unwrap_or(Value::Null),
-                service_principal,
-                groups: w
-                    .groups
-                    .iter()
-                    .filter(|g| names.contains(&g.display_name.to_lowercase()))
-                    .cloned()
-                    .collect(),
-                assignments: if query.assignments {
-                    w.assignments.clone()
-                } else {
-                    Vec::new()
-                },
-                group_owner: match &query.owner {
+            let raw = serde_json::to_value(&service_principal).unwrap_or(Value::Null);
+            Ok((raw, service_principal))
+        }
+
+        async fn read_assignments(&self, _sp_id: &str) -> Result<Vec<Assignment>, GraphError> {
+            Ok(self.world.lock().unwrap().assignments.clone())
+        }
+
+        async fn read_groups(
+            &self,
+            names: &[String],
+            owner: &OwnerQuery,
+        ) -> Result<KnownGroups, GraphError> {
+            let w = self.world.lock().unwrap();
+            let mut groups = w.groups.clone();
+            retain_named(&mut groups, names);
+            Ok(KnownGroups {
+                owner: match owner {
                     OwnerQuery::Given(id) => Some(id.clone()),
                     OwnerQuery::SyncApp { .. } => w.owner.clone(),
                 },
+                groups,
             })
         }
 

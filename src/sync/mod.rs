@@ -15,7 +15,8 @@ pub mod report;
 mod tests;
 pub mod verify;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -24,7 +25,7 @@ use time::OffsetDateTime;
 use crate::aws::inventory::ReadError;
 use crate::aws::{AwsOptions, InventoryObserver, InventorySettings, read_inventory};
 use crate::backup::{self, BackupError};
-use crate::directory::{CurrentQuery, Directory, OwnerQuery};
+use crate::directory::{CurrentQuery, Directory, KnownGroups, OwnerQuery};
 use crate::graph::GraphError;
 use crate::lease::LeaseError;
 use crate::model::{
@@ -380,12 +381,14 @@ async fn read_current<D: Directory, S: Store>(
     directory: &D,
     store: &S,
     group_names: Vec<String>,
+    known_groups: Option<Arc<KnownGroups>>,
 ) -> Result<(CurrentQuery, Current, SyncState), SyncError> {
     let query = CurrentQuery {
         service_principal_id: settings.service_principal_id.clone(),
         group_names,
         owner: owner_query(settings),
         assignments: true,
+        known_groups,
     };
     let current = directory
         .read_current(&query)
@@ -496,26 +499,44 @@ pub async fn run_apps<D: Directory, S: Store>(
             }
         }
     };
+    // Each app's inventory, routed to it by certificate.
+    let routed: Vec<Option<Inventory>> = apps
+        .apps
+        .iter()
+        .zip(&leases)
+        .map(|(app, lease)| match (lease, &inventory) {
+            (Ok(()), Some(inventory)) if apps.route => {
+                let certificates = app
+                    .settings
+                    .inventory
+                    .saml_certificates
+                    .iter()
+                    .cloned()
+                    .collect();
+                Some(inventory.for_app(&certificates))
+            }
+            (Ok(()), Some(inventory)) => Some(inventory.clone()),
+            _ => None,
+        })
+        .collect();
+    let known_groups = match read_groups_once(apps, ctx, &routed).await {
+        Ok(known) => known,
+        Err(e) => {
+            for (app, lease) in apps.apps.iter().zip(&leases) {
+                if lease.is_ok() {
+                    release(app).await;
+                }
+            }
+            return Err(e);
+        }
+    };
     let mut outcomes = Vec::new();
-    for (app, lease) in apps.apps.iter().zip(leases) {
-        let result = match (lease, &inventory) {
+    for ((app, lease), routed) in apps.apps.iter().zip(leases).zip(routed) {
+        let result = match (lease, routed) {
             (Err(e), _) => Err(e),
             (Ok(()), None) => continue,
-            (Ok(()), Some(inventory)) => {
-                let routed = match apps.route {
-                    true => {
-                        let certificates = app
-                            .settings
-                            .inventory
-                            .saml_certificates
-                            .iter()
-                            .cloned()
-                            .collect();
-                        inventory.for_app(&certificates)
-                    }
-                    false => inventory.clone(),
-                };
-                let result = sync_app(app, ctx, routed, dry_run).await;
+            (Ok(()), Some(routed)) => {
+                let result = sync_app(app, ctx, routed, known_groups.clone(), dry_run).await;
                 release(app).await;
                 result
             }
@@ -532,17 +553,67 @@ pub async fn run_apps<D: Directory, S: Store>(
     Ok(outcomes)
 }
 
+/// With several apps to sync, the groups they name, read once for all of them instead of once
+/// an app (listing the groups the sync app owns does not get cheaper by app): when every app's
+/// groups have one owner and no two apps name the same group — so no app's writes change what
+/// another planned from. Otherwise none, and each app reads its own.
+async fn read_groups_once<D: Directory, S: Store>(
+    apps: &Apps<'_, S>,
+    ctx: &SyncContext<'_, D, S>,
+    routed: &[Option<Inventory>],
+) -> Result<Option<Arc<KnownGroups>>, SyncError> {
+    let mut planned = apps.apps.iter().zip(routed).filter_map(|(app, inventory)| {
+        inventory
+            .as_ref()
+            .map(|inventory| (app.settings, group_names(inventory, &app.settings.plan)))
+    });
+    let Some((first, mut all)) = planned.next() else {
+        return Ok(None);
+    };
+    let owner = owner_query(first);
+    let mut apps_reading = 1;
+    let mut seen: HashSet<String> = all.iter().map(|n| n.to_lowercase()).collect();
+    for (settings, names) in planned {
+        let same_owner = match (&owner, owner_query(settings)) {
+            (OwnerQuery::Given(a), OwnerQuery::Given(b)) => *a == b,
+            (OwnerQuery::SyncApp { client_id: a }, OwnerQuery::SyncApp { client_id: b }) => *a == b,
+            _ => false,
+        };
+        if !same_owner || !names.iter().all(|n| seen.insert(n.to_lowercase())) {
+            return Ok(None);
+        }
+        all.extend(names);
+        apps_reading += 1;
+    }
+    if apps_reading < 2 {
+        return Ok(None);
+    }
+    let known = ctx
+        .directory
+        .read_groups(&all, &owner)
+        .await
+        .map_err(SyncError::Current)?;
+    Ok(Some(Arc::new(known)))
+}
+
 /// One app's part of a run, from its routed inventory on, its lease held.
 async fn sync_app<D: Directory, S: Store>(
     app: &App<'_, S>,
     ctx: &SyncContext<'_, D, S>,
     inventory: Inventory,
+    known_groups: Option<Arc<KnownGroups>>,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
     let settings = app.settings;
     let group_names = group_names(&inventory, &settings.plan);
-    let (query, current, state) =
-        read_current(settings, ctx.directory, app.store, group_names).await?;
+    let (query, current, state) = read_current(
+        settings,
+        ctx.directory,
+        app.store,
+        group_names,
+        known_groups,
+    )
+    .await?;
     let plan = plan::plan(&inventory, &current, &state, &settings.plan).map_err(SyncError::Plan)?;
     let planned = Planned {
         inventory,
@@ -593,7 +664,7 @@ pub async fn restore<D: Directory, S: Store>(
     }
     leased(ctx, &settings.service_principal_id, dry_run, async {
         let (query, current, state) =
-            read_current(settings, ctx.directory, ctx.store, Vec::new()).await?;
+            read_current(settings, ctx.directory, ctx.store, Vec::new(), None).await?;
         let plan =
             plan::restore::restore_backup(&current, &backup, &state).map_err(SyncError::Plan)?;
         let planned = Planned {
@@ -869,6 +940,7 @@ async fn verify_with_retry<D: Directory, S: Store>(
     // The assignments are read back only when the plan changed some.
     let query = CurrentQuery {
         assignments: !report.plan.assignments.is_empty(),
+        known_groups: None,
         ..query.clone()
     };
     let mut waits = writer.verify_waits.iter();

@@ -148,6 +148,7 @@ async fn one_run(
         group_names: group_names(inv, &plan_settings),
         owner: OwnerQuery::Given(owner()),
         assignments: true,
+        known_groups: None,
     };
     let current = directory
         .read_current(&query)
@@ -390,6 +391,7 @@ fn a_run_past_its_deadline_writes_nothing() {
             group_names: group_names(&inv, &plan_settings),
             owner: OwnerQuery::Given(owner()),
             assignments: true,
+            known_groups: None,
         };
         let current = directory.read_current(&query).await.unwrap();
         let plan = plan::plan(&inv, &current, &SyncState::default(), &plan_settings).unwrap();
@@ -489,6 +491,7 @@ fn without_an_owner_no_group_is_created_and_nothing_is_written() {
                 client_id: "client".into(),
             },
             assignments: true,
+            known_groups: None,
         };
         let current = directory.read_current(&query).await.unwrap();
         let plan = plan::plan(&inv, &current, &SyncState::default(), &plan_settings).unwrap();

@@ -253,6 +253,48 @@ async fn one_app_whose_lease_another_run_holds_is_left_alone_while_the_other_app
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_apps_that_name_the_same_group_share_it_instead_of_each_creating_one() {
+    // A role of the member account trusts its provider of app b and a second one of app
+    // default: both apps give it an app role, under one name, so both name one group. The apps
+    // cannot plan from one reading of the groups then: the second must see what the first made.
+    let w = two_apps().await;
+    let iam = org::iam_in(&w.sdk, &w.member).await;
+    let default_idp = org::saml_provider(&iam, "AzureADDefault", &org::our_metadata()).await;
+    let b_idp = format!("arn:aws:iam::{}:saml-provider/AzureAD", w.member);
+    org::role(
+        &iam,
+        "/",
+        "Shared",
+        &org::saml_trust(&[&default_idp, &b_idp]),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir, "");
+
+    let out = run(&w, &config, "sync", &["--output", "json"]);
+    crate::support::assert_exit(&out, 0);
+    let lines = lines(&out);
+    assert_eq!(
+        line_of(&lines, "b")["groups_created"],
+        2,
+        "Dev and Shared: {lines:?}"
+    );
+    assert_eq!(
+        line_of(&lines, "default")["groups_created"],
+        2,
+        "Admin and ReadOnly; Shared is b's: {lines:?}"
+    );
+    let state = w.emu.state().await;
+    let shared: Vec<&Value> = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["displayName"].as_str().unwrap().ends_with("Shared"))
+        .collect();
+    assert_eq!(shared.len(), 1, "one group of the name: {shared:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plan_offline_takes_one_manifest_per_app_and_routes_the_inventory_by_certificate() {
     let w = two_apps().await;
     let dir = tempfile::tempdir().unwrap();

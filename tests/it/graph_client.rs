@@ -224,6 +224,7 @@ async fn a_run_reads_the_groups_the_sync_app_owns_and_the_others_only_of_names_i
                 client_id: CLIENT_ID.into(),
             },
             assignments: false,
+            known_groups: None,
         };
         let current = graph.read_current(&query).await.unwrap();
         assert_eq!(current.group_owner.as_ref().unwrap().as_str(), CLIENT_SP);
