@@ -519,15 +519,13 @@ pub async fn run_apps<D: Directory, S: Store>(
             _ => None,
         })
         .collect();
+    // Read once for all apps when it can be; when that read fails, each app reads its own and
+    // fails (or not) on its own, as one app's failure never stops another.
     let known_groups = match read_groups_once(apps, ctx, &routed).await {
         Ok(known) => known,
         Err(e) => {
-            for (app, lease) in apps.apps.iter().zip(&leases) {
-                if lease.is_ok() {
-                    release(app).await;
-                }
-            }
-            return Err(e);
+            tracing::warn!(error = %crate::error_text::chain(&e), "could not read the groups of every app at once; each app reads its own");
+            None
         }
     };
     let mut outcomes = Vec::new();
