@@ -142,9 +142,13 @@ pub struct GraphClient {
     tokens: TokenSource,
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
-    /// The sync app's own service principal, once looked up: it does not change during a run.
-    sync_app: Arc<std::sync::Mutex<Option<Option<ObjectId>>>>,
+    /// The sync app's own service principal, once looked up, by the client id it was looked up
+    /// for: it does not change during a run.
+    sync_app: Arc<std::sync::Mutex<Option<SyncApp>>>,
 }
+
+/// A client id, and the object id of its service principal (none when the tenant has none).
+type SyncApp = (String, Option<ObjectId>);
 
 /// Installs aws-lc-rs as rustls' crypto provider, once per process; reqwest is built without one
 /// so that only the provider the AWS SDK already uses is compiled in.
@@ -264,12 +268,15 @@ impl GraphClient {
         &self,
         client_id: &str,
     ) -> Result<Option<ObjectId>, GraphError> {
-        if let Some(known) = self.sync_app.lock().ok().and_then(|k| k.clone()) {
-            return Ok(known);
+        let known = self.sync_app.lock().ok().and_then(|k| k.clone());
+        if let Some((asked, found)) = known
+            && asked == client_id
+        {
+            return Ok(found);
         }
         let found = self.service_principal_of_app(client_id).await?;
         if let Ok(mut known) = self.sync_app.lock() {
-            *known = Some(found.clone());
+            *known = Some((client_id.to_owned(), found.clone()));
         }
         Ok(found)
     }

@@ -499,8 +499,8 @@ pub async fn run_apps<D: Directory, S: Store>(
             }
         }
     };
-    // Each app's inventory, routed to it by certificate.
-    let routed: Vec<Option<Inventory>> = apps
+    // Each app's inventory, routed to it by certificate, and the groups its plan may name.
+    let routed: Vec<Option<(Inventory, Vec<String>)>> = apps
         .apps
         .iter()
         .zip(&leases)
@@ -518,6 +518,13 @@ pub async fn run_apps<D: Directory, S: Store>(
             (Ok(()), Some(inventory)) => Some(inventory.clone()),
             _ => None,
         })
+        .zip(&apps.apps)
+        .map(|(routed, app)| {
+            routed.map(|inventory| {
+                let names = group_names(&inventory, &app.settings.plan);
+                (inventory, names)
+            })
+        })
         .collect();
     // Read once for all apps when it can be; when that read fails, each app reads its own and
     // fails (or not) on its own, as one app's failure never stops another.
@@ -533,8 +540,8 @@ pub async fn run_apps<D: Directory, S: Store>(
         let result = match (lease, routed) {
             (Err(e), _) => Err(e),
             (Ok(()), None) => continue,
-            (Ok(()), Some(routed)) => {
-                let result = sync_app(app, ctx, routed, known_groups.clone(), dry_run).await;
+            (Ok(()), Some((routed, names))) => {
+                let result = sync_app(app, ctx, routed, names, known_groups.clone(), dry_run).await;
                 release(app).await;
                 result
             }
@@ -558,17 +565,18 @@ pub async fn run_apps<D: Directory, S: Store>(
 async fn read_groups_once<D: Directory, S: Store>(
     apps: &Apps<'_, S>,
     ctx: &SyncContext<'_, D, S>,
-    routed: &[Option<Inventory>],
+    routed: &[Option<(Inventory, Vec<String>)>],
 ) -> Result<Option<Arc<KnownGroups>>, SyncError> {
-    let mut planned = apps.apps.iter().zip(routed).filter_map(|(app, inventory)| {
-        inventory
-            .as_ref()
-            .map(|inventory| (app.settings, group_names(inventory, &app.settings.plan)))
-    });
-    let Some((first, mut all)) = planned.next() else {
+    let mut planned = apps
+        .apps
+        .iter()
+        .zip(routed)
+        .filter_map(|(app, routed)| routed.as_ref().map(|(_, names)| (app.settings, names)));
+    let Some((first, names)) = planned.next() else {
         return Ok(None);
     };
     let owner = owner_query(first);
+    let mut all = names.clone();
     let mut apps_reading = 1;
     let mut seen: HashSet<String> = all.iter().map(|n| n.to_lowercase()).collect();
     for (settings, names) in planned {
@@ -580,7 +588,7 @@ async fn read_groups_once<D: Directory, S: Store>(
         if !same_owner || !names.iter().all(|n| seen.insert(n.to_lowercase())) {
             return Ok(None);
         }
-        all.extend(names);
+        all.extend(names.iter().cloned());
         apps_reading += 1;
     }
     if apps_reading < 2 {
@@ -599,11 +607,11 @@ async fn sync_app<D: Directory, S: Store>(
     app: &App<'_, S>,
     ctx: &SyncContext<'_, D, S>,
     inventory: Inventory,
+    group_names: Vec<String>,
     known_groups: Option<Arc<KnownGroups>>,
     dry_run: bool,
 ) -> Result<SyncReport, SyncError> {
     let settings = app.settings;
-    let group_names = group_names(&inventory, &settings.plan);
     let (query, current, state) = read_current(
         settings,
         ctx.directory,
