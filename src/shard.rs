@@ -395,16 +395,14 @@ impl OrgTree {
             span[x] = (at, at + size[x]);
         }
 
-        accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        accounts.sort_by_key(|a| a.id);
         if let Some(w) = accounts.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(TreeError::DuplicateAccount {
-                account: w[0].id.clone(),
-            });
+            return Err(TreeError::DuplicateAccount { account: w[0].id });
         }
         let mut direct = vec![Vec::new(); ous.len()];
         for (a, account) in accounts.iter().enumerate() {
             let ou = index(&account.ou).ok_or_else(|| TreeError::UnknownOu {
-                account: account.id.clone(),
+                account: account.id,
                 ou: account.ou.clone(),
             })?;
             direct[ou].push(a);
@@ -668,7 +666,7 @@ fn current_homes(tree: &OrgTree, existing: &[App]) -> Result<Vec<Option<usize>>,
                 .binary_search_by(|a| a.name.cmp(app))
                 .map(Some)
                 .map_err(|_| ShardError::UnknownApp {
-                    account: account.id.clone(),
+                    account: account.id,
                     app: app.clone(),
                 })
         })
@@ -684,7 +682,7 @@ fn largest(tree: &OrgTree) -> Option<&Account> {
 
 fn too_large(account: &Account, target: usize) -> ShardError {
     ShardError::AccountTooLarge {
-        account: account.id.clone(),
+        account: account.id,
         ou: account.ou.clone(),
         entries: account.entries,
         target,
@@ -1049,7 +1047,7 @@ fn place(loads: &Loads, bins: &mut [Bin], rest: &[Piece]) -> Result<(), ShardErr
         } else if let Some(a) = Loads::single(&piece) {
             let account = &loads.tree.accounts[a];
             return Err(ShardError::NoRoom {
-                account: account.id.clone(),
+                account: account.id,
                 ou: account.ou.clone(),
                 entries,
                 apps: bins.len(),
@@ -1119,10 +1117,7 @@ fn gather(
             Scope::DirectAccounts => 0,
         },
         entries: sum(accounts.iter().map(|&a| tree.accounts[a].entries)),
-        accounts: accounts
-            .iter()
-            .map(|&a| tree.accounts[a].id.clone())
-            .collect(),
+        accounts: accounts.iter().map(|&a| tree.accounts[a].id).collect(),
     };
     let mut stack = vec![tree.root];
     while let Some(x) = stack.pop() {
@@ -1156,7 +1151,7 @@ fn gather(
         .enumerate()
         .filter_map(|(a, account)| match (home[a], account_bin[a]) {
             (Some(from), Some(to)) if from != to => Some(Move {
-                account: account.id.clone(),
+                account: account.id,
                 from: plans[from].name.clone(),
                 to: plans[to].name.clone(),
                 entries: account.entries,

@@ -313,7 +313,7 @@ pub fn join(directory: &Directory) -> AccessReport {
             });
             RoleAccess {
                 display_name: role.display_name.clone(),
-                account_id: role.account().clone(),
+                account_id: *role.account(),
                 role_name: role.role_name().to_owned(),
                 role_arn: role.arn(),
                 app_role_id: role.id,

@@ -133,7 +133,7 @@ pub async fn read_account(
         }
     };
     AccountInventory {
-        id: id.clone(),
+        id: *id,
         name: name.to_owned(),
         outcome,
     }

@@ -104,7 +104,7 @@ pub async fn explain(
         retries: &aws_sdk_iam::config::retry::RetryPartition::new("fedsync-explain"),
     };
     let failed = |error: StageError| ExplainError::Account {
-        account: account_id.clone(),
+        account: *account_id,
         error,
     };
     let iam = iam_client(&ctx, account_id).await.map_err(failed)?;
@@ -141,14 +141,14 @@ pub async fn explain(
     .map_err(failed)?;
     if let (Target::Role(role), true) = (target, roles.is_empty()) {
         return Err(ExplainError::NoSuchRole {
-            account: account_id.clone(),
+            account: *account_id,
             role: role.clone(),
             path: path.unwrap_or_default(),
         });
     }
     roles.sort_by(|a, b| a.arn.cmp(&b.arn));
     Ok(Explanation {
-        account: account_id.clone(),
+        account: *account_id,
         name,
         standing,
         providers: providers

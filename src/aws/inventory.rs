@@ -268,7 +268,7 @@ async fn list_into(
         organization::Membership::NotInOrganization => {
             warn!(account = %home, "not in an AWS Organization: reading this account only");
             let this = OrgAccount {
-                id: home.clone(),
+                id: *home,
                 name: String::new(),
                 state: "ACTIVE".to_owned(),
             };

@@ -84,7 +84,7 @@ pub fn run(args: &ShardPlanArgs, global: &Global) -> Result<ExitStatus, Failure>
         .accounts
         .iter()
         .map(|(id, ou)| Account {
-            id: id.clone(),
+            id: *id,
             ou: ou.clone(),
             entries: entries.get(id).copied().unwrap_or(0),
             current_app: homes.get(id).cloned(),
@@ -217,7 +217,7 @@ fn routed_entries(inventory: &Inventory) -> BTreeMap<AccountId, usize> {
                             .any(|t| t.verdict != TrustVerdict::No && ours.contains(&t.provider))
                     })
                     .count();
-                Some((a.id.clone(), count))
+                Some((a.id, count))
             }
             _ => None,
         })
@@ -232,7 +232,7 @@ fn entries_per_account(inventory: &Inventory) -> BTreeMap<AccountId, usize> {
         .iter()
         .filter_map(|a| match &a.outcome {
             AccountOutcome::Read { roles, .. } => Some((
-                a.id.clone(),
+                a.id,
                 roles
                     .iter()
                     .filter(|r| r.trust.iter().any(|t| t.verdict != TrustVerdict::No))

@@ -11,13 +11,23 @@ use serde::{Deserialize, Serialize};
 use super::ParseError;
 
 /// A 12-digit AWS account id, such as `123456789012`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Held inline (twelve ASCII digits, no allocation): every role and provider ARN of an
+/// Organization-wide inventory carries one. Ordered and hashed as its text is.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct AccountId(String);
+pub struct AccountId([u8; 12]);
 
 impl AccountId {
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only `from_str` builds one, from twelve ASCII digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AccountId").field(&self.as_str()).finish()
     }
 }
 
@@ -25,14 +35,13 @@ impl FromStr for AccountId {
     type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(AccountId(s.to_owned()))
-        } else {
-            Err(ParseError::new(
+        match <[u8; 12]>::try_from(s.as_bytes()) {
+            Ok(digits) if digits.iter().all(u8::is_ascii_digit) => Ok(AccountId(digits)),
+            _ => Err(ParseError::new(
                 "account id",
                 s,
                 "expected exactly 12 digits",
-            ))
+            )),
         }
     }
 }
@@ -46,13 +55,13 @@ impl TryFrom<String> for AccountId {
 
 impl From<AccountId> for String {
     fn from(id: AccountId) -> String {
-        id.0
+        id.as_str().to_owned()
     }
 }
 
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

@@ -4,8 +4,10 @@
 //! partition, the account id, the path and the name against IAM's rules, and `Display` prints the
 //! canonical form again. Pure: no I/O.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,9 +26,9 @@ pub const MAX_PROVIDER_NAME: usize = 128;
 pub struct RoleArn {
     partition: Partition,
     account: AccountId,
-    /// Starts and ends with `/`; `/` for roles without a path.
-    path: String,
-    name: String,
+    /// Starts and ends with `/`; `/` (not allocated) for roles without a path.
+    path: Cow<'static, str>,
+    name: Box<str>,
 }
 
 impl RoleArn {
@@ -59,9 +61,9 @@ impl RoleName {
     pub fn arn_in(&self, partition: Partition, account: &AccountId) -> RoleArn {
         RoleArn {
             partition,
-            account: account.clone(),
-            path: "/".to_owned(),
-            name: self.0.clone(),
+            account: *account,
+            path: Cow::Borrowed("/"),
+            name: self.0.as_str().into(),
         }
     }
 }
@@ -86,7 +88,8 @@ impl fmt::Display for RoleName {
 pub struct SamlProviderArn {
     partition: Partition,
     account: AccountId,
-    name: String,
+    /// Shared by its clones: every role of an account carries its provider's ARN.
+    name: Arc<str>,
 }
 
 impl SamlProviderArn {
@@ -184,8 +187,8 @@ impl FromStr for RoleArn {
             ));
         };
         let (path, name) = match rest.rfind('/') {
-            Some(i) => (format!("/{}", &rest[..=i]), &rest[i + 1..]),
-            None => ("/".to_owned(), rest),
+            Some(i) => (Cow::Owned(format!("/{}", &rest[..=i])), &rest[i + 1..]),
+            None => (Cow::Borrowed("/"), rest),
         };
         if path.len() > MAX_ROLE_PATH
             || path.contains("//")
@@ -204,7 +207,7 @@ impl FromStr for RoleArn {
             partition,
             account,
             path,
-            name: name.to_owned(),
+            name: name.into(),
         })
     }
 }
@@ -226,7 +229,7 @@ impl FromStr for SamlProviderArn {
         Ok(SamlProviderArn {
             partition,
             account,
-            name: name.to_owned(),
+            name: name.into(),
         })
     }
 }

@@ -86,7 +86,7 @@ pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, Setu
     let metadata = draft.metadata.as_ref().expect("missing() checked it");
     let document = render::trimmed_metadata(&metadata.metadata)?;
     let template = render::render_template(render::SAML_ROLES_TEMPLATE, &document)?;
-    let active: Vec<AccountId> = proven.active.iter().map(|a| a.id.clone()).collect();
+    let active: Vec<AccountId> = proven.active.iter().map(|a| a.id).collect();
     let accounts = render::accounts_json(&active, proven.management.as_ref());
     // Each app's metadata goes to its own OUs: a named app's StackSet files are its own.
     let objects = match &draft.app {

@@ -190,8 +190,7 @@ mod tests {
     fn the_account_list_leaves_out_the_management_account() {
         let a: AccountId = "111111111111".parse().unwrap();
         let b: AccountId = "222222222222".parse().unwrap();
-        let list: Vec<String> =
-            serde_json::from_str(&accounts_json(&[a.clone(), b.clone()], Some(&a))).unwrap();
+        let list: Vec<String> = serde_json::from_str(&accounts_json(&[a, b], Some(&a))).unwrap();
         assert_eq!(list, vec!["222222222222"]);
     }
 }
