@@ -78,6 +78,84 @@ pub struct AccountInventory {
     pub outcome: AccountOutcome,
 }
 
+impl AccountInventory {
+    /// The account as the app signing with `certificates` sees it ([`Inventory::for_app`]).
+    /// Only what the app keeps is copied: a role trusting only other apps' providers is never
+    /// cloned, so routing a large Organization over many apps costs each app its own roles.
+    fn for_app(&self, certificates: &BTreeSet<Thumbprint>) -> AccountInventory {
+        let AccountOutcome::Read { providers, roles } = &self.outcome else {
+            return self.clone();
+        };
+        let mut foreign = BTreeSet::new();
+        let mut unroutable = BTreeSet::new();
+        let providers = providers
+            .iter()
+            .map(|provider| {
+                let mut provider = provider.clone();
+                if provider.verdict != ProviderVerdict::Ours {
+                    return provider;
+                }
+                if provider.certificates.is_empty() || certificates.is_empty() {
+                    provider.verdict = ProviderVerdict::CantTell;
+                    provider.reason = if certificates.is_empty() {
+                        format!(
+                            "{}; but this app has no signing certificate to route it by",
+                            provider.reason
+                        )
+                    } else {
+                        format!(
+                            "{}; its certificates are not recorded, so fedsync cannot tell which app it signs for",
+                            provider.reason
+                        )
+                    };
+                    unroutable.insert(provider.arn.clone());
+                } else if !provider
+                    .certificates
+                    .iter()
+                    .any(|c| certificates.contains(&c.sha256))
+                {
+                    let carried: Vec<String> = provider
+                        .certificates
+                        .iter()
+                        .map(|c| c.sha256.to_string())
+                        .collect();
+                    provider.verdict = ProviderVerdict::NotOurs;
+                    provider.reason = format!(
+                        "it carries another app's signing certificate ({}), none of this app's",
+                        carried.join(", ")
+                    );
+                    foreign.insert(provider.arn.clone());
+                }
+                provider
+            })
+            .collect();
+        let roles =
+            roles
+                .iter()
+                .filter(|role| role.trust.iter().any(|t| !foreign.contains(&t.provider)))
+                .map(|role| {
+                    let mut role = role.clone();
+                    role.trust.retain(|t| !foreign.contains(&t.provider));
+                    for trust in role.trust.iter_mut().filter(|t| {
+                        unroutable.contains(&t.provider) && t.verdict == TrustVerdict::Yes
+                    }) {
+                        trust.verdict = TrustVerdict::CantTell;
+                        trust.reason = format!(
+                            "{}; but which app the provider is for cannot be told",
+                            trust.reason
+                        );
+                    }
+                    role
+                })
+                .collect();
+        AccountInventory {
+            id: self.id,
+            name: self.name.clone(),
+            outcome: AccountOutcome::Read { providers, roles },
+        }
+    }
+}
+
 /// Read, failed at a stage, or left out on purpose; nothing in between.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -308,7 +386,7 @@ impl Inventory {
         for account in &self.accounts {
             if !seen.insert(&account.id) {
                 return Err(InventoryError::DuplicateAccount {
-                    account: account.id.clone(),
+                    account: account.id,
                 });
             }
             if let AccountOutcome::Read { providers, roles } = &account.outcome {
@@ -335,66 +413,15 @@ impl Inventory {
     /// certificate can decide nothing). Everything else — failed and skipped accounts,
     /// providers with an unknown certificate or undecided — stays as it is.
     pub fn for_app(&self, certificates: &BTreeSet<Thumbprint>) -> Inventory {
-        let mut routed = self.clone();
-        for account in &mut routed.accounts {
-            let AccountOutcome::Read { providers, roles } = &mut account.outcome else {
-                continue;
-            };
-            let mut foreign = BTreeSet::new();
-            let mut unroutable = BTreeSet::new();
-            for provider in providers
-                .iter_mut()
-                .filter(|p| p.verdict == ProviderVerdict::Ours)
-            {
-                if provider.certificates.is_empty() || certificates.is_empty() {
-                    provider.verdict = ProviderVerdict::CantTell;
-                    provider.reason = if certificates.is_empty() {
-                        format!(
-                            "{}; but this app has no signing certificate to route it by",
-                            provider.reason
-                        )
-                    } else {
-                        format!(
-                            "{}; its certificates are not recorded, so fedsync cannot tell which app it signs for",
-                            provider.reason
-                        )
-                    };
-                    unroutable.insert(provider.arn.clone());
-                } else if !provider
-                    .certificates
-                    .iter()
-                    .any(|c| certificates.contains(&c.sha256))
-                {
-                    let carried: Vec<String> = provider
-                        .certificates
-                        .iter()
-                        .map(|c| c.sha256.to_string())
-                        .collect();
-                    provider.verdict = ProviderVerdict::NotOurs;
-                    provider.reason = format!(
-                        "it carries another app's signing certificate ({}), none of this app's",
-                        carried.join(", ")
-                    );
-                    foreign.insert(provider.arn.clone());
-                }
-            }
-            for role in roles.iter_mut() {
-                role.trust.retain(|t| !foreign.contains(&t.provider));
-                for trust in role
-                    .trust
-                    .iter_mut()
-                    .filter(|t| unroutable.contains(&t.provider) && t.verdict == TrustVerdict::Yes)
-                {
-                    trust.verdict = TrustVerdict::CantTell;
-                    trust.reason = format!(
-                        "{}; but which app the provider is for cannot be told",
-                        trust.reason
-                    );
-                }
-            }
-            roles.retain(|r| !r.trust.is_empty());
+        Inventory {
+            accounts: self
+                .accounts
+                .iter()
+                .map(|account| account.for_app(certificates))
+                .collect(),
+            version: self.version,
+            listing: self.listing,
         }
-        routed
     }
 
     /// Accounts whose read failed.
@@ -420,7 +447,7 @@ fn check_read(
     roles: &[IamRole],
 ) -> Result<(), InventoryError> {
     let foreign = |arn: String| InventoryError::ForeignArn {
-        account: account.clone(),
+        account: *account,
         arn,
     };
     let mut by_arn = BTreeMap::new();
@@ -430,7 +457,7 @@ fn check_read(
         }
         if by_arn.insert(&p.arn, p.verdict).is_some() {
             return Err(InventoryError::DuplicateProvider {
-                account: account.clone(),
+                account: *account,
                 provider: p.arn.to_string(),
             });
         }
@@ -442,7 +469,7 @@ fn check_read(
         }
         if !role_arns.insert(&role.arn) {
             return Err(InventoryError::DuplicateRole {
-                account: account.clone(),
+                account: *account,
                 role: role.arn.to_string(),
             });
         }
