@@ -193,7 +193,7 @@ pub fn check(plan: &Plan, guardrails: &Guardrails) -> Vec<Refusal> {
             max_removals: guardrails.max_removals,
         });
     }
-    let adding = plan.count(Action::Add);
+    let adding = plan.adding();
     if plan.peak_entries() > guardrails.max_app_roles && adding > 0 {
         refusals.push(Refusal::OverEntryCap {
             peak: plan.peak_entries(),

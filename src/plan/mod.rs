@@ -25,6 +25,7 @@
 //! Guardrails ([`guardrail`]) decide whether a plan may be applied; [`render`] prints it.
 
 pub mod assignments;
+mod count;
 pub mod groups;
 pub mod guardrail;
 pub mod render;
@@ -63,6 +64,8 @@ pub struct PlanSettings {
     /// Accounts whose held roles this run lets go (`--release-held`; a flag of the run, not a
     /// setting).
     pub release_held: BTreeSet<AccountId>,
+    /// `max-app-roles`: a plan counted over it is not built ([`Plan::not_built`]).
+    pub entry_cap: usize,
 }
 
 impl Default for PlanSettings {
@@ -74,6 +77,7 @@ impl Default for PlanSettings {
             assign_groups: false,
             max_value_len: GRAPH_MAX_VALUE_LEN,
             release_held: BTreeSet::new(),
+            entry_cap: guardrail::DEFAULT_MAX_APP_ROLES,
         }
     }
 }
@@ -116,6 +120,17 @@ pub struct Plan {
     /// Entries of the service principal's other collections that share the entry cap
     /// ([`crate::model::COLLECTIONS_SHARING_THE_CAP`]); the plan never changes them.
     pub entries_beside_app_roles: usize,
+    /// Set when counting showed the plan over the entry cap, so it was not built: it then
+    /// changes nothing (no changes, groups or assignments; the target is the collection as it
+    /// is), and the guardrail refuses it for the app roles counted here.
+    pub not_built: Option<NotBuilt>,
+}
+
+/// A plan left unbuilt: what counting found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct NotBuilt {
+    /// The app roles the plan would add.
+    pub adding: usize,
 }
 
 /// What happens to one app role.
@@ -335,6 +350,12 @@ impl Plan {
         self.changes.iter().filter(|c| c.action == action).count()
     }
 
+    /// The app roles the plan adds: its changes, or what was counted of a plan not built.
+    pub fn adding(&self) -> usize {
+        self.not_built
+            .map_or_else(|| self.count(Action::Add), |n| n.adding)
+    }
+
     /// True when applying would change nothing.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
@@ -347,12 +368,13 @@ impl Plan {
             .as_ref()
             .map_or(self.target.len(), Vec::len)
             + self.entries_beside_app_roles
+            + self.not_built.map_or(0, |n| n.adding)
     }
 
     /// Entries counted against the cap once the plan is applied: the app roles and the other
     /// collections that share the cap.
     pub fn entries_after(&self) -> usize {
-        self.target.len() + self.entries_beside_app_roles
+        self.target.len() + self.entries_beside_app_roles + self.not_built.map_or(0, |n| n.adding)
     }
 
     /// True when carrying the plan out writes nothing at all: no app role, group, assignment
@@ -415,7 +437,7 @@ pub fn plan(
             AccountOutcome::Failed { stage, reason } => Some((
                 &account.id,
                 FailedAccount {
-                    account: account.id.clone(),
+                    account: account.id,
                     name: account.name.clone(),
                     stage: *stage,
                     reason: reason.clone(),
@@ -431,6 +453,16 @@ pub fn plan(
         .iter()
         .filter_map(|r| r.aws_value().and(r.value()).map(|v| (v, r)))
         .collect();
+
+    // Counted before it is built: a plan over the entry cap is refused as it stands.
+    let beside = now.service_principal.entries_beside_app_roles();
+    let over = |adding: usize| adding > 0 && current.len() + adding + beside > settings.entry_cap;
+    if over(count::at_most(inventory)) {
+        let adding = count::adds(inventory, &current_by_value, settings);
+        if over(adding) {
+            return Ok(unbuilt(now, failed_accounts, adding));
+        }
+    }
 
     let mut skipped = Vec::new();
     let mut skipped_values = HashSet::new();
@@ -504,7 +536,8 @@ pub fn plan(
 
     let mut changes = Vec::new();
     let mut target = Vec::with_capacity(current.len() + desired.len());
-    let mut first_patch = Vec::with_capacity(current.len() + desired.len());
+    // Roles dropped from the target, each with the place it keeps in the first `PATCH`.
+    let mut dropped: Vec<(usize, AppRole)> = Vec::new();
     let mut matched = HashSet::new();
     let mut released = BTreeSet::new();
     let (mut unchanged, mut unmanaged, mut enabled_managed_before) = (0, 0, 0);
@@ -512,7 +545,6 @@ pub fn plan(
         let Some(aws) = role.aws_value() else {
             unmanaged += 1;
             target.push(role.clone());
-            first_patch.push(role.clone());
             continue;
         };
         if role.is_enabled {
@@ -526,8 +558,7 @@ pub fn plan(
                 Some(change) => changes.push(change),
                 None => unchanged += 1,
             }
-            target.push(next.clone());
-            first_patch.push(next);
+            target.push(next);
             continue;
         } else if skipped_values.contains(value) {
             Fate::Keep
@@ -540,7 +571,7 @@ pub fn plan(
                 if reason != HoldReason::AccountUnreadable
                     && settings.release_held.contains(account) =>
             {
-                released.insert(account.clone());
+                released.insert(*account);
                 Fate::Gone(Reason::Released, format!("{}: {detail}", reason.describe()))
             }
             other => other,
@@ -549,7 +580,6 @@ pub fn plan(
             Fate::Keep => {
                 unchanged += 1;
                 target.push(role.clone());
-                first_patch.push(role.clone());
             }
             Fate::Hold(reason, detail) => {
                 if let Some(failed) = failed_accounts.get_mut(account) {
@@ -559,14 +589,13 @@ pub fn plan(
                     id: Some(role.id),
                     value: value.to_owned(),
                     display_name: role.display_name().map(str::to_owned),
-                    account: account.clone(),
+                    account: *account,
                     reason,
                     detail,
                     needs_attention: reason.needs_attention(),
                 });
                 unchanged += 1;
                 target.push(role.clone());
-                first_patch.push(role.clone());
             }
             Fate::Gone(reason, detail) if role.is_enabled => {
                 let mut next = role.clone();
@@ -574,8 +603,7 @@ pub fn plan(
                 let mut change = change_for(Action::Disable, role, reason, Vec::new());
                 change.detail = Some(detail);
                 changes.push(change);
-                target.push(next.clone());
-                first_patch.push(next);
+                target.push(next);
             }
             Fate::Gone(reason, detail) => {
                 let reason = if reason == Reason::Released {
@@ -586,7 +614,7 @@ pub fn plan(
                 let mut change = change_for(Action::Remove, role, reason, Vec::new());
                 change.detail = Some(detail);
                 changes.push(change);
-                first_patch.push(role.clone());
+                dropped.push((target.len(), role.clone()));
             }
         }
     }
@@ -609,8 +637,7 @@ pub fn plan(
             });
         }
         changes.push(change_for(Action::Add, &role, Reason::NewRole, Vec::new()));
-        target.push(role.clone());
-        first_patch.push(role);
+        target.push(role);
     }
     changes.sort_by(|a, b| a.value.cmp(&b.value));
     held.sort_by(|a, b| a.value.cmp(&b.value));
@@ -632,7 +659,7 @@ pub fn plan(
         from_backup: &[],
     });
 
-    let removes = changes.iter().any(|c| c.action == Action::Remove);
+    let first_patch = (!dropped.is_empty()).then(|| with_dropped(&target, dropped));
     Ok(Plan {
         changes,
         unchanged,
@@ -653,9 +680,54 @@ pub fn plan(
         forget,
         enabled_managed_before,
         target,
-        first_patch: removes.then_some(first_patch),
-        entries_beside_app_roles: now.service_principal.entries_beside_app_roles(),
+        first_patch,
+        entries_beside_app_roles: beside,
+        not_built: None,
     })
+}
+
+/// The target with the dropped roles back in their places: the first of two `PATCH`es.
+fn with_dropped(target: &[AppRole], dropped: Vec<(usize, AppRole)>) -> Vec<AppRole> {
+    let mut out = Vec::with_capacity(target.len() + dropped.len());
+    let mut dropped = dropped.into_iter().peekable();
+    for (i, role) in target.iter().enumerate() {
+        while let Some((_, role)) = dropped.next_if(|(at, _)| *at == i) {
+            out.push(role);
+        }
+        out.push(role.clone());
+    }
+    out.extend(dropped.map(|(_, role)| role));
+    out
+}
+
+/// The plan of an app counted over its entry cap: it changes nothing, and says how many app
+/// roles it would have added.
+fn unbuilt(
+    now: &Current,
+    failed_accounts: BTreeMap<&AccountId, FailedAccount>,
+    adding: usize,
+) -> Plan {
+    let current = now.app_roles();
+    let managed = current.iter().filter(|r| r.aws_value().is_some());
+    Plan {
+        changes: Vec::new(),
+        unchanged: managed.clone().count(),
+        unmanaged: current.len() - managed.clone().count(),
+        skipped: Vec::new(),
+        failed_accounts: failed_accounts.into_values().collect(),
+        held: Vec::new(),
+        released_nothing: Vec::new(),
+        groups: Vec::new(),
+        skipped_groups: Vec::new(),
+        assignments: Vec::new(),
+        orphan_groups: Vec::new(),
+        forget: Vec::new(),
+        enabled_managed_before: managed.filter(|r| r.is_enabled).count(),
+        target: current.to_vec(),
+        first_patch: None,
+        entries_beside_app_roles: now.service_principal.entries_beside_app_roles(),
+        not_built: Some(NotBuilt { adding }),
+    }
 }
 
 /// The providers a role gets app roles for: every provider it trusts whose pair is an app role
@@ -716,7 +788,7 @@ fn not_added(
             account_name: &account.name,
             role: &role.arn,
         })),
-        account: account.id.clone(),
+        account: account.id,
         reason,
         detail: first.reason.clone(),
         needs_attention: true,

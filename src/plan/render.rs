@@ -30,6 +30,8 @@
 //!   "orphan_groups": [ { "id", "display_name" } ],
 //!   "forget":   [ { "app_role_id", "principal_id" } ],
 //!   "refusals": [ { "kind": "too-many-removals|over-entry-cap", "message", ...counts } ],
+//!   "not_built": null | { "adding" },   // counted over the entry cap: the plan was not built,
+//!                                       // so changes, groups and assignments are empty
 //!   "target":   [ <appRole as Graph takes it> ] }
 //! ```
 //! Fields are only ever added to this schema; a removal or rename bumps the version.
@@ -68,7 +70,13 @@ fn verb(action: Action) -> &'static str {
 /// The plan for a terminal: one block per change, then what was left alone and why.
 pub fn to_text(plan: &Plan, refusals: &[Refusal], fill: &Fill) -> String {
     let mut out = String::new();
-    if plan.is_empty() {
+    if let Some(not_built) = plan.not_built {
+        let _ = writeln!(
+            out,
+            "Not planned in detail: counted from the inventory, the plan adds {} app roles, over the entry cap (below); nothing else was planned.",
+            not_built.adding
+        );
+    } else if plan.is_empty() {
         out.push_str("No changes: the app roles are in step with AWS.\n");
     } else {
         out.push_str("fedsync will change the AWS app's roles as follows (+ add, ~ update or enable, - disable, x remove):\n\n");
@@ -109,7 +117,7 @@ pub fn to_text(plan: &Plan, refusals: &[Refusal], fill: &Fill) -> String {
     let _ = writeln!(
         out,
         "Plan: {} to add, {} to update, {} to enable, {} to disable, {} to remove; {} unchanged, {} not managed by fedsync.",
-        plan.count(Action::Add),
+        plan.adding(),
         plan.count(Action::Update),
         plan.count(Action::Enable),
         plan.count(Action::Disable),
@@ -310,7 +318,7 @@ pub fn to_json(plan: &Plan, refusals: &[Refusal], fill: &Fill) -> Value {
     json!({
         "schema": SCHEMA,
         "summary": {
-            "add": plan.count(Action::Add),
+            "add": plan.adding(),
             "update": plan.count(Action::Update),
             "enable": plan.count(Action::Enable),
             "disable": plan.count(Action::Disable),
@@ -345,6 +353,7 @@ pub fn to_json(plan: &Plan, refusals: &[Refusal], fill: &Fill) -> Value {
         "orphan_groups": plan.orphan_groups,
         "forget": plan.forget,
         "refusals": refusals,
+        "not_built": plan.not_built,
         "target": plan.target,
     })
 }

@@ -156,6 +156,7 @@ pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanErro
         target,
         first_patch: (removes || two_patches).then_some(first_patch),
         entries_beside_app_roles: 0,
+        not_built: None,
     })
 }
 

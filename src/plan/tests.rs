@@ -771,6 +771,75 @@ fn a_plan_over_the_entry_cap_is_refused_with_the_counts() {
 }
 
 #[test]
+fn a_plan_counted_over_the_entry_cap_is_not_built_changes_nothing_and_is_refused_alike() {
+    let names: Vec<String> = (0..5).map(|i| format!("R{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let accounts = vec![read(A, &names), failed(B)];
+    let current = [msiam_access(), derived(&value(A, "R0"), true)];
+    let cap = Guardrails {
+        max_app_roles: 5,
+        ..Guardrails::default()
+    };
+    let counted = plan(
+        &inventory(accounts.clone()),
+        &current,
+        &PlanSettings {
+            entry_cap: cap.max_app_roles,
+            ..PlanSettings::default()
+        },
+    )
+    .unwrap();
+    let built = plan_of(accounts, &current);
+
+    assert_eq!(counted.not_built, Some(NotBuilt { adding: 4 }));
+    assert_eq!(built.not_built, None);
+    assert!(counted.changes.is_empty() && counted.groups.is_empty());
+    assert!(counted.writes_nothing(), "{:?}", steps::steps(&counted));
+    assert_eq!(counted.target, current);
+    assert_eq!(counted.failed_accounts.len(), 1, "still reported");
+    assert_eq!(counted.adding(), built.adding());
+    assert_eq!(counted.peak_entries(), built.peak_entries());
+    // Refused with the very counts the built plan is refused with.
+    let refusals = guardrail::check(&counted, &cap);
+    assert_eq!(refusals, guardrail::check(&built, &cap));
+    assert!(
+        refusals[0]
+            .to_string()
+            .contains("needs 6 entries (2 now, 4 app roles to add), over max-app-roles 5"),
+        "{refusals:?}"
+    );
+}
+
+#[test]
+fn roles_whose_names_collide_are_not_counted_so_a_plan_that_fits_is_built() {
+    // By role name alone, Admin of A and of B share a name: both are skipped, as in the built
+    // plan, which then adds Dev only and fits a cap of two.
+    let (mut a, mut b) = (read(A, &["Admin", "Dev"]), read(B, &["Admin"]));
+    a.name = "Same".into();
+    b.name = "same".into();
+    let accounts = vec![a, b];
+    let settings = PlanSettings {
+        naming: "{account_name} {role_name}".parse().unwrap(),
+        entry_cap: 2,
+        ..PlanSettings::default()
+    };
+    let p = plan(&inventory(accounts), &[msiam_access()], &settings).unwrap();
+    assert_eq!(p.not_built, None);
+    assert_eq!(p.count(Action::Add), 1);
+    assert_eq!(p.skipped.len(), 2, "{:?}", p.skipped);
+    assert!(
+        guardrail::check(
+            &p,
+            &Guardrails {
+                max_app_roles: 2,
+                ..Guardrails::default()
+            }
+        )
+        .is_empty()
+    );
+}
+
+#[test]
 fn the_entry_cap_counts_roles_still_waiting_for_removal() {
     let mut current = enabled_roles(A, 2);
     current[0].is_enabled = false; // R0 will be removed, after the first PATCH adds New
@@ -1058,6 +1127,48 @@ proptest! {
         let third = plan(&inventory, &second.target, &PlanSettings::default()).unwrap();
         prop_assert!(third.is_empty(), "{:?}", third.changes);
         prop_assert_eq!(third.target, second.target);
+    }
+
+    #[test]
+    fn a_plan_counted_over_the_cap_is_refused_exactly_as_the_built_plan_and_else_is_built_alike(
+        inventory in inventory_strategy(),
+        current in current_strategy(),
+        cap in 0..12usize,
+        same_account_names in any::<bool>(),
+    ) {
+        // With every account named alike (but for case), roles of the same name in two
+        // accounts collide, and are skipped by the plan and not counted.
+        let mut inventory = inventory;
+        if same_account_names {
+            for (i, account) in inventory.accounts.iter_mut().enumerate() {
+                account.name = if i % 2 == 0 { "Same" } else { "same" }.to_owned();
+            }
+        }
+        let settings = |entry_cap| PlanSettings {
+            naming: "{account_name} {role_name}".parse().unwrap(),
+            entry_cap,
+            ..PlanSettings::default()
+        };
+        let Ok(built) = plan(&inventory, &current, &settings(usize::MAX)) else {
+            return Ok(());
+        };
+        let counted = plan(&inventory, &current, &settings(cap)).unwrap();
+        let guardrails = Guardrails { max_app_roles: cap, ..Guardrails::default() };
+        let over_cap = |p: &Plan| -> Vec<Refusal> {
+            guardrail::check(p, &guardrails)
+                .into_iter()
+                .filter(|r| matches!(r, Refusal::OverEntryCap { .. }))
+                .collect()
+        };
+        prop_assert_eq!(over_cap(&counted), over_cap(&built));
+        match counted.not_built {
+            None => prop_assert_eq!(&counted, &built),
+            Some(_) => {
+                prop_assert!(!over_cap(&counted).is_empty());
+                prop_assert!(counted.writes_nothing());
+                prop_assert_eq!(&counted.target, &current);
+            }
+        }
     }
 
     #[test]

@@ -153,8 +153,14 @@ impl Settings {
     pub fn plan_settings(&self) -> Result<(PlanSettings, Guardrails), Problems> {
         self.finish(|c| {
             let plan = c.plan();
-            let guardrails = c.guardrails();
-            Some((plan?, guardrails?))
+            let guardrails = c.guardrails()?;
+            Some((
+                PlanSettings {
+                    entry_cap: guardrails.max_app_roles,
+                    ..plan?
+                },
+                guardrails,
+            ))
         })
     }
 
@@ -202,7 +208,10 @@ impl Settings {
                 credential: credential?,
                 service_principal_id: service_principal_id?,
                 inventory: inventory?,
-                plan: plan?,
+                plan: PlanSettings {
+                    entry_cap: guardrails.as_ref()?.max_app_roles,
+                    ..plan?
+                },
                 guardrails: guardrails?,
                 group_owner_id: group_owner_id?,
                 backup: backup?,

@@ -45,7 +45,7 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "dry_run": report.dry_run,
         "accounts_read": report.accounts_read(),
         "accounts_failed": report.accounts_failed(),
-        "roles_added": plan.count(Action::Add),
+        "roles_added": plan.adding(),
         "roles_updated": plan.count(Action::Update),
         "roles_enabled": plan.count(Action::Enable),
         "roles_disabled": plan.count(Action::Disable),
@@ -117,7 +117,7 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
     let _ = writeln!(
         out,
         "  roles        {} added, {} updated, {} enabled, {} disabled, {} removed, {} unchanged{}",
-        plan.count(Action::Add),
+        plan.adding(),
         plan.count(Action::Update),
         plan.count(Action::Enable),
         plan.count(Action::Disable),

@@ -1,0 +1,143 @@
+//! count: how many app roles a plan would add, counted from the inventory without building the
+//! plan — so that an app over the entry cap is refused before its target, its groups and its
+//! assignments are materialised (200,000 candidate roles against a 1,200-entry app would
+//! otherwise build 200,000 app roles and as many groups, only to refuse them).
+//!
+//! The count follows [`super::plan`] rule for rule: the same chosen provider per role (none
+//! added for a role with an app role already), the same values skipped as Graph would refuse
+//! them, the same roles skipped for sharing a display name or group name with another role.
+//! Names are hashed, not kept. A false hash match can only make the count smaller, so a plan is
+//! never refused on a count it would not reach: when in doubt, the plan is built and the
+//! guardrail decides on it as always.
+//!
+//! Pure: no I/O.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::model::{AccountOutcome, AppRole, Inventory, SamlProviderArn, check_graph_value};
+use crate::naming::NamingInput;
+
+use super::PlanSettings;
+use super::groups::group_name;
+
+/// The most app roles the inventory can add: one per role some provider of ours lets in.
+/// Cheap (no text is built); when even this fits under the cap, nothing needs counting.
+pub(super) fn at_most(inventory: &Inventory) -> usize {
+    inventory
+        .accounts
+        .iter()
+        .filter_map(|account| match &account.outcome {
+            AccountOutcome::Read { roles, .. } => Some(roles),
+            _ => None,
+        })
+        .flatten()
+        .filter(|role| role.trusted().next().is_some())
+        .count()
+}
+
+/// The app roles planning `inventory` against `current` (the managed roles by value) adds.
+pub(super) fn adds(
+    inventory: &Inventory,
+    current: &HashMap<&str, &AppRole>,
+    settings: &PlanSettings,
+) -> usize {
+    let mut value = String::new();
+    let mut names = Names::default();
+    // The name hashes of each role that would get a new app role.
+    let mut new: Vec<(u64, Option<u64>)> = Vec::new();
+    for account in &inventory.accounts {
+        let AccountOutcome::Read { roles, .. } = &account.outcome else {
+            continue;
+        };
+        for role in roles {
+            // As `chosen_providers`: every trusted pair that is an app role already, else the
+            // provider that sorts first.
+            let mut first: Option<&SamlProviderArn> = None;
+            let (mut existing, mut existing_valid) = (false, false);
+            for provider in role.trusted() {
+                value.clear();
+                let _ = write!(value, "{},{provider}", role.arn);
+                if current.contains_key(value.as_str()) {
+                    existing = true;
+                    existing_valid |= valid(&role.arn, provider, &value, settings);
+                }
+                if first.is_none_or(|f| provider < f) {
+                    first = Some(provider);
+                }
+            }
+            let Some(first) = first else {
+                continue;
+            };
+            let adds = !existing && {
+                value.clear();
+                let _ = write!(value, "{},{first}", role.arn);
+                valid(&role.arn, first, &value, settings)
+            };
+            if !adds && !existing_valid {
+                // Skipped, or no app role wanted: no name of its own to collide with.
+                continue;
+            }
+            let input = NamingInput {
+                account_id: &account.id,
+                account_name: &account.name,
+                role: &role.arn,
+            };
+            let display_name = settings.naming.render(&input);
+            let display = names.add(Name::Display, &display_name);
+            let group = settings.create_groups.then(|| {
+                let group_name = group_name(settings.group_naming.as_ref(), &display_name, &input);
+                names.add(Name::Group, &group_name)
+            });
+            if adds {
+                new.push((display, group));
+            }
+        }
+    }
+    new.iter()
+        .filter(|(display, group)| {
+            !names.shared.contains(display) && group.is_none_or(|g| !names.shared.contains(&g))
+        })
+        .count()
+}
+
+/// A pair `plan` would keep: role and provider in one account, a value Graph takes.
+fn valid(
+    role: &crate::model::RoleArn,
+    provider: &SamlProviderArn,
+    value: &str,
+    settings: &PlanSettings,
+) -> bool {
+    role.partition() == provider.partition()
+        && role.account() == provider.account()
+        && check_graph_value(value, settings.max_value_len).is_ok()
+}
+
+/// Which of a role's names, as `name_collisions` tells them apart.
+#[derive(Hash)]
+enum Name {
+    Display,
+    Group,
+}
+
+/// The hashes of the names seen, and of those seen for more than one role.
+#[derive(Default)]
+struct Names {
+    seen: HashSet<u64>,
+    shared: HashSet<u64>,
+}
+
+impl Names {
+    /// Counts one role's name (ignoring case, as Entra compares names) and returns its hash.
+    fn add(&mut self, kind: Name, name: &str) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        kind.hash(&mut hasher);
+        name.to_lowercase().hash(&mut hasher);
+        let hash = hasher.finish();
+        if !self.seen.insert(hash) {
+            self.shared.insert(hash);
+        }
+        hash
+    }
+}
