@@ -90,6 +90,9 @@ struct Args {
     /// Entries of the manifest the plan starts from (Graph's cap is 1200).
     #[arg(long, default_value_t = 1200)]
     manifest: usize,
+    /// Apps the plan-at-scale roles are spread over in its several-apps figure.
+    #[arg(long, default_value_t = 200)]
+    plan_apps: usize,
     /// Accounts of the apply and steady-state figures; with `--roles` this many × roles app
     /// roles and groups are created.
     #[arg(long, default_value_t = 100)]
@@ -135,6 +138,9 @@ enum ChildRole {
         roles: usize,
         #[arg(long)]
         manifest: usize,
+        /// Spread the roles over this many apps instead (then `manifest` is not used).
+        #[arg(long, default_value_t = 1)]
+        apps: usize,
     },
 }
 
@@ -203,8 +209,12 @@ fn child(role: ChildRole) -> anyhow::Result<()> {
             accounts,
             roles,
             manifest,
+            apps,
         } => {
-            let figures = plan_scale::run(accounts, roles, manifest)?;
+            let figures = match apps {
+                1 => plan_scale::run(accounts, roles, manifest)?,
+                _ => plan_scale::run_apps(accounts, roles, apps)?,
+            };
             println!("{figures}");
             Ok(())
         }
@@ -289,8 +299,9 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         unsafe { std::env::set_var(name, value) };
     }
     let figures = runtime()?.block_on(measure(args, &aws.url, &graph.url))?;
-    let plan = plan_child(args)?;
-    print!("{}", report(args, &figures, &plan));
+    let plan = plan_child(args, 1)?;
+    let plan_apps = plan_child(args, args.plan_apps)?;
+    print!("{}", report(args, &figures, &plan, &plan_apps));
     Ok(())
 }
 
@@ -412,9 +423,9 @@ async fn measure(args: &Args, aws_url: &str, graph_url: &str) -> anyhow::Result<
     })
 }
 
-fn plan_child(args: &Args) -> anyhow::Result<Value> {
+fn plan_child(args: &Args, apps: usize) -> anyhow::Result<Value> {
     eprintln!(
-        "bench: plan of {} × {} roles against {} manifest entries…",
+        "bench: plan of {} × {} roles against {} manifest entries, {apps} app(s)…",
         args.plan_accounts, args.plan_roles, args.manifest
     );
     let out = Command::new(std::env::current_exe()?)
@@ -423,6 +434,7 @@ fn plan_child(args: &Args) -> anyhow::Result<Value> {
             format!("--accounts={}", args.plan_accounts),
             format!("--roles={}", args.plan_roles),
             format!("--manifest={}", args.manifest),
+            format!("--apps={apps}"),
         ])
         .stderr(Stdio::inherit())
         .output()?;
@@ -460,7 +472,7 @@ fn yes(met: bool) -> &'static str {
     if met { "yes" } else { "**no**" }
 }
 
-fn report(args: &Args, f: &Figures, plan: &Value) -> String {
+fn report(args: &Args, f: &Figures, plan: &Value, plan_apps: &Value) -> String {
     use std::fmt::Write as _;
     let latency = Duration::from_millis(args.latency_ms);
     let mut out = String::new();
@@ -587,6 +599,24 @@ fn report(args: &Args, f: &Figures, plan: &Value) -> String {
         out,
         "| plan: peak RSS of the process (inputs alone {inputs_mib:.0} MiB) | {peak_mib:.0} MiB | < 64 MiB | {} |",
         yes(peak_mib < 64.0)
+    );
+    let _ = writeln!(
+        out,
+        "| plan: refused as over the cap / app roles it counted to add | {} / {} | | |",
+        !plan["refusals"].as_array().is_none_or(Vec::is_empty),
+        plan["counted_adds"]
+    );
+    let apps_ms = plan_apps["plan_ms"].as_f64().unwrap_or(f64::NAN);
+    let _ = writeln!(
+        out,
+        "| the same {} roles over {} apps, a first run (every role new): routing and plans, one app after another | {apps_ms:.0} ms (routing {:.0} ms; {} adds, fullest app {} entries, {} refusals) | < 1 s | {} |",
+        plan_apps["candidate_roles"],
+        plan_apps["apps"],
+        plan_apps["routing_ms"].as_f64().unwrap_or(f64::NAN),
+        plan_apps["adds"],
+        plan_apps["fullest_app_entries"],
+        plan_apps["refusals"],
+        yes(apps_ms < 1000.0)
     );
 
     // Apply and steady state.

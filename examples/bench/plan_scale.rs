@@ -2,8 +2,11 @@
 //! is its own. Builds an inventory of `accounts × roles` federated roles and a full manifest
 //! (msiam_access plus managed roles that match the first roles of the inventory, already in
 //! step), then times `fedsync::plan::plan` and the guardrail check, and prints one JSON line.
+//! With several apps, the same roles are spread over them (each account's provider carrying one
+//! app's certificate): each app's inventory is routed (`Inventory::for_app`, as `sync` does),
+//! planned from msiam_access alone (a first run: every role new) and checked.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fedsync::model::{
     AccountInventory, AccountOutcome, AppRole, IamRole, Inventory, Listing, ProviderVerdict,
@@ -17,7 +20,14 @@ use serde_json::{Value, json};
 use crate::fake_aws::{OrgSpec, PROVIDER};
 use crate::usage;
 
-fn inventory(accounts: usize, roles: usize) -> anyhow::Result<Inventory> {
+/// The certificate thumbprint of app `i`.
+fn thumbprint(i: usize) -> fedsync::model::Thumbprint {
+    format!("{:064x}", i + 1)
+        .parse()
+        .unwrap_or_else(|e| panic!("a thumbprint: {e}"))
+}
+
+fn inventory(accounts: usize, roles: usize, apps: usize) -> anyhow::Result<Inventory> {
     let mut all = Vec::with_capacity(accounts);
     for a in 0..accounts {
         let id = OrgSpec::account_id(a);
@@ -43,7 +53,13 @@ fn inventory(accounts: usize, roles: usize) -> anyhow::Result<Inventory> {
                     arn: provider,
                     verdict: ProviderVerdict::Ours,
                     reason: String::new(),
-                    certificates: Vec::new(),
+                    certificates: match apps {
+                        1 => Vec::new(),
+                        _ => vec![fedsync::model::Certificate {
+                            sha256: thumbprint(a * apps / accounts),
+                            not_after: None,
+                        }],
+                    },
                 }],
                 roles: federated,
             },
@@ -99,7 +115,7 @@ fn manifest(inventory: &Inventory, entries: usize, settings: &PlanSettings) -> V
 /// Runs in the child: builds the inputs, plans once, prints the figures as one JSON line.
 pub fn run(accounts: usize, roles: usize, entries: usize) -> anyhow::Result<Value> {
     let settings = PlanSettings::default();
-    let inventory = inventory(accounts, roles)?;
+    let inventory = inventory(accounts, roles, 1)?;
     let current =
         fedsync::model::Current::of_app_roles("sp", manifest(&inventory, entries, &settings));
     let rss_inputs_kib = usage::status_kib("VmRSS").unwrap_or(0);
@@ -124,9 +140,49 @@ pub fn run(accounts: usize, roles: usize, entries: usize) -> anyhow::Result<Valu
         "rss_inputs_kib": rss_inputs_kib,
         "peak_rss_kib": usage::status_kib("VmHWM").unwrap_or(0),
         "adds": plan.count(Action::Add),
+        "counted_adds": plan.adding(),
         "unchanged": plan.unchanged,
         "groups": plan.groups.len(),
         "target_entries": plan.target.len(),
         "refusals": refusals.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    }))
+}
+
+/// Runs in the child: `accounts × roles` spread over `apps` apps, each routed, planned from
+/// msiam_access alone and checked, one after another as `sync` plans them.
+pub fn run_apps(accounts: usize, roles: usize, apps: usize) -> anyhow::Result<Value> {
+    let settings = PlanSettings::default();
+    let inventory = inventory(accounts, roles, apps)?;
+    let msiam = manifest(&inventory, 1, &settings);
+    let started = Instant::now();
+    let cpu_before = usage::cpu_time();
+    let (mut adds, mut refusals, mut fullest, mut routing) = (0, 0, 0, Duration::ZERO);
+    for app in 0..apps {
+        let routing_started = Instant::now();
+        let routed = inventory.for_app(&[thumbprint(app)].into_iter().collect());
+        routing += routing_started.elapsed();
+        let current = fedsync::model::Current::of_app_roles("sp", msiam.clone());
+        let plan = fedsync::plan::plan(
+            &routed,
+            &current,
+            &fedsync::model::SyncState::default(),
+            &settings,
+        )?;
+        refusals += guardrail::check(&plan, &Guardrails::default()).len();
+        adds += plan.count(Action::Add);
+        fullest = fullest.max(plan.entries_after());
+    }
+    let cpu = usage::cpu_time().saturating_sub(cpu_before);
+    let wall = started.elapsed();
+    Ok(json!({
+        "candidate_roles": accounts * roles,
+        "apps": apps,
+        "plan_ms": wall.as_secs_f64() * 1000.0,
+        "plan_cpu_ms": cpu.as_secs_f64() * 1000.0,
+        "routing_ms": routing.as_secs_f64() * 1000.0,
+        "peak_rss_kib": usage::status_kib("VmHWM").unwrap_or(0),
+        "adds": adds,
+        "fullest_app_entries": fullest,
+        "refusals": refusals,
     }))
 }
