@@ -83,7 +83,7 @@ impl Default for PlanSettings {
 }
 
 /// The changes that bring the service principal's `appRoles` in step with AWS.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// One entry per app role that changes, ordered by `value`.
     pub changes: Vec<RoleChange>,
@@ -710,23 +710,14 @@ fn unbuilt(
     let current = now.app_roles();
     let managed = current.iter().filter(|r| r.aws_value().is_some());
     Plan {
-        changes: Vec::new(),
         unchanged: managed.clone().count(),
         unmanaged: current.len() - managed.clone().count(),
-        skipped: Vec::new(),
         failed_accounts: failed_accounts.into_values().collect(),
-        held: Vec::new(),
-        released_nothing: Vec::new(),
-        groups: Vec::new(),
-        skipped_groups: Vec::new(),
-        assignments: Vec::new(),
-        orphan_groups: Vec::new(),
-        forget: Vec::new(),
         enabled_managed_before: managed.filter(|r| r.is_enabled).count(),
         target: current.to_vec(),
-        first_patch: None,
         entries_beside_app_roles: now.service_principal.entries_beside_app_roles(),
         not_built: Some(NotBuilt { adding }),
+        ..Plan::default()
     }
 }
 

@@ -142,21 +142,10 @@ pub fn restore(current: &[AppRole], backup: &[AppRole]) -> Result<Plan, PlanErro
     Ok(Plan {
         changes,
         unchanged,
-        unmanaged: 0,
-        skipped: Vec::new(),
-        failed_accounts: Vec::new(),
-        held: Vec::new(),
-        released_nothing: Vec::new(),
-        groups: Vec::new(),
-        skipped_groups: Vec::new(),
-        assignments: Vec::new(),
-        orphan_groups: Vec::new(),
-        forget: Vec::new(),
         enabled_managed_before: enabled_before,
         target,
         first_patch: (removes || two_patches).then_some(first_patch),
-        entries_beside_app_roles: 0,
-        not_built: None,
+        ..Plan::default()
     })
 }
 
