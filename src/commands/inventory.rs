@@ -55,13 +55,7 @@ pub fn run(args: &InventoryArgs, global: &Global) -> Result<ExitStatus, Failure>
 /// Roles with no yes and some verdict that could not be decided.
 fn undecided(inventory: &Inventory) -> usize {
     inventory
-        .accounts
-        .iter()
-        .filter_map(|a| match &a.outcome {
-            AccountOutcome::Read { roles, .. } => Some(roles),
-            _ => None,
-        })
-        .flatten()
+        .read_roles()
         .filter(|r| r.trust.iter().any(|t| is_undecided(t.verdict)))
         .count()
 }

@@ -60,7 +60,7 @@ pub struct AwsRoleValue {
 impl AwsRoleValue {
     /// Pairs a role with a provider; they must share partition and account, as AWS requires.
     pub fn new(role: RoleArn, provider: SamlProviderArn) -> Result<Self, ParseError> {
-        if role.partition() != provider.partition() || role.account() != provider.account() {
+        if !Self::may_pair(&role, &provider) {
             return Err(ParseError::new(
                 "AWS role value",
                 &format!("{role},{provider}"),
@@ -68,6 +68,10 @@ impl AwsRoleValue {
             ));
         }
         Ok(AwsRoleValue { role, provider })
+    }
+    /// Whether `role` and `provider` can make a value: in one partition and one account.
+    pub fn may_pair(role: &RoleArn, provider: &SamlProviderArn) -> bool {
+        role.partition() == provider.partition() && role.account() == provider.account()
     }
     pub fn role(&self) -> &RoleArn {
         &self.role

@@ -424,6 +424,17 @@ impl Inventory {
         }
     }
 
+    /// Every role of every account read.
+    pub fn read_roles(&self) -> impl Iterator<Item = &IamRole> {
+        self.accounts
+            .iter()
+            .filter_map(|account| match &account.outcome {
+                AccountOutcome::Read { roles, .. } => Some(roles),
+                _ => None,
+            })
+            .flatten()
+    }
+
     /// Accounts whose read failed.
     pub fn failed(&self) -> usize {
         self.accounts
