@@ -3,9 +3,9 @@
 //! assignments are materialised (200,000 candidate roles against a 1,200-entry app would
 //! otherwise build 200,000 app roles and as many groups, only to refuse them).
 //!
-//! The count follows [`super::plan`] rule for rule, with its helpers: the same chosen providers
-//! per role (none added for a role with an app role already), the same values skipped as Graph
-//! would refuse them, the same roles skipped for sharing a display name or group name with another role.
+//! The count follows [`super::plan`] rule for rule: the same chosen provider per role (none
+//! added for a role with an app role already), the same values skipped as Graph would refuse
+//! them, the same roles skipped for sharing a display name or group name with another role.
 //! Names are hashed, not kept. A false hash match can only make the count smaller, so a plan is
 //! never refused on a count it would not reach: when in doubt, the plan is built and the
 //! guardrail decides on it as always.
@@ -16,11 +16,13 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use crate::model::{AccountOutcome, AppRole, AwsRoleValue, Inventory, check_graph_value};
+use crate::model::{
+    AccountOutcome, AppRole, AwsRoleValue, Inventory, RoleArn, SamlProviderArn, check_graph_value,
+};
 use crate::naming::NamingInput;
 
+use super::PlanSettings;
 use super::groups::group_name;
-use super::{PlanSettings, chosen_providers};
 
 /// The most app roles the inventory can add: one per role some provider of ours lets in.
 /// Cheap (no text is built); when even this fits under the cap, nothing needs counting.
@@ -46,22 +48,34 @@ pub(super) fn adds(
             continue;
         };
         for role in roles {
-            // The providers `plan` gives the role app roles for: the pairs it has already,
-            // else one to add.
-            let chosen = chosen_providers(role, current);
-            let mut valid = chosen.iter().map(|provider| {
+            // As `chosen_providers` (not called: it allocates per provider, and this loop runs
+            // over every role of the Organization): every trusted pair that is an app role
+            // already, else the provider that sorts first.
+            let mut first: Option<&SamlProviderArn> = None;
+            let (mut existing, mut existing_valid) = (false, false);
+            for provider in role.trusted() {
                 value.clear();
                 let _ = write!(value, "{},{provider}", role.arn);
-                AwsRoleValue::may_pair(&role.arn, provider)
-                    && check_graph_value(&value, settings.max_value_len).is_ok()
-            });
-            if !valid.any(|v| v) {
+                if current.contains_key(value.as_str()) {
+                    existing = true;
+                    existing_valid |= valid(&role.arn, provider, &value, settings);
+                }
+                if first.is_none_or(|f| provider < f) {
+                    first = Some(provider);
+                }
+            }
+            let Some(first) = first else {
+                continue;
+            };
+            let adds = !existing && {
+                value.clear();
+                let _ = write!(value, "{},{first}", role.arn);
+                valid(&role.arn, first, &value, settings)
+            };
+            if !adds && !existing_valid {
                 // Skipped, or no app role wanted: no name of its own to collide with.
                 continue;
             }
-            // `value` is now the first valid pair's. With a pair it has already, `chosen`
-            // holds only such pairs, and nothing is added.
-            let adds = !current.contains_key(value.as_str());
             let input = NamingInput {
                 account_id: &account.id,
                 account_name: &account.name,
@@ -83,6 +97,12 @@ pub(super) fn adds(
             !names.shared.contains(display) && group.is_none_or(|g| !names.shared.contains(&g))
         })
         .count()
+}
+
+/// A pair `plan` would keep: role and provider in one account, a value Graph takes.
+fn valid(role: &RoleArn, provider: &SamlProviderArn, value: &str, settings: &PlanSettings) -> bool {
+    AwsRoleValue::may_pair(role, provider)
+        && check_graph_value(value, settings.max_value_len).is_ok()
 }
 
 /// Which of a role's names, as `name_collisions` tells them apart.
