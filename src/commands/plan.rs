@@ -6,8 +6,10 @@
 //! files before planning; a bad setting or file ends with exit 2 naming it. Writes nothing but
 //! the plan on stdout.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 
@@ -15,7 +17,7 @@ use super::sync::{Run, execute, release_held};
 use super::{Global, block_on, load_settings};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::exit::{ExitStatus, Failure};
-use crate::model::{AppName, Current, Inventory, ServicePrincipal, SyncState};
+use crate::model::{AppName, Current, Inventory, Routing, ServicePrincipal, SyncState};
 use crate::plan::guardrail::{self, Fill, Refusal};
 use crate::plan::{self, Plan, render};
 use crate::settings::{Problems, Settings};
@@ -43,22 +45,34 @@ pub fn run(args: &PlanArgs, global: &Global) -> Result<ExitStatus, Failure> {
     let inventory = Inventory::from_json(&inventory_text)
         .with_context(|| format!("inventory {} is not valid", inventory.display()))
         .map_err(Failure::invalid)?;
-    // Several apps: each plans the roles routed to it by the certificates on their providers.
-    let route = settings.app_names().len() > 1;
-    let mut plans = Vec::new();
+    let inventory = Arc::new(inventory);
+    let mut apps = Vec::new();
     for (name, manifest) in manifests {
         let app = settings
             .for_app(&name)
             .map_err(|p| Failure::invalid(Problems(vec![p])))?;
+        apps.push((name, manifest, app));
+    }
+    // Several apps: each plans the roles routed to it by the certificates on their providers.
+    let routing = match settings.app_names().len() > 1 {
+        true => {
+            let mut certificates = Vec::new();
+            for (_, _, app) in &apps {
+                let app = app.inventory().map_err(Failure::invalid)?;
+                certificates.push(app.saml_certificates.into_iter().collect());
+            }
+            Some(Routing::new(Arc::clone(&inventory), certificates))
+        }
+        false => None,
+    };
+    let mut plans = Vec::new();
+    for (i, (name, manifest, app)) in apps.into_iter().enumerate() {
         let (mut plan_settings, mut guardrails) = app.plan_settings().map_err(Failure::invalid)?;
         guardrails.allow_removals = args.allow_removals;
         plan_settings.release_held = held.clone();
-        let routed = match route {
-            true => {
-                let certificates = app.inventory().map_err(Failure::invalid)?.saml_certificates;
-                inventory.for_app(&certificates.into_iter().collect())
-            }
-            false => inventory.clone(),
+        let routed = match &routing {
+            Some(routing) => Cow::Owned(routing.share(i)),
+            None => Cow::Borrowed(&*inventory),
         };
         let manifest_text = read_input(&manifest, "manifest")?;
         let sp = ServicePrincipal::from_json(&manifest_text)

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ use crate::aws::{self, AwsOptions};
 use crate::cli::{OutputFormat, ShardPlanArgs};
 use crate::exit::{ExitStatus, Failure};
 use crate::model::{
-    AccountId, AccountOutcome, Inventory, ProviderVerdict, SamlProviderArn, Thumbprint,
+    AccountId, AccountOutcome, Inventory, ProviderVerdict, Routing, SamlProviderArn, Thumbprint,
     TrustVerdict,
 };
 use crate::settings::{Flags, Settings};
@@ -172,7 +173,7 @@ fn existing_apps(settings: &Settings) -> Result<Vec<ExistingApp>, Failure> {
 
 /// The app each account lives in today. With one app, every account with roles. With several,
 /// the app whose certificate the providers of the account's roles carry, as `sync` routes them
-/// ([`Inventory::for_app`]); an account whose roles are in two apps (a move half done) lives in
+/// ([`Routing`]); an account whose roles are in two apps (a move half done) lives in
 /// the one holding more of them, the first by name among equals. An account none of whose
 /// providers carries an app's certificate lives nowhere yet, and goes where it fits.
 fn homes(
@@ -181,9 +182,12 @@ fn homes(
     apps: &[ExistingApp],
 ) -> BTreeMap<AccountId, AppName> {
     let mut best: BTreeMap<AccountId, (usize, AppName)> = BTreeMap::new();
-    for app in apps {
-        let mine = match &app.certificates {
-            Some(certificates) => routed_entries(&inventory.for_app(certificates)),
+    let certificates: Option<Vec<BTreeSet<Thumbprint>>> =
+        apps.iter().map(|app| app.certificates.clone()).collect();
+    let routing = certificates.map(|c| Routing::new(Arc::new(inventory.clone()), c));
+    for (i, app) in apps.iter().enumerate() {
+        let mine = match &routing {
+            Some(routing) => routed_entries(&routing.share(i)),
             None => entries.clone(),
         };
         for (account, roles) in mine {

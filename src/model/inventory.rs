@@ -43,17 +43,46 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::routing::Elsewhere;
 use super::{AccountId, JsonError, RoleArn, SamlProviderArn, Thumbprint};
 
 /// The snapshot format version this build writes.
 pub const INVENTORY_VERSION: u32 = 2;
 
-/// Every account the sync considered, each with its outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Every account the sync considered, each with its outcome; or one app's share of them
+/// ([`Routing::share`](super::Routing::share)).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Inventory {
     pub version: u32,
     pub listing: Listing,
     pub accounts: Vec<AccountInventory>,
+    /// In an app's share: the accounts read that hold nothing of the app's, routed on demand.
+    #[serde(skip)]
+    pub(super) elsewhere: Option<Elsewhere>,
+}
+
+/// The snapshot format. A share is not a snapshot (the accounts it leaves out would read as
+/// gone from the Organization), so it refuses to be written as one.
+impl Serialize for Inventory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Snapshot<'a> {
+            version: u32,
+            listing: Listing,
+            accounts: &'a [AccountInventory],
+        }
+        if self.elsewhere.is_some() {
+            return Err(serde::ser::Error::custom(
+                "an app's share of an inventory is not a snapshot: it leaves accounts out",
+            ));
+        }
+        Snapshot {
+            version: self.version,
+            listing: self.listing,
+            accounts: &self.accounts,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// How far the account list of a snapshot reaches.
@@ -76,84 +105,6 @@ pub struct AccountInventory {
     pub name: String,
     #[serde(flatten)]
     pub outcome: AccountOutcome,
-}
-
-impl AccountInventory {
-    /// The account as the app signing with `certificates` sees it ([`Inventory::for_app`]).
-    /// Only what the app keeps is copied: a role trusting only other apps' providers is never
-    /// cloned, so routing a large Organization over many apps costs each app its own roles.
-    fn for_app(&self, certificates: &BTreeSet<Thumbprint>) -> AccountInventory {
-        let AccountOutcome::Read { providers, roles } = &self.outcome else {
-            return self.clone();
-        };
-        let mut foreign = BTreeSet::new();
-        let mut unroutable = BTreeSet::new();
-        let providers = providers
-            .iter()
-            .map(|provider| {
-                let mut provider = provider.clone();
-                if provider.verdict != ProviderVerdict::Ours {
-                    return provider;
-                }
-                if provider.certificates.is_empty() || certificates.is_empty() {
-                    provider.verdict = ProviderVerdict::CantTell;
-                    provider.reason = if certificates.is_empty() {
-                        format!(
-                            "{}; but this app has no signing certificate to route it by",
-                            provider.reason
-                        )
-                    } else {
-                        format!(
-                            "{}; its certificates are not recorded, so fedsync cannot tell which app it signs for",
-                            provider.reason
-                        )
-                    };
-                    unroutable.insert(provider.arn.clone());
-                } else if !provider
-                    .certificates
-                    .iter()
-                    .any(|c| certificates.contains(&c.sha256))
-                {
-                    let carried: Vec<String> = provider
-                        .certificates
-                        .iter()
-                        .map(|c| c.sha256.to_string())
-                        .collect();
-                    provider.verdict = ProviderVerdict::NotOurs;
-                    provider.reason = format!(
-                        "it carries another app's signing certificate ({}), none of this app's",
-                        carried.join(", ")
-                    );
-                    foreign.insert(provider.arn.clone());
-                }
-                provider
-            })
-            .collect();
-        let roles =
-            roles
-                .iter()
-                .filter(|role| role.trust.iter().any(|t| !foreign.contains(&t.provider)))
-                .map(|role| {
-                    let mut role = role.clone();
-                    role.trust.retain(|t| !foreign.contains(&t.provider));
-                    for trust in role.trust.iter_mut().filter(|t| {
-                        unroutable.contains(&t.provider) && t.verdict == TrustVerdict::Yes
-                    }) {
-                        trust.verdict = TrustVerdict::CantTell;
-                        trust.reason = format!(
-                            "{}; but which app the provider is for cannot be told",
-                            trust.reason
-                        );
-                    }
-                    role
-                })
-                .collect();
-        AccountInventory {
-            id: self.id,
-            name: self.name.clone(),
-            outcome: AccountOutcome::Read { providers, roles },
-        }
-    }
 }
 
 /// Read, failed at a stage, or left out on purpose; nothing in between.
@@ -358,6 +309,7 @@ impl Inventory {
             version: INVENTORY_VERSION,
             listing,
             accounts,
+            elsewhere: None,
         }
     }
 
@@ -401,27 +353,10 @@ impl Inventory {
         self.accounts.iter().find(|a| &a.id == id)
     }
 
-    /// The inventory as one of several Entra apps sees it, the app signing with `certificates`.
-    ///
-    /// A role belongs to the app whose certificate is on the provider it trusts. So a provider
-    /// that is ours (our entity id and a known certificate) stays ours only when it carries one
-    /// of `certificates`; one that carries only other apps' certificates is not ours, says why,
-    /// and the roles' verdicts for it go (a role left with none is not listed), which is
-    /// evidence: this app's users cannot sign in through it. A provider recorded as ours without
-    /// its certificates (a version 1 snapshot) cannot be routed and becomes can't tell, so every
-    /// app holds its roles; so does every provider when `certificates` is empty (an app with no
-    /// certificate can decide nothing). Everything else — failed and skipped accounts,
-    /// providers with an unknown certificate or undecided — stays as it is.
-    pub fn for_app(&self, certificates: &BTreeSet<Thumbprint>) -> Inventory {
-        Inventory {
-            accounts: self
-                .accounts
-                .iter()
-                .map(|account| account.for_app(certificates))
-                .collect(),
-            version: self.version,
-            listing: self.listing,
-        }
+    /// In an app's share, an account it leaves out (read, holding nothing of the app's), as
+    /// the app sees it.
+    pub fn routed_elsewhere(&self, id: &AccountId) -> Option<AccountInventory> {
+        self.elsewhere.as_ref()?.account(id)
     }
 
     /// Every role of every account read.
@@ -443,12 +378,15 @@ impl Inventory {
             .count()
     }
 
-    /// Accounts read.
+    /// Accounts read (in a share, those it leaves out too).
     pub fn read(&self) -> usize {
-        self.accounts
-            .iter()
-            .filter(|a| matches!(a.outcome, AccountOutcome::Read { .. }))
-            .count()
+        let elsewhere = self.elsewhere.as_ref().map_or(0, |e| e.read);
+        elsewhere
+            + self
+                .accounts
+                .iter()
+                .filter(|a| matches!(a.outcome, AccountOutcome::Read { .. }))
+                .count()
     }
 }
 
@@ -597,10 +535,10 @@ impl From<v1::Inventory> for Inventory {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const V1: &str = r#"{
+    pub(in crate::model) const V1: &str = r#"{
       "version": 1,
       "accounts": [
         { "id": "111111111111", "name": "prod", "outcome": "read",
@@ -632,145 +570,6 @@ mod tests {
           "reason": "suspended", "state": "SUSPENDED" }
       ]
     }"#;
-
-    /// One account with a provider per app (certificates `aa…` and `bb…`) and roles trusting
-    /// one of them or both.
-    const TWO_APPS: &str = r#"{
-      "version": 2, "listing": "organization",
-      "accounts": [
-        { "id": "111111111111", "name": "prod", "outcome": "read",
-          "providers": [
-            { "arn": "arn:aws:iam::111111111111:saml-provider/AppA", "verdict": "ours",
-              "certificates": [{ "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }] },
-            { "arn": "arn:aws:iam::111111111111:saml-provider/AppB", "verdict": "ours",
-              "certificates": [{ "sha256": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" }] },
-            { "arn": "arn:aws:iam::111111111111:saml-provider/New", "verdict": "unknown-certificate",
-              "certificates": [{ "sha256": "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" }] }],
-          "roles": [
-            { "arn": "arn:aws:iam::111111111111:role/OnlyA",
-              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/AppA", "verdict": "yes" }] },
-            { "arn": "arn:aws:iam::111111111111:role/OnlyB",
-              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/AppB", "verdict": "yes" }] },
-            { "arn": "arn:aws:iam::111111111111:role/Both",
-              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/AppA", "verdict": "yes" },
-                        { "provider": "arn:aws:iam::111111111111:saml-provider/AppB", "verdict": "yes" }] },
-            { "arn": "arn:aws:iam::111111111111:role/Rotating",
-              "trust": [{ "provider": "arn:aws:iam::111111111111:saml-provider/New", "verdict": "unknown-certificate" }] }] },
-        { "id": "222222222222", "name": "dev", "outcome": "failed",
-          "stage": "assume-role", "reason": "AccessDenied: not authorized" }
-      ]
-    }"#;
-
-    fn certs(hex: &[char]) -> BTreeSet<Thumbprint> {
-        hex.iter()
-            .map(|c| c.to_string().repeat(64).parse().unwrap())
-            .collect()
-    }
-
-    /// Each role's name with the providers it keeps a verdict for; each provider's verdict.
-    type Routed = (Vec<(String, Vec<String>)>, Vec<(String, ProviderVerdict)>);
-
-    fn routed(inv: &Inventory) -> Routed {
-        let AccountOutcome::Read { providers, roles } = &inv.accounts[0].outcome else {
-            panic!("read");
-        };
-        let name = |arn: String| arn.rsplit('/').next().unwrap().to_owned();
-        (
-            roles
-                .iter()
-                .map(|r| {
-                    let kept = r
-                        .trust
-                        .iter()
-                        .map(|t| name(t.provider.to_string()))
-                        .collect();
-                    (name(r.arn.to_string()), kept)
-                })
-                .collect(),
-            providers
-                .iter()
-                .map(|p| (name(p.arn.to_string()), p.verdict))
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn each_app_sees_the_roles_of_the_providers_that_carry_its_certificate() {
-        let inv = Inventory::from_json(TWO_APPS).unwrap();
-        let a = inv.for_app(&certs(&['a']));
-        a.check().unwrap();
-        let (roles, providers) = routed(&a);
-        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            roles,
-            [
-                ("OnlyA".to_owned(), owned(&["AppA"])),
-                ("Both".to_owned(), owned(&["AppA"])),
-                ("Rotating".to_owned(), owned(&["New"])),
-            ]
-        );
-        assert_eq!(
-            providers,
-            [
-                ("AppA".to_owned(), ProviderVerdict::Ours),
-                ("AppB".to_owned(), ProviderVerdict::NotOurs),
-                ("New".to_owned(), ProviderVerdict::UnknownCertificate),
-            ]
-        );
-        let AccountOutcome::Read { providers, .. } = &a.accounts[0].outcome else {
-            unreachable!()
-        };
-        assert!(
-            providers[1]
-                .reason
-                .starts_with("it carries another app's signing certificate (bbbb"),
-            "{}",
-            providers[1].reason
-        );
-        // The failed account stays failed: its roles are held in every app.
-        assert_eq!(a.accounts[1], inv.accounts[1]);
-
-        let (roles, _) = routed(&inv.for_app(&certs(&['b'])));
-        let names: Vec<&str> = roles.iter().map(|(r, _)| r.as_str()).collect();
-        assert_eq!(names, ["OnlyB", "Both", "Rotating"]);
-        // An app holding both certificates (a rotation) sees everything.
-        assert_eq!(inv.for_app(&certs(&['a', 'b'])), inv);
-    }
-
-    #[test]
-    fn a_provider_whose_certificates_are_not_recorded_cannot_be_routed() {
-        let inv = Inventory::from_json(V1).unwrap();
-        let routed = inv.for_app(&certs(&['a']));
-        routed.check().unwrap();
-        let AccountOutcome::Read { providers, roles } = &routed.accounts[0].outcome else {
-            panic!("read");
-        };
-        assert_eq!(providers[0].verdict, ProviderVerdict::CantTell);
-        assert_eq!(roles[0].trust[0].verdict, TrustVerdict::CantTell);
-    }
-
-    #[test]
-    fn an_app_without_certificates_holds_everything_and_disables_nothing() {
-        let inv = Inventory::from_json(TWO_APPS).unwrap();
-        let routed = inv.for_app(&BTreeSet::new());
-        routed.check().unwrap();
-        let AccountOutcome::Read { providers, roles } = &routed.accounts[0].outcome else {
-            panic!("read");
-        };
-        // Every role is still listed, none with a definite no: the plan holds them all.
-        assert_eq!(roles.len(), 4);
-        assert!(
-            roles
-                .iter()
-                .flat_map(|r| &r.trust)
-                .all(|t| t.verdict != TrustVerdict::No && t.verdict != TrustVerdict::Yes)
-        );
-        assert!(
-            providers
-                .iter()
-                .all(|p| p.verdict != ProviderVerdict::NotOurs)
-        );
-    }
 
     #[test]
     fn version_2_parses_and_round_trips() {

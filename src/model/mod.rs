@@ -12,6 +12,7 @@ mod arn;
 mod directory;
 mod inventory;
 mod manifest;
+mod routing;
 mod state;
 mod thumbprint;
 
@@ -32,6 +33,7 @@ pub use inventory::{
     InventoryError, Listing, ProviderVerdict, SamlProvider, SkipReason, Trust, TrustVerdict,
 };
 pub use manifest::{COLLECTIONS_SHARING_THE_CAP, ManifestError, ServicePrincipal};
+pub use routing::Routing;
 pub use state::{RemovedAssignment, STATE_SCHEMA, StateError, SyncState};
 pub use thumbprint::Thumbprint;
 

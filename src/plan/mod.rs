@@ -794,7 +794,16 @@ fn fate(
     accounts: &HashMap<&AccountId, &AccountInventory>,
 ) -> Fate {
     let id = value.role().account();
-    let Some(account) = accounts.get(id) else {
+    // In an app's share, an account left out holds nothing of the app's: routed when asked.
+    let elsewhere;
+    let account = match accounts.get(id) {
+        Some(account) => Some(*account),
+        None => {
+            elsewhere = inventory.routed_elsewhere(id);
+            elsewhere.as_ref()
+        }
+    };
+    let Some(account) = account else {
         return match inventory.listing {
             Listing::Organization if role.id == AppRoleId::for_value(&value.to_string()) => {
                 Fate::Gone(

@@ -227,6 +227,60 @@ fn a_disabled_role_that_is_back_in_aws_is_enabled_again() {
     );
 }
 
+/// `account` read, its AzureAD provider ours with the certificate `hex` repeated.
+fn read_signed(account: &str, hex: char, roles: &[&str]) -> AccountInventory {
+    let mut account = read(account, roles);
+    if let AccountOutcome::Read { providers, .. } = &mut account.outcome {
+        providers[0].certificates = vec![crate::model::Certificate {
+            sha256: hex.to_string().repeat(64).parse().unwrap(),
+            not_after: None,
+        }];
+    }
+    account
+}
+
+#[test]
+fn an_app_role_in_an_account_another_app_signs_for_is_disabled_on_that_evidence() {
+    // Account B moved to the app signing with `b`: app `a`'s share leaves it out, and its plan
+    // looks it up when its app role there asks.
+    let inventory = Inventory::new(
+        Listing::Organization,
+        vec![
+            read_signed(A, 'a', &["Admin"]),
+            read_signed(B, 'b', &["Admin"]),
+            failed(C),
+        ],
+    );
+    let certificates = |hex: char| [hex.to_string().repeat(64).parse().unwrap()].into();
+    let routing = crate::model::Routing::new(
+        std::sync::Arc::new(inventory),
+        vec![certificates('a'), certificates('b')],
+    );
+    let share = routing.share(0);
+    assert_eq!(share.accounts.len(), 2, "A and the failed C: B is left out");
+    let current = [
+        msiam_access(),
+        derived(&value(A, "Admin"), true),
+        derived(&value(B, "Admin"), true),
+    ];
+    let p = plan(&share, &current, &PlanSettings::default()).unwrap();
+    assert_eq!(p.count(Action::Disable), 1);
+    let disable = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Disable)
+        .unwrap();
+    assert_eq!(disable.value, value(B, "Admin"));
+    assert_eq!(disable.reason, Reason::GoneFromAws);
+    let detail = disable.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail
+            .contains("is not our Entra app's: it carries another app's signing certificate (bbbb"),
+        "{detail}"
+    );
+    assert_eq!(p.failed_accounts.len(), 1);
+}
+
 #[test]
 fn a_role_gone_from_aws_is_disabled_first_then_removed_by_the_next_run() {
     let v = value(A, "Gone");

@@ -30,7 +30,7 @@ use crate::graph::GraphError;
 use crate::lease::LeaseError;
 use crate::model::{
     AccountOutcome, AppName, Current, Inventory, Listing, NewGroup, ObjectId, RemovedAssignment,
-    SyncState,
+    Routing, SyncState,
 };
 use crate::naming::NamingInput;
 use crate::plan::guardrail::{self, Fill, Guardrails, Refusal};
@@ -425,7 +425,7 @@ pub struct Apps<'a, S> {
     /// is read as ours whichever app it signs for, then routed.
     pub inventory: &'a InventorySettings,
     /// More than one app is configured: each app gets the inventory routed to it by
-    /// certificate ([`Inventory::for_app`]); with one, the inventory is its own.
+    /// certificate ([`Routing`]); with one, the inventory is its own.
     pub route: bool,
 }
 
@@ -483,7 +483,7 @@ pub async fn run_apps<D: Directory, S: Store>(
         }
     };
     // No app to write: nothing to read either.
-    let inventory = match leases.iter().any(Result::is_ok) {
+    let mut inventory = match leases.iter().any(Result::is_ok) {
         false => None,
         true => {
             match read_inventory(ctx.sdk, apps.inventory, ctx.aws_options, ctx.observer).await {
@@ -500,32 +500,46 @@ pub async fn run_apps<D: Directory, S: Store>(
         }
     };
     // Each app's inventory, routed to it by certificate, and the groups its plan may name.
+    // Routed once for every app; each share copies only the accounts of its app.
+    let routing = match (&inventory, apps.route) {
+        (Some(_), true) => {
+            let certificates = apps
+                .apps
+                .iter()
+                .map(|app| {
+                    app.settings
+                        .inventory
+                        .saml_certificates
+                        .iter()
+                        .cloned()
+                        .collect()
+                })
+                .collect();
+            inventory
+                .take()
+                .map(|inventory| Routing::new(Arc::new(inventory), certificates))
+        }
+        _ => None,
+    };
+    let single = apps.apps.len() == 1;
     let routed: Vec<Option<(Inventory, Vec<String>)>> = apps
         .apps
         .iter()
         .zip(&leases)
-        .map(|(app, lease)| match (lease, &inventory) {
-            (Ok(()), Some(inventory)) if apps.route => {
-                let certificates = app
-                    .settings
-                    .inventory
-                    .saml_certificates
-                    .iter()
-                    .cloned()
-                    .collect();
-                Some(inventory.for_app(&certificates))
-            }
-            (Ok(()), Some(inventory)) => Some(inventory.clone()),
-            _ => None,
-        })
-        .zip(&apps.apps)
-        .map(|(routed, app)| {
-            routed.map(|inventory| {
-                let names = group_names(&inventory, &app.settings.plan);
-                (inventory, names)
-            })
+        .enumerate()
+        .map(|(i, (app, lease))| {
+            let inventory = match (lease, &routing) {
+                (Err(_), _) => return None,
+                (Ok(()), Some(routing)) => routing.share(i),
+                // Not routed: one app, whose inventory it is.
+                (Ok(()), None) if single => inventory.take()?,
+                (Ok(()), None) => inventory.clone()?,
+            };
+            let names = group_names(&inventory, &app.settings.plan);
+            Some((inventory, names))
         })
         .collect();
+    drop(inventory);
     // Read once for all apps when it can be; when that read fails, each app reads its own and
     // fails (or not) on its own, as one app's failure never stops another.
     let known_groups = match read_groups_once(apps, ctx, &routed).await {
