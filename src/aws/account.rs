@@ -37,17 +37,58 @@ const SESSION_SECONDS: i32 = 900;
 
 /// What every account read shares.
 pub struct AccountContext<'a> {
-    pub sdk: &'a SdkConfig,
     pub sts: &'a aws_sdk_sts::Client,
+    /// The one IAM client of the read ([`iam_client`]); each account's calls carry its own
+    /// credentials.
+    pub iam: &'a aws_sdk_iam::Client,
     pub partition: Partition,
     /// The account fedsync runs in: read with its own credentials, no `AssumeRole`.
     pub home_account: &'a AccountId,
     pub settings: &'a InventorySettings,
     pub options: &'a AwsOptions,
-    /// Counts the throttling answers of every IAM client made for an account.
-    pub throttles: &'a ThrottleCounter,
-    /// The retry quota every IAM client of the read shares.
-    pub retries: &'a aws_sdk_iam::config::retry::RetryPartition,
+}
+
+/// The IAM client every account of a read shares: it counts throttling answers in
+/// `throttles` and spends the read's retry quota (`retries`). Built once: an SDK client is
+/// costly to build (it validates its HTTP client anew), so accounts differ only by the
+/// credentials each call carries ([`AccountIam`]).
+pub fn iam_client(
+    sdk: &SdkConfig,
+    throttles: &ThrottleCounter,
+    retries: &aws_sdk_iam::config::retry::RetryPartition,
+) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(sdk)
+            .interceptor(throttles.clone())
+            .retry_partition(retries.clone())
+            .build(),
+    )
+}
+
+/// IAM in one account: the read's client, with the reader role's credentials there (none at
+/// home, where fedsync's own are the client's).
+pub struct AccountIam<'a> {
+    client: &'a aws_sdk_iam::Client,
+    credentials: Option<aws_sdk_iam::config::Credentials>,
+}
+
+impl AccountIam<'_> {
+    /// The per-call override that puts this account's credentials on a call.
+    fn config(&self) -> aws_sdk_iam::config::Builder {
+        let mut config = aws_sdk_iam::config::Builder::default();
+        if let Some(credentials) = &self.credentials {
+            config = config.credentials_provider(credentials.clone());
+        }
+        config
+    }
+}
+
+impl std::fmt::Debug for AccountIam<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountIam")
+            .field("assumed", &self.credentials.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where and why reading an account stopped.
@@ -143,7 +184,7 @@ async fn read(
     ctx: &AccountContext<'_>,
     id: &AccountId,
 ) -> Result<(Vec<SamlProvider>, Vec<IamRole>), StageError> {
-    let iam = iam_client(ctx, id).await?;
+    let iam = account_iam(ctx, id).await?;
     let providers = read_providers(&iam, ctx.settings).await?;
     for provider in &providers {
         if provider.matched.verdict == ProviderVerdict::UnknownCertificate {
@@ -176,17 +217,16 @@ async fn read(
     Ok((records, roles))
 }
 
-/// An IAM client for `account`: the reader role there, or fedsync's own credentials at home.
-pub async fn iam_client(
-    ctx: &AccountContext<'_>,
+/// IAM in `account`: the reader role there, or fedsync's own credentials at home.
+pub async fn account_iam<'a>(
+    ctx: &AccountContext<'a>,
     account: &AccountId,
-) -> Result<aws_sdk_iam::Client, StageError> {
-    // Every IAM client of a read counts its throttling and shares the read's retry quota.
-    let config = aws_sdk_iam::config::Builder::from(ctx.sdk)
-        .interceptor(ctx.throttles.clone())
-        .retry_partition(ctx.retries.clone());
+) -> Result<AccountIam<'a>, StageError> {
     if account == ctx.home_account {
-        return Ok(aws_sdk_iam::Client::from_conf(config.build()));
+        return Ok(AccountIam {
+            client: ctx.iam,
+            credentials: None,
+        });
     }
     let role = ctx
         .settings
@@ -220,19 +260,23 @@ pub async fn iam_client(
         SystemTime::try_from(*c.expiration()).ok(),
         "fedsync-assume-role",
     );
-    Ok(aws_sdk_iam::Client::from_conf(
-        config.credentials_provider(credentials).build(),
-    ))
+    Ok(AccountIam {
+        client: ctx.iam,
+        credentials: Some(credentials),
+    })
 }
 
 /// Every SAML provider of the account, each decided: ours or not, or why not known. Only
 /// listing them can fail.
 pub async fn read_providers(
-    iam: &aws_sdk_iam::Client,
+    iam: &AccountIam<'_>,
     settings: &InventorySettings,
 ) -> Result<Vec<ProviderRead>, StageError> {
     let list = iam
+        .client
         .list_saml_providers()
+        .customize()
+        .config_override(iam.config())
         .send()
         .await
         .map_err(|e| StageError::new(FailureStage::ListSamlProviders, describe(&e)))?;
@@ -250,8 +294,11 @@ pub async fn read_providers(
             reason,
         };
         let matched = match iam
+            .client
             .get_saml_provider()
             .saml_provider_arn(raw_arn)
+            .customize()
+            .config_override(iam.config())
             .send()
             .await
         {
@@ -271,7 +318,7 @@ pub async fn read_providers(
 /// Calls `each` for every role `ListRoles` gives (under `path_prefix`, when set), page by page
 /// to the end.
 pub async fn each_role(
-    iam: &aws_sdk_iam::Client,
+    iam: &AccountIam<'_>,
     path_prefix: Option<&str>,
     options: &AwsOptions,
     mut each: impl FnMut(ListedRole),
@@ -279,10 +326,13 @@ pub async fn each_role(
     let mut marker: Option<String> = None;
     for _ in 0..MAX_ROLE_PAGES {
         let page = iam
+            .client
             .list_roles()
             .max_items(options.list_roles_page_size)
             .set_path_prefix(path_prefix.map(str::to_owned))
             .set_marker(marker.take())
+            .customize()
+            .config_override(iam.config())
             .send()
             .await
             .map_err(|e| StageError::new(FailureStage::ListRoles, describe(&e)))?;

@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 
 use super::InventorySettings;
 use super::account::{
-    AccountContext, ProviderRead, StageError, each_role, iam_client, read_providers,
+    AccountContext, ProviderRead, StageError, account_iam, each_role, iam_client, read_providers,
 };
 use super::config::AwsOptions;
 use super::inventory::{ReadError, identity};
@@ -93,21 +93,24 @@ pub async fn explain(
         }
     };
 
-    let ctx = AccountContext {
+    let iam = iam_client(
         sdk,
+        &Default::default(),
+        &aws_sdk_iam::config::retry::RetryPartition::new("fedsync-explain"),
+    );
+    let ctx = AccountContext {
         sts: &sts,
+        iam: &iam,
         partition,
         home_account: &home,
         settings,
         options,
-        throttles: &Default::default(),
-        retries: &aws_sdk_iam::config::retry::RetryPartition::new("fedsync-explain"),
     };
     let failed = |error: StageError| ExplainError::Account {
         account: *account_id,
         error,
     };
-    let iam = iam_client(&ctx, account_id).await.map_err(failed)?;
+    let iam = account_iam(&ctx, account_id).await.map_err(failed)?;
     let providers: Vec<ProviderRead> = read_providers(&iam, settings).await.map_err(failed)?;
     let asked: Vec<AskedProvider> = providers.iter().filter_map(ProviderRead::asked).collect();
 

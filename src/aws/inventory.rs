@@ -14,7 +14,7 @@ use futures::future::Either;
 use tracing::{info, warn};
 
 use super::InventorySettings;
-use super::account::{AccountContext, read_account};
+use super::account::{AccountContext, iam_client, read_account};
 use super::config::AwsOptions;
 use super::error::{Cause, cause};
 use super::organization::{self, ListError, OrgAccount};
@@ -129,15 +129,14 @@ pub async fn read_inventory_paced(
         listed
     };
 
+    let iam = iam_client(sdk, &throttles, &retries);
     let ctx = AccountContext {
-        sdk,
         sts: &sts,
+        iam: &iam,
         partition,
         home_account: &home,
         settings,
         options,
-        throttles: &throttles,
-        retries: &retries,
     };
     let ctx = &ctx;
     let listing_failed = &listing_failed;
