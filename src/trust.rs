@@ -1153,26 +1153,35 @@ fn strings<'a>(
 
 /// IAM wildcard matching: `*` matches any run of characters (also none), `?` exactly one;
 /// ASCII case ignored when `ignore_case` (actions), not otherwise (ARNs, string conditions).
+/// ASCII text (nearly all of it) is matched byte by byte, without allocating.
 fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let fold = |c: char| {
-        if ignore_case {
-            c.to_ascii_lowercase()
-        } else {
-            c
-        }
-    };
-    let pattern: Vec<char> = pattern.chars().map(fold).collect();
-    let text: Vec<char> = text.chars().map(fold).collect();
+    let same = |a: char, b: char| a == b || (ignore_case && a.eq_ignore_ascii_case(&b));
+    if pattern.is_ascii() && text.is_ascii() {
+        let same = |a: u8, b: u8| same(char::from(a), char::from(b));
+        return glob_units(pattern.as_bytes(), text.as_bytes(), (b'*', b'?'), same);
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    glob_units(&pattern, &text, ('*', '?'), same)
+}
+
+/// [`glob`] over characters (or bytes of ASCII text); `(any, one)` are the `*` and the `?`.
+fn glob_units<T: Copy + PartialEq>(
+    pattern: &[T],
+    text: &[T],
+    (any, one): (T, T),
+    same: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut p, mut t) = (0, 0);
     // Where the last `*` was, and the text position it currently swallows up to.
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
         match pattern.get(p) {
-            Some('*') => {
+            Some(&c) if c == any => {
                 star = Some((p, t));
                 p += 1;
             }
-            Some(&c) if c == '?' || c == text[t] => {
+            Some(&c) if c == one || same(c, text[t]) => {
                 p += 1;
                 t += 1;
             }
@@ -1186,7 +1195,7 @@ fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
             },
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].iter().all(|&c| c == any)
 }
 
 fn kind(value: &Value) -> &'static str {

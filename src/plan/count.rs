@@ -3,12 +3,12 @@
 //! assignments are materialised (200,000 candidate roles against a 1,200-entry app would
 //! otherwise build 200,000 app roles and as many groups, only to refuse them).
 //!
-//! The count follows [`super::plan`] rule for rule: the same chosen provider per role (none
-//! added for a role with an app role already), the same values skipped as Graph would refuse
-//! them, the same roles skipped for sharing a display name or group name with another role.
-//! Names are hashed, not kept. A false hash match can only make the count smaller, so a plan is
-//! never refused on a count it would not reach: when in doubt, the plan is built and the
-//! guardrail decides on it as always.
+//! The count follows [`super::plan`] rule for rule: the providers the plan chooses per role (its
+//! own `chosen_providers`; none added for a role with an app role already), the same values
+//! skipped as Graph would refuse them, the same roles skipped for sharing a display name or
+//! group name with another role. Names are hashed, not kept. A false hash match can only make
+//! the count smaller, so a plan is never refused on a count it would not reach: when in doubt,
+//! the plan is built and the guardrail decides on it as always.
 //!
 //! Pure: no I/O.
 
@@ -21,8 +21,8 @@ use crate::model::{
 };
 use crate::naming::NamingInput;
 
-use super::PlanSettings;
 use super::groups::group_name;
+use super::{PlanSettings, chosen_providers};
 
 /// The most app roles the inventory can add: one per role some provider of ours lets in.
 /// Cheap (no text is built); when even this fits under the cap, nothing needs counting.
@@ -39,7 +39,7 @@ pub(super) fn adds(
     current: &HashMap<&str, &AppRole>,
     settings: &PlanSettings,
 ) -> usize {
-    let mut value = String::new();
+    let (mut value, mut chosen) = (String::new(), Vec::new());
     let mut names = Names::default();
     // The name hashes of each role that would get a new app role.
     let mut new: Vec<(u64, Option<u64>)> = Vec::new();
@@ -48,34 +48,17 @@ pub(super) fn adds(
             continue;
         };
         for role in roles {
-            // As `chosen_providers` (not called: it allocates per provider, and this loop runs
-            // over every role of the Organization): every trusted pair that is an app role
-            // already, else the provider that sorts first.
-            let mut first: Option<&SamlProviderArn> = None;
-            let (mut existing, mut existing_valid) = (false, false);
-            for provider in role.trusted() {
+            let existing = chosen_providers(role, current, &mut value, &mut chosen);
+            let any_valid = chosen.iter().any(|provider| {
                 value.clear();
                 let _ = write!(value, "{},{provider}", role.arn);
-                if current.contains_key(value.as_str()) {
-                    existing = true;
-                    existing_valid |= valid(&role.arn, provider, &value, settings);
-                }
-                if first.is_none_or(|f| provider < f) {
-                    first = Some(provider);
-                }
-            }
-            let Some(first) = first else {
-                continue;
-            };
-            let adds = !existing && {
-                value.clear();
-                let _ = write!(value, "{},{first}", role.arn);
-                valid(&role.arn, first, &value, settings)
-            };
-            if !adds && !existing_valid {
+                valid(&role.arn, provider, &value, settings)
+            });
+            if !any_valid {
                 // Skipped, or no app role wanted: no name of its own to collide with.
                 continue;
             }
+            let adds = !existing;
             let input = NamingInput {
                 account_id: &account.id,
                 account_name: &account.name,

@@ -35,6 +35,7 @@ pub mod steps;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -468,19 +469,20 @@ pub fn plan(
     let mut skipped_values = HashSet::new();
     let mut desired: BTreeMap<String, Desired> = BTreeMap::new();
     let mut held = Vec::new();
+    let (mut key, mut chosen) = (String::new(), Vec::new());
     for account in &inventory.accounts {
         let AccountOutcome::Read { roles, .. } = &account.outcome else {
             continue;
         };
         for role in roles {
-            let chosen = chosen_providers(role, &current_by_value);
+            chosen_providers(role, &current_by_value, &mut key, &mut chosen);
             if chosen.is_empty() {
                 if let Some(not_added) = not_added(account, role, &current_by_value, settings) {
                     held.push(not_added);
                 }
                 continue;
             }
-            for provider in chosen {
+            for &provider in &chosen {
                 let value = match AwsRoleValue::new(role.arn.clone(), provider.clone()) {
                     Ok(value) => value,
                     Err(e) => {
@@ -721,23 +723,33 @@ fn unbuilt(
     }
 }
 
-/// The providers a role gets app roles for: every provider it trusts whose pair is an app role
-/// already (so none is dropped while the role still trusts it), else the one that sorts first.
+/// The providers a role gets app roles for, into `chosen` (sorted): every provider it trusts
+/// whose pair is an app role already (so none is dropped while the role still trusts it) —
+/// then it returns true — else the one that sorts first. `key` and `chosen` are buffers the
+/// caller keeps from role to role, so choosing allocates nothing once they have grown.
 fn chosen_providers<'a>(
     role: &'a IamRole,
     current: &HashMap<&str, &AppRole>,
-) -> Vec<&'a SamlProviderArn> {
-    let trusted: BTreeSet<&SamlProviderArn> = role.trusted().collect();
-    let existing: Vec<&SamlProviderArn> = trusted
-        .iter()
-        .copied()
-        .filter(|p| current.contains_key(format!("{},{}", role.arn, p).as_str()))
-        .collect();
-    if existing.is_empty() {
-        trusted.first().copied().into_iter().collect()
-    } else {
-        existing
+    key: &mut String,
+    chosen: &mut Vec<&'a SamlProviderArn>,
+) -> bool {
+    chosen.clear();
+    chosen.extend(role.trusted());
+    chosen.sort_unstable();
+    chosen.dedup();
+    let Some(&first) = chosen.first() else {
+        return false;
+    };
+    chosen.retain(|provider| {
+        key.clear();
+        let _ = write!(key, "{},{provider}", role.arn);
+        current.contains_key(key.as_str())
+    });
+    if chosen.is_empty() {
+        chosen.push(first);
+        return false;
     }
+    true
 }
 
 /// A role no provider of ours lets in for sure, that could only come in on an undecided

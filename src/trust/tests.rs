@@ -538,6 +538,12 @@ fn glob_follows_iam_rules() {
     assert!(!glob("", "a", false));
     assert!(glob("A*", "abc", true));
     assert!(!glob("A*", "abc", false));
+    // `?` is one character, not one byte; case folding is ASCII only.
+    assert!(glob("r?le/x", "rôle/x", false));
+    assert!(!glob("r??le/x", "rôle/x", false));
+    assert!(glob("*/Ä*", "role/Äb", true));
+    assert!(!glob("*/ä*", "role/Äb", true));
+    assert!(glob("STS:Assume*", "sts:assumerolewithsaml", true));
 }
 
 /// JSON-ish values biased towards the words a trust policy uses.
