@@ -8,7 +8,6 @@
 //! never truncates one: whoever builds the plan reports names that are too long. Pure: no I/O,
 //! no clock, no async, no printing.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -367,63 +366,56 @@ pub fn sanitise_mail_nickname(display_name: &str) -> String {
 /// only on the set of names, not their order, and a name given twice gets the same nickname
 /// twice.
 pub fn mail_nicknames(display_names: &[&str]) -> Vec<String> {
-    let distinct: BTreeSet<&str> = display_names.iter().copied().collect();
-    let bases: BTreeMap<&str, String> = distinct
+    let mut distinct: Vec<&str> = display_names.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let bases: Vec<String> = distinct.iter().map(|name| sanitise_base(name)).collect();
+    // Index into HASH_LENGTHS per distinct name. Levels only rise, and only up to the last one,
+    // so the loop ends; each round depends on the set of names alone (a name is in one group
+    // of holders, and each group is decided on its own), so the result does not depend on the
+    // input order. A name with nothing left starts hashed (`group-<hash8>`).
+    let mut level: Vec<usize> = bases
         .iter()
-        .map(|&name| (name, sanitise_base(name)))
-        .collect();
-    // Index into HASH_LENGTHS per display name. Levels only rise, and only up to the last one,
-    // so the loop ends; each round depends on the set of names alone, so the result does not
-    // depend on the input order.
-    // A name with nothing left starts hashed (`group-<hash8>`).
-    let mut level: BTreeMap<&str, usize> = bases
-        .iter()
-        .map(|(&name, base)| (name, usize::from(base.is_empty())))
+        .map(|base| usize::from(base.is_empty()))
         .collect();
     let last = HASH_LENGTHS.len() - 1;
-    let current = loop {
-        let current: BTreeMap<&str, String> = bases
-            .iter()
-            .map(|(&name, base)| {
-                let hash_len = HASH_LENGTHS[level.get(name).copied().unwrap_or(0)];
-                (name, nickname(name, base, hash_len))
-            })
-            .collect();
-        let mut holders: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for (&name, nick) in &current {
-            holders
-                .entry(nick.to_ascii_lowercase())
-                .or_default()
-                .push(name);
-        }
-        let mut raised = false;
-        for names in holders.values().filter(|names| names.len() > 1) {
+    let mut current: Vec<String> = (0..distinct.len())
+        .map(|i| nickname(distinct[i], &bases[i], HASH_LENGTHS[level[i]]))
+        .collect();
+    loop {
+        // The names by nickname, compared as Entra does (ignoring case): runs of equal ones.
+        let folded: Vec<String> = current.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let mut by_nickname: Vec<usize> = (0..distinct.len()).collect();
+        by_nickname.sort_unstable_by(|&a, &b| folded[a].cmp(&folded[b]));
+        let mut raised = Vec::new();
+        for holders in by_nickname.chunk_by(|&a, &b| folded[a] == folded[b]) {
+            if holders.len() < 2 {
+                continue;
+            }
             // Only the names at the lowest level move on: a plain nickname that happens to
             // equal another's hashed one gets a hash; the hashed one keeps its eight digits.
-            let lowest = names
-                .iter()
-                .filter_map(|name| level.get(name).copied())
-                .min()
-                .unwrap_or(last);
+            let lowest = holders.iter().map(|&i| level[i]).min().unwrap_or(last);
             if lowest == last {
                 continue;
             }
-            for name in names {
-                if let Some(l) = level.get_mut(name)
-                    && *l == lowest
-                {
-                    *l += 1;
-                    raised = true;
-                }
-            }
+            raised.extend(holders.iter().copied().filter(|&i| level[i] == lowest));
         }
-        if !raised {
-            break current;
+        if raised.is_empty() {
+            break;
         }
-    };
+        for i in raised {
+            level[i] += 1;
+            current[i] = nickname(distinct[i], &bases[i], HASH_LENGTHS[level[i]]);
+        }
+    }
     display_names
         .iter()
-        .map(|name| current.get(name).cloned().unwrap_or_default())
+        .map(|name| {
+            distinct
+                .binary_search(name)
+                .map(|i| current[i].clone())
+                .unwrap_or_default()
+        })
         .collect()
 }
 
@@ -447,6 +439,8 @@ pub fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use proptest::prelude::*;
 

@@ -156,11 +156,42 @@ impl fmt::Display for ValueProblem {
 /// Checks a `value` against Graph's documented rules: at most `max` characters, ASCII letters,
 /// digits and ``:{#$!.-,+/*)(:'&%;<@?[>]^_|~}`=`` only, not starting with `.`.
 pub fn check_graph_value(value: &str, max: usize) -> Result<(), ValueProblem> {
-    const PUNCTUATION: &str = ":{#$!.-,+/*)(:'&%;<@?[>]^_|~}`=";
-    if let Some(c) = value
-        .chars()
-        .find(|&c| !c.is_ascii_alphanumeric() && !PUNCTUATION.contains(c))
-    {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                ':' | '{'
+                    | '#'
+                    | '$'
+                    | '!'
+                    | '.'
+                    | '-'
+                    | ','
+                    | '+'
+                    | '/'
+                    | '*'
+                    | ')'
+                    | '('
+                    | '\''
+                    | '&'
+                    | '%'
+                    | ';'
+                    | '<'
+                    | '@'
+                    | '?'
+                    | '['
+                    | '>'
+                    | ']'
+                    | '^'
+                    | '_'
+                    | '|'
+                    | '~'
+                    | '}'
+                    | '`'
+                    | '='
+            )
+    };
+    if let Some(c) = value.chars().find(|&c| !allowed(c)) {
         return Err(ValueProblem::BadChar(c));
     }
     if value.starts_with('.') {
@@ -297,6 +328,17 @@ mod tests {
         let v: AwsRoleValue = s.parse().unwrap();
         assert_eq!(v.role().name(), "a,b");
         assert_eq!(v.to_string(), s);
+    }
+
+    #[test]
+    fn graph_value_takes_exactly_the_characters_graph_documents() {
+        // The list as `check_graph_value` documents it.
+        let documented = ":{#$!.-,+/*)(:'&%;<@?[>]^_|~}`=";
+        for c in (0u8..=127).map(char::from).chain(['é', 'ß', '\u{3000}']) {
+            let ok = c.is_ascii_alphanumeric() || documented.contains(c);
+            let value = format!("a{c}b");
+            assert_eq!(check_graph_value(&value, 120).is_ok(), ok, "{c:?}");
+        }
     }
 
     #[test]

@@ -338,10 +338,11 @@ pub enum PlanError {
 }
 
 /// A role the inventory says should be an app role.
-struct Desired<'a> {
+struct Desired {
     value: AwsRoleValue,
-    account_name: &'a str,
     display_name: String,
+    /// The group it would get, when the plan creates groups.
+    group_name: Option<String>,
     description: String,
 }
 
@@ -510,12 +511,23 @@ pub fn plan(
                     role: &role.arn,
                 });
                 let description = describe(&value);
+                let group_name = settings.create_groups.then(|| {
+                    groups::group_name(
+                        settings.group_naming.as_ref(),
+                        &display_name,
+                        &NamingInput {
+                            account_id: &account.id,
+                            account_name: &account.name,
+                            role: &role.arn,
+                        },
+                    )
+                });
                 desired.insert(
                     value_text,
                     Desired {
                         value,
-                        account_name: &account.name,
                         display_name,
+                        group_name,
                         description,
                     },
                 );
@@ -525,7 +537,7 @@ pub fn plan(
 
     // Two IAM roles whose app roles or groups would share a name cannot be told apart by the
     // people who assign them: both are skipped, one by one, like values Graph would refuse.
-    for (value, reason) in name_collisions(&desired, settings) {
+    for (value, reason) in name_collisions(&desired) {
         if let Some(want) = desired.remove(&value) {
             skipped.push(SkippedRole {
                 role: want.value.role().to_string(),
@@ -645,7 +657,7 @@ pub fn plan(
     held.sort_by(|a, b| a.value.cmp(&b.value));
 
     let (groups, skipped_groups) = if settings.create_groups {
-        plan_groups(&desired, &target, now, state, settings)
+        plan_groups(&desired, &target, now, state)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -895,27 +907,41 @@ fn fate(
 
 /// The desired values whose role shares its app role display name, or its group name, with
 /// another IAM role (ignoring case, as Entra compares names), each with why.
-fn name_collisions(
-    desired: &BTreeMap<String, Desired>,
-    settings: &PlanSettings,
-) -> BTreeMap<String, String> {
-    let mut by_name: BTreeMap<(&'static str, String), BTreeSet<&RoleArn>> = BTreeMap::new();
+fn name_collisions(desired: &BTreeMap<String, Desired>) -> BTreeMap<String, String> {
+    type Key = (&'static str, String);
+    let names = |want: &Desired| -> Vec<Key> {
+        let mut names = vec![("app role display name", want.display_name.to_lowercase())];
+        if let Some(group) = &want.group_name {
+            names.push(("group name", group.to_lowercase()));
+        }
+        names
+    };
+    // Per name, the first role that has it, and whether another one does too.
+    let mut first: HashMap<Key, (&RoleArn, bool)> = HashMap::new();
     for want in desired.values() {
         let role = want.value.role();
-        by_name
-            .entry(("app role display name", want.display_name.to_lowercase()))
-            .or_default()
-            .insert(role);
-        if settings.create_groups {
-            let name = group_name_of(want, settings);
-            by_name
-                .entry(("group name", name.to_lowercase()))
-                .or_default()
-                .insert(role);
+        for name in names(want) {
+            let seen = first.entry(name).or_insert((role, false));
+            seen.1 |= seen.0 != role;
+        }
+    }
+    let mut shared: BTreeMap<Key, BTreeSet<&RoleArn>> = first
+        .into_iter()
+        .filter(|(_, (_, shared))| *shared)
+        .map(|(name, _)| (name, BTreeSet::new()))
+        .collect();
+    if shared.is_empty() {
+        return BTreeMap::new();
+    }
+    for want in desired.values() {
+        for name in names(want) {
+            if let Some(roles) = shared.get_mut(&name) {
+                roles.insert(want.value.role());
+            }
         }
     }
     let mut out = BTreeMap::new();
-    for ((what, name), roles) in by_name.iter().filter(|(_, roles)| roles.len() > 1) {
+    for ((what, name), roles) in &shared {
         for (value, want) in desired {
             let role = want.value.role();
             if !roles.contains(role) || out.contains_key(value) {
@@ -939,17 +965,6 @@ fn name_collisions(
 }
 
 /// The group name of a desired role.
-fn group_name_of(want: &Desired, settings: &PlanSettings) -> String {
-    groups::group_name(
-        settings.group_naming.as_ref(),
-        &want.display_name,
-        &NamingInput {
-            account_id: want.value.role().account(),
-            account_name: want.account_name,
-            role: want.value.role(),
-        },
-    )
-}
 
 /// The description fedsync gives a role: where it comes from, for people assigning it.
 fn describe(value: &AwsRoleValue) -> String {
@@ -1021,7 +1036,6 @@ fn plan_groups(
     target: &[AppRole],
     now: &Current,
     state: &SyncState,
-    settings: &PlanSettings,
 ) -> (Vec<PlannedGroup>, Vec<SkippedGroup>) {
     let ids: HashMap<&str, AppRoleId> = target
         .iter()
@@ -1038,7 +1052,9 @@ fn plan_groups(
         if !grouped.insert(want.value.role()) {
             continue;
         }
-        let name = group_name_of(want, settings);
+        let Some(name) = want.group_name.clone() else {
+            continue;
+        };
         if name.chars().count() > MAX_GROUP_DISPLAY_NAME {
             skipped.push(SkippedGroup {
                 display_name: name,
