@@ -140,6 +140,12 @@ impl NamingConvention {
     /// ```
     pub fn render(&self, input: &NamingInput<'_>) -> String {
         let mut out = String::with_capacity(self.source.len() + 64);
+        self.render_into(input, &mut out);
+        out
+    }
+
+    /// [`NamingConvention::render`], appended to `out` (a buffer kept from name to name).
+    pub fn render_into(&self, input: &NamingInput<'_>, out: &mut String) {
         for segment in &self.segments {
             out.push_str(match segment {
                 Segment::Literal(text) => text,
@@ -149,7 +155,6 @@ impl NamingConvention {
                 Segment::Placeholder(Placeholder::RolePath) => input.role.path(),
             });
         }
-        out
     }
 
     fn has(&self, wanted: &[Placeholder]) -> bool {

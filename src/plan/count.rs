@@ -14,14 +14,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
 use crate::model::{
     AccountOutcome, AppRole, AwsRoleValue, Inventory, RoleArn, SamlProviderArn, check_graph_value,
 };
 use crate::naming::NamingInput;
 
-use super::groups::group_name;
 use super::{PlanSettings, chosen_providers};
 
 /// The most app roles the inventory can add: one per role some provider of ours lets in.
@@ -39,7 +38,7 @@ pub(super) fn adds(
     current: &HashMap<&str, &AppRole>,
     settings: &PlanSettings,
 ) -> usize {
-    let (mut value, mut chosen) = (String::new(), Vec::new());
+    let (mut value, mut chosen, mut rendered) = (String::new(), Vec::new(), String::new());
     let mut names = Names::default();
     // The name hashes of each role that would get a new app role.
     let mut new: Vec<(u64, Option<u64>)> = Vec::new();
@@ -64,12 +63,20 @@ pub(super) fn adds(
                 account_name: &account.name,
                 role: &role.arn,
             };
-            let display_name = settings.naming.render(&input);
-            let display = names.add(Name::Display, &display_name);
-            let group = settings.create_groups.then(|| {
-                let group_name = group_name(settings.group_naming.as_ref(), &display_name, &input);
-                names.add(Name::Group, &group_name)
-            });
+            rendered.clear();
+            settings.naming.render_into(&input, &mut rendered);
+            let display = names.add(Name::Display, &rendered);
+            // Without a group naming convention a group is named as its role's app role
+            // (`groups::group_name`), so its name is shared exactly when the display name is:
+            // counted once.
+            let group = match &settings.group_naming {
+                Some(convention) if settings.create_groups => {
+                    rendered.clear();
+                    convention.render_into(&input, &mut rendered);
+                    Some(names.add(Name::Group, &rendered))
+                }
+                _ => None,
+            };
             if adds {
                 new.push((display, group));
             }
@@ -98,20 +105,51 @@ enum Name {
 /// The hashes of the names seen, and of those seen for more than one role.
 #[derive(Default)]
 struct Names {
-    seen: HashSet<u64>,
-    shared: HashSet<u64>,
+    seen: HashSet<u64, Hashed>,
+    shared: HashSet<u64, Hashed>,
+    /// The name being counted, lowercased.
+    lowered: String,
 }
 
 impl Names {
     /// Counts one role's name (ignoring case, as Entra compares names) and returns its hash.
     fn add(&mut self, kind: Name, name: &str) -> u64 {
+        self.lowered.clear();
+        match name.is_ascii() {
+            true => self
+                .lowered
+                .extend(name.chars().map(|c| c.to_ascii_lowercase())),
+            // Lowering some letters depends on their neighbours (Greek final sigma).
+            false => self.lowered.push_str(&name.to_lowercase()),
+        }
         let mut hasher = DefaultHasher::new();
         kind.hash(&mut hasher);
-        name.to_lowercase().hash(&mut hasher);
+        self.lowered.hash(&mut hasher);
         let hash = hasher.finish();
         if !self.seen.insert(hash) {
             self.shared.insert(hash);
         }
         hash
+    }
+}
+
+/// Sets of hashes need no hashing again: a hash is its own bucket.
+type Hashed = BuildHasherDefault<AlreadyHashed>;
+
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed here; anything else is folded in, never dropped.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
     }
 }

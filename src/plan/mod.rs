@@ -964,8 +964,6 @@ fn name_collisions(desired: &BTreeMap<String, Desired>) -> BTreeMap<String, Stri
     out
 }
 
-/// The group name of a desired role.
-
 /// The description fedsync gives a role: where it comes from, for people assigning it.
 fn describe(value: &AwsRoleValue) -> String {
     format!(

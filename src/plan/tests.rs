@@ -1184,48 +1184,6 @@ proptest! {
     }
 
     #[test]
-    fn a_plan_counted_over_the_cap_is_refused_exactly_as_the_built_plan_and_else_is_built_alike(
-        inventory in inventory_strategy(),
-        current in current_strategy(),
-        cap in 0..12usize,
-        same_account_names in any::<bool>(),
-    ) {
-        // With every account named alike (but for case), roles of the same name in two
-        // accounts collide, and are skipped by the plan and not counted.
-        let mut inventory = inventory;
-        if same_account_names {
-            for (i, account) in inventory.accounts.iter_mut().enumerate() {
-                account.name = if i % 2 == 0 { "Same" } else { "same" }.to_owned();
-            }
-        }
-        let settings = |entry_cap| PlanSettings {
-            naming: "{account_name} {role_name}".parse().unwrap(),
-            entry_cap,
-            ..PlanSettings::default()
-        };
-        let Ok(built) = plan(&inventory, &current, &settings(usize::MAX)) else {
-            return Ok(());
-        };
-        let counted = plan(&inventory, &current, &settings(cap)).unwrap();
-        let guardrails = Guardrails { max_app_roles: cap, ..Guardrails::default() };
-        let over_cap = |p: &Plan| -> Vec<Refusal> {
-            guardrail::check(p, &guardrails)
-                .into_iter()
-                .filter(|r| matches!(r, Refusal::OverEntryCap { .. }))
-                .collect()
-        };
-        prop_assert_eq!(over_cap(&counted), over_cap(&built));
-        match counted.not_built {
-            None => prop_assert_eq!(&counted, &built),
-            Some(_) => {
-                prop_assert!(!over_cap(&counted).is_empty());
-                prop_assert!(counted.writes_nothing());
-                prop_assert_eq!(&counted.target, &current);
-            }
-        }
-    }
-
-    #[test]
     fn no_unmanaged_role_is_ever_changed(inventory in inventory_strategy(), current in current_strategy()) {
         let p = plan(&inventory, &current, &PlanSettings::default()).unwrap();
         let unmanaged: Vec<_> = current.iter().filter(|r| r.aws_value().is_none()).collect();
@@ -1563,4 +1521,64 @@ fn with_assign_groups_a_group_fedsync_stands_behind_is_assigned_and_a_squatted_o
             "assigning groups and restoring assignments",
         ]
     );
+}
+
+proptest! {
+    // The cases that tell a wrong count apart (two accounts named alike, the right naming, a
+    // cap just below) are rare among random inventories: 4,096 cases find each of them.
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn a_plan_counted_over_the_cap_is_refused_exactly_as_the_built_plan_and_else_is_built_alike(
+        inventory in inventory_strategy(),
+        current in current_strategy(),
+        cap in 0..12usize,
+        account_names in 0..3usize,
+        group_naming in 0..3usize,
+    ) {
+        // With every account named alike (but for case: Greek final sigma lowers by its
+        // neighbours), roles of the same name in two accounts collide, and are skipped by the
+        // plan and not counted.
+        let mut inventory = inventory;
+        let alike = [None, Some(["Same", "same"]), Some(["ΟΔΟΣ", "οδος"])][account_names];
+        if let Some(alike) = alike {
+            for (i, account) in inventory.accounts.iter_mut().enumerate() {
+                account.name = alike[i % 2].to_owned();
+            }
+        }
+        // Groups named as their app role (by account name); or app roles by account id and
+        // groups by account name (so only groups collide); or both by account id.
+        let (naming, group_naming) = [
+            ("{account_name} {role_name}", None),
+            ("{0} {role_name}", Some("{account_name} {role_name}")),
+            ("{0} {role_name}", Some("g {0}-{role_path}{role_name}")),
+        ][group_naming];
+        let group_naming = group_naming.map(|c| c.parse().unwrap());
+        let settings = |entry_cap| PlanSettings {
+            naming: naming.parse().unwrap(),
+            group_naming: group_naming.clone(),
+            entry_cap,
+            ..PlanSettings::default()
+        };
+        let Ok(built) = plan(&inventory, &current, &settings(usize::MAX)) else {
+            return Ok(());
+        };
+        let counted = plan(&inventory, &current, &settings(cap)).unwrap();
+        let guardrails = Guardrails { max_app_roles: cap, ..Guardrails::default() };
+        let over_cap = |p: &Plan| -> Vec<Refusal> {
+            guardrail::check(p, &guardrails)
+                .into_iter()
+                .filter(|r| matches!(r, Refusal::OverEntryCap { .. }))
+                .collect()
+        };
+        prop_assert_eq!(over_cap(&counted), over_cap(&built));
+        match counted.not_built {
+            None => prop_assert_eq!(&counted, &built),
+            Some(_) => {
+                prop_assert!(!over_cap(&counted).is_empty());
+                prop_assert!(counted.writes_nothing());
+                prop_assert_eq!(&counted.target, &current);
+            }
+        }
+    }
 }
