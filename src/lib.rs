@@ -14,6 +14,8 @@
 //!   ([`plan::groups`], group identity for sync and access), assignments, records; its
 //!   guardrails, its [`plan::steps`] in the safe order, and its renderings.
 //! - [`explain`]: why a role or provider got its verdict, as text and JSON.
+//! - [`providers`]: every account's SAML providers as a certificate rotation sees them: whose,
+//!   which configured certificates they lack, when they expire, who a switch would lock out.
 //! - [`access`]: who holds which synced role, and what a grant or revoke changes.
 //! - [`shard`]: which OUs go to which Entra app when one app cannot hold every role, each app
 //!   within its target, accounts kept where they live: the split behind `shard-plan`.
@@ -44,6 +46,7 @@ pub mod model;
 pub mod naming;
 pub mod plan;
 pub mod printer;
+pub mod providers;
 pub mod settings;
 pub mod setup;
 pub mod shard;

@@ -10,7 +10,8 @@ use super::ParseError;
 ///
 /// It is a TOML key and an SSM path segment, so it is 1 to 64 of `A-Z a-z 0-9 - _ .`, starting
 /// with a letter or digit.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct AppName(String);
 
 /// The longest app name.

@@ -1,0 +1,583 @@
+//! providers: the SAML providers of every account as a certificate rotation sees them, decided
+//! from an inventory and each app's configured certificates (`saml-certificates`) at a given
+//! time. Behind `fedsync providers` and the certificate figures of a sync's report.
+//!
+//! A provider is one app's when it carries one of that app's certificates (as
+//! [`crate::model::Routing`] routes it); ours by entity id with an unknown certificate; not
+//! ours; or can't tell. For a provider of an app: each certificate it holds, with its expiry,
+//! and which of the app's configured certificates it lacks. A provider **lasts** until the
+//! last of the app's certificates it holds expires: that is the day its account locks out if
+//! nothing changes, and the earliest such day over every provider is the run's
+//! `certificate_expires_in_days`.
+//!
+//! An account is **ready** when every provider of ours there carries every configured
+//! certificate of its app. It **would be locked out** if Entra switched to the app's newest
+//! configured certificate today when it has a provider of the app but none there carries that
+//! certificate. The newest is the configured certificate with the latest expiry seen on any
+//! provider; a configured certificate seen on no provider has no known expiry, and when no
+//! configured certificate of an app is seen anywhere its newest cannot be told, so no account is
+//! said to be locked out by it (the report says which apps these are). Failed and skipped
+//! accounts are listed as such: nothing is claimed about their providers. Pure: no I/O, no
+//! clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::model::{
+    AccountId, AccountOutcome, AppName, Certificate, Inventory, ProviderVerdict, SamlProvider,
+    SamlProviderArn, Thumbprint,
+};
+
+/// The JSON schema of the report.
+pub const PROVIDERS_SCHEMA: &str = "fedsync.providers/v1";
+
+/// One app and the signing certificates it is configured with.
+#[derive(Clone, Debug)]
+pub struct AppCertificates {
+    pub name: AppName,
+    pub certificates: BTreeSet<Thumbprint>,
+}
+
+/// Every account's providers, and what a rotation needs to know of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProvidersReport {
+    pub accounts: Vec<AccountProviders>,
+    pub summary: Summary,
+}
+
+/// One account of the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountProviders {
+    pub account: AccountId,
+    pub name: String,
+    #[serde(flatten)]
+    pub state: AccountState,
+}
+
+/// What is known of an account's providers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AccountState {
+    Read {
+        providers: Vec<ProviderStatus>,
+    },
+    /// Not read (failed or skipped): nothing is known of its providers.
+    NotRead {
+        reason: String,
+    },
+}
+
+/// One SAML provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProviderStatus {
+    pub arn: SamlProviderArn,
+    #[serde(flatten)]
+    pub kind: ProviderKind,
+    pub certificates: Vec<CertificateStatus>,
+}
+
+/// Whose a provider is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProviderKind {
+    /// It carries a certificate of these apps; `missing` are their configured certificates it
+    /// lacks, `lasts_until` the expiry of the last of them it holds (none when no expiry is
+    /// known).
+    Ours {
+        apps: Vec<AppName>,
+        missing: Vec<Thumbprint>,
+        #[serde(with = "time::serde::rfc3339::option")]
+        lasts_until: Option<OffsetDateTime>,
+    },
+    /// Our entity id, but none of the configured certificates.
+    UnknownCertificate,
+    NotOurs,
+    CantTell {
+        reason: String,
+    },
+}
+
+/// A certificate a provider holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CertificateStatus {
+    pub sha256: Thumbprint,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+    /// Whole days from now to `not_after`; negative once expired.
+    pub days_left: Option<i64>,
+    /// Configured for one of the apps.
+    pub configured: bool,
+}
+
+/// The figures a rotation is planned by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Accounts with a provider of ours, each carrying every configured certificate of its app.
+    pub accounts_ready: usize,
+    /// Accounts with a provider of ours that lacks a configured certificate of its app.
+    pub accounts_missing_certificate: Vec<AccountId>,
+    /// Accounts that would be locked out if Entra switched to the newest configured
+    /// certificate today, per app.
+    pub locked_out_if_switched: BTreeMap<AppName, Vec<AccountId>>,
+    /// Apps none of whose configured certificates is seen with an expiry on any provider.
+    pub newest_unknown: Vec<AppName>,
+    /// The earliest day a provider of ours holds no valid configured certificate any more.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub earliest_expiry: Option<OffsetDateTime>,
+    /// Whole days from now to `earliest_expiry`; negative once passed.
+    pub certificate_expires_in_days: Option<i64>,
+    /// Accounts not read: nothing is claimed about them.
+    pub accounts_not_read: usize,
+}
+
+/// The report of `inventory` for `apps` at `now`.
+pub fn report(
+    inventory: &Inventory,
+    apps: &[AppCertificates],
+    now: OffsetDateTime,
+) -> ProvidersReport {
+    let configured: BTreeSet<&Thumbprint> = apps.iter().flat_map(|a| &a.certificates).collect();
+    let newest = newest_certificates(inventory, apps);
+    let mut summary = Summary {
+        accounts_ready: 0,
+        accounts_missing_certificate: Vec::new(),
+        locked_out_if_switched: BTreeMap::new(),
+        newest_unknown: apps
+            .iter()
+            .filter(|app| !newest.contains_key(&app.name))
+            .map(|app| app.name.clone())
+            .collect(),
+        earliest_expiry: None,
+        certificate_expires_in_days: None,
+        accounts_not_read: 0,
+    };
+    let mut accounts = Vec::new();
+    for account in &inventory.accounts {
+        let providers = match &account.outcome {
+            AccountOutcome::Read { providers, .. } => providers,
+            AccountOutcome::Failed { stage, reason } => {
+                summary.accounts_not_read += 1;
+                accounts.push(AccountProviders {
+                    account: account.id,
+                    name: account.name.clone(),
+                    state: AccountState::NotRead {
+                        reason: format!("could not be read at {stage}: {reason}"),
+                    },
+                });
+                continue;
+            }
+            AccountOutcome::Skipped { reason, .. } => {
+                summary.accounts_not_read += 1;
+                accounts.push(AccountProviders {
+                    account: account.id,
+                    name: account.name.clone(),
+                    state: AccountState::NotRead {
+                        reason: format!("not read: {}", reason.describe()),
+                    },
+                });
+                continue;
+            }
+        };
+        let statuses: Vec<ProviderStatus> = providers
+            .iter()
+            .map(|p| provider_status(p, apps, &configured, now))
+            .collect();
+        let ours: Vec<(&Vec<AppName>, &Vec<Thumbprint>)> = statuses
+            .iter()
+            .filter_map(|s| match &s.kind {
+                ProviderKind::Ours { apps, missing, .. } => Some((apps, missing)),
+                _ => None,
+            })
+            .collect();
+        if !ours.is_empty() {
+            match ours.iter().all(|(_, missing)| missing.is_empty()) {
+                true => summary.accounts_ready += 1,
+                false => summary.accounts_missing_certificate.push(account.id),
+            }
+        }
+        for (app, newest) in &newest {
+            let of_app: Vec<&ProviderStatus> = statuses
+                .iter()
+                .filter(
+                    |s| matches!(&s.kind, ProviderKind::Ours { apps, .. } if apps.contains(app)),
+                )
+                .collect();
+            let carries_newest = of_app
+                .iter()
+                .any(|s| s.certificates.iter().any(|c| &c.sha256 == *newest));
+            if !of_app.is_empty() && !carries_newest {
+                summary
+                    .locked_out_if_switched
+                    .entry(app.clone())
+                    .or_default()
+                    .push(account.id);
+            }
+        }
+        for status in &statuses {
+            if let ProviderKind::Ours {
+                lasts_until: Some(until),
+                ..
+            } = &status.kind
+                && summary.earliest_expiry.is_none_or(|e| until < &e)
+            {
+                summary.earliest_expiry = Some(*until);
+            }
+        }
+        accounts.push(AccountProviders {
+            account: account.id,
+            name: account.name.clone(),
+            state: AccountState::Read {
+                providers: statuses,
+            },
+        });
+    }
+    summary.certificate_expires_in_days = summary.earliest_expiry.map(|e| days_between(now, e));
+    ProvidersReport { accounts, summary }
+}
+
+impl ProvidersReport {
+    /// The report as `fedsync.providers/v1` JSON: `schema`, `summary`, `accounts`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "schema": PROVIDERS_SCHEMA,
+            "summary": self.summary,
+            "accounts": self.accounts,
+        })
+    }
+}
+
+/// Per app, its configured certificate with the latest expiry seen on any provider.
+fn newest_certificates<'a>(
+    inventory: &'a Inventory,
+    apps: &'a [AppCertificates],
+) -> BTreeMap<AppName, &'a Thumbprint> {
+    let mut expiry: BTreeMap<&Thumbprint, OffsetDateTime> = BTreeMap::new();
+    for account in &inventory.accounts {
+        let AccountOutcome::Read { providers, .. } = &account.outcome else {
+            continue;
+        };
+        for c in providers.iter().flat_map(|p| &p.certificates) {
+            if let Some(not_after) = c.not_after {
+                let seen = expiry.entry(&c.sha256).or_insert(not_after);
+                *seen = (*seen).max(not_after);
+            }
+        }
+    }
+    apps.iter()
+        .filter_map(|app| {
+            let newest = app
+                .certificates
+                .iter()
+                .filter_map(|t| expiry.get(t).map(|e| (*e, t)))
+                .max()?;
+            Some((app.name.clone(), newest.1))
+        })
+        .collect()
+}
+
+fn provider_status(
+    provider: &SamlProvider,
+    apps: &[AppCertificates],
+    configured: &BTreeSet<&Thumbprint>,
+    now: OffsetDateTime,
+) -> ProviderStatus {
+    let certificates = provider
+        .certificates
+        .iter()
+        .map(|c| certificate_status(c, configured, now))
+        .collect();
+    let kind = match provider.verdict {
+        ProviderVerdict::NotOurs => ProviderKind::NotOurs,
+        ProviderVerdict::CantTell => ProviderKind::CantTell {
+            reason: provider.reason.clone(),
+        },
+        ProviderVerdict::UnknownCertificate => ProviderKind::UnknownCertificate,
+        ProviderVerdict::Ours => {
+            let held: BTreeSet<&Thumbprint> =
+                provider.certificates.iter().map(|c| &c.sha256).collect();
+            let of: Vec<&AppCertificates> = apps
+                .iter()
+                .filter(|app| app.certificates.iter().any(|t| held.contains(t)))
+                .collect();
+            if of.is_empty() {
+                // Ours when read, with none of these apps' certificates (settings changed since).
+                ProviderKind::UnknownCertificate
+            } else {
+                let wanted: BTreeSet<&Thumbprint> =
+                    of.iter().flat_map(|a| &a.certificates).collect();
+                ProviderKind::Ours {
+                    apps: of.iter().map(|a| a.name.clone()).collect(),
+                    missing: wanted
+                        .iter()
+                        .filter(|t| !held.contains(*t))
+                        .map(|t| (*t).clone())
+                        .collect(),
+                    lasts_until: provider
+                        .certificates
+                        .iter()
+                        .filter(|c| wanted.contains(&c.sha256))
+                        .filter_map(|c| c.not_after)
+                        .max(),
+                }
+            }
+        }
+    };
+    ProviderStatus {
+        arn: provider.arn.clone(),
+        kind,
+        certificates,
+    }
+}
+
+fn certificate_status(
+    certificate: &Certificate,
+    configured: &BTreeSet<&Thumbprint>,
+    now: OffsetDateTime,
+) -> CertificateStatus {
+    CertificateStatus {
+        sha256: certificate.sha256.clone(),
+        not_after: certificate.not_after,
+        days_left: certificate.not_after.map(|e| days_between(now, e)),
+        configured: configured.contains(&certificate.sha256),
+    }
+}
+
+/// Whole days from `now` to `then`, rounded towards the past (a certificate that expires in 23
+/// hours has 0 days left; one that expired an hour ago, -1).
+fn days_between(now: OffsetDateTime, then: OffsetDateTime) -> i64 {
+    (then - now).as_seconds_f64().div_euclid(86_400.0) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::model::{AccountInventory, FailureStage, Listing};
+
+    const NOW: OffsetDateTime = datetime!(2026-12-03 12:00 UTC);
+
+    fn thumb(c: char) -> Thumbprint {
+        c.to_string().repeat(64).parse().unwrap()
+    }
+
+    /// A provider in `account` with `verdict`, holding certificate `c` expiring in `days` for
+    /// each `(c, days)`.
+    fn provider(
+        account: &str,
+        name: &str,
+        verdict: ProviderVerdict,
+        certs: &[(char, i64)],
+    ) -> SamlProvider {
+        SamlProvider {
+            arn: format!("arn:aws:iam::{account}:saml-provider/{name}")
+                .parse()
+                .unwrap(),
+            verdict,
+            reason: "metadata unreadable".into(),
+            certificates: certs
+                .iter()
+                .map(|&(c, days)| Certificate {
+                    sha256: thumb(c),
+                    not_after: Some(NOW + Duration::days(days)),
+                })
+                .collect(),
+        }
+    }
+
+    fn read(account: &str, providers: Vec<SamlProvider>) -> AccountInventory {
+        AccountInventory {
+            id: account.parse().unwrap(),
+            name: format!("acct-{account}"),
+            outcome: AccountOutcome::Read {
+                providers,
+                roles: Vec::new(),
+            },
+        }
+    }
+
+    fn app(name: &str, certs: &[char]) -> AppCertificates {
+        AppCertificates {
+            name: name.parse().unwrap(),
+            certificates: certs.iter().map(|&c| thumb(c)).collect(),
+        }
+    }
+
+    /// A rotation half done for app `default` (old `a`, 30 days left; new `b`, 1,000 days):
+    /// one account with the old only, one with both, one with the new only, one with a foreign
+    /// provider, one with an expired old certificate, one not read.
+    fn rotation() -> Inventory {
+        use ProviderVerdict::*;
+        Inventory::new(
+            Listing::Organization,
+            vec![
+                read(
+                    "111111111111",
+                    vec![provider("111111111111", "Entra", Ours, &[('a', 30)])],
+                ),
+                read(
+                    "222222222222",
+                    vec![provider(
+                        "222222222222",
+                        "Entra",
+                        Ours,
+                        &[('a', 30), ('b', 1000)],
+                    )],
+                ),
+                read(
+                    "333333333333",
+                    vec![provider("333333333333", "Entra", Ours, &[('b', 1000)])],
+                ),
+                read(
+                    "444444444444",
+                    vec![provider("444444444444", "Okta", NotOurs, &[])],
+                ),
+                read(
+                    "555555555555",
+                    vec![provider(
+                        "555555555555",
+                        "Entra",
+                        Ours,
+                        &[('a', -2), ('b', 1000)],
+                    )],
+                ),
+                AccountInventory {
+                    id: "666666666666".parse().unwrap(),
+                    name: "dev".into(),
+                    outcome: AccountOutcome::Failed {
+                        stage: FailureStage::AssumeRole,
+                        reason: "AccessDenied".into(),
+                    },
+                },
+            ],
+        )
+    }
+
+    fn id(s: &str) -> AccountId {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rotation_half_done_shows_which_accounts_a_switch_would_lock_out() {
+        let r = report(&rotation(), &[app("default", &['a', 'b'])], NOW);
+        let s = &r.summary;
+        assert_eq!(s.accounts_ready, 2, "both certificates: 222 and 555");
+        assert_eq!(
+            s.accounts_missing_certificate,
+            [id("111111111111"), id("333333333333")]
+        );
+        let default: AppName = "default".parse().unwrap();
+        assert_eq!(s.locked_out_if_switched[&default], [id("111111111111")]);
+        assert!(s.newest_unknown.is_empty());
+        // 111 lasts until its old certificate expires: the earliest lockout, in 30 days.
+        assert_eq!(s.certificate_expires_in_days, Some(30));
+        assert_eq!(s.accounts_not_read, 1);
+        let AccountState::Read { providers } = &r.accounts[0].state else {
+            panic!("read")
+        };
+        let ProviderKind::Ours { missing, .. } = &providers[0].kind else {
+            panic!("ours")
+        };
+        assert_eq!(missing, &[thumb('b')]);
+        assert_eq!(providers[0].certificates[0].days_left, Some(30));
+        // The foreign provider is reported as such, and counts for nothing.
+        let AccountState::Read { providers } = &r.accounts[3].state else {
+            panic!("read")
+        };
+        assert_eq!(providers[0].kind, ProviderKind::NotOurs);
+    }
+
+    #[test]
+    fn an_expired_certificate_beside_a_valid_one_does_not_end_the_provider() {
+        let r = report(&rotation(), &[app("default", &['a', 'b'])], NOW);
+        let AccountState::Read { providers } = &r.accounts[4].state else {
+            panic!("read")
+        };
+        assert_eq!(providers[0].certificates[0].days_left, Some(-2));
+        let ProviderKind::Ours { lasts_until, .. } = &providers[0].kind else {
+            panic!("ours")
+        };
+        assert_eq!(*lasts_until, Some(NOW + Duration::days(1000)));
+    }
+
+    #[test]
+    fn an_app_whose_certificates_are_seen_nowhere_locks_nobody_out_and_says_so() {
+        // Configured with `c` only: every provider carries certificates of no app.
+        let r = report(&rotation(), &[app("default", &['c'])], NOW);
+        let default: AppName = "default".parse().unwrap();
+        assert_eq!(r.summary.newest_unknown, [default]);
+        assert!(r.summary.locked_out_if_switched.is_empty());
+        assert_eq!(r.summary.accounts_ready, 0);
+        assert_eq!(r.summary.certificate_expires_in_days, None);
+        let AccountState::Read { providers } = &r.accounts[0].state else {
+            panic!("read")
+        };
+        assert_eq!(providers[0].kind, ProviderKind::UnknownCertificate);
+    }
+
+    #[test]
+    fn with_two_apps_each_provider_is_its_apps_and_lacks_only_its_apps_certificates() {
+        use ProviderVerdict::*;
+        let inventory = Inventory::new(
+            Listing::Organization,
+            vec![
+                read(
+                    "111111111111",
+                    vec![provider("111111111111", "A", Ours, &[('a', 100)])],
+                ),
+                read(
+                    "222222222222",
+                    vec![provider("222222222222", "B", Ours, &[('b', 50)])],
+                ),
+            ],
+        );
+        let r = report(&inventory, &[app("a", &['a']), app("b", &['b', 'c'])], NOW);
+        // b's newest seen is `b` (no expiry seen for `c`): nobody is locked out by it.
+        assert!(r.summary.locked_out_if_switched.is_empty());
+        assert_eq!(r.summary.accounts_missing_certificate, [id("222222222222")]);
+        assert_eq!(r.summary.accounts_ready, 1);
+        assert_eq!(r.summary.certificate_expires_in_days, Some(50));
+        let AccountState::Read { providers } = &r.accounts[1].state else {
+            panic!("read")
+        };
+        let ProviderKind::Ours { apps, missing, .. } = &providers[0].kind else {
+            panic!("ours")
+        };
+        assert_eq!(apps, &["b".parse::<AppName>().unwrap()]);
+        assert_eq!(missing, &[thumb('c')]);
+    }
+
+    #[test]
+    fn the_json_names_each_providers_kind_and_each_certificates_expiry() {
+        let v = report(&rotation(), &[app("default", &['a', 'b'])], NOW).to_json();
+        assert_eq!(v["schema"], "fedsync.providers/v1");
+        assert_eq!(v["summary"]["certificate_expires_in_days"], 30);
+        assert_eq!(
+            v["summary"]["locked_out_if_switched"]["default"][0],
+            "111111111111"
+        );
+        let first = &v["accounts"][0];
+        assert_eq!(first["outcome"], "read");
+        let entra = &first["providers"][0];
+        assert_eq!(entra["kind"], "ours");
+        assert_eq!(entra["apps"][0], "default");
+        assert_eq!(entra["missing"][0], "b".repeat(64));
+        assert_eq!(entra["certificates"][0]["days_left"], 30);
+        assert_eq!(
+            entra["certificates"][0]["not_after"],
+            "2027-01-02T12:00:00Z"
+        );
+        assert_eq!(v["accounts"][3]["providers"][0]["kind"], "not-ours");
+        assert_eq!(v["accounts"][5]["outcome"], "not_read");
+    }
+
+    #[test]
+    fn days_left_round_towards_the_past() {
+        assert_eq!(days_between(NOW, NOW + Duration::hours(23)), 0);
+        assert_eq!(days_between(NOW, NOW + Duration::hours(25)), 1);
+        assert_eq!(days_between(NOW, NOW - Duration::hours(1)), -1);
+    }
+}
