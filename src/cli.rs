@@ -185,6 +185,21 @@ pub enum Command {
     /// settings, or a role that does not exist.
     Explain(Box<ExplainArgs>),
 
+    /// Every account's SAML providers as a certificate rotation sees them.
+    ///
+    /// Reads AWS as `inventory` does. Per account, each SAML provider: ours (which app), ours
+    /// by entity id with an unknown certificate, not ours, or can't tell; for each of ours, its
+    /// certificates (SHA-256 thumbprint, expiry, days left) and the app's configured
+    /// certificates (saml-certificates) it lacks. Then the accounts ready for the configured
+    /// certificates, those that would be locked out if Entra switched to an app's newest
+    /// certificate today, and the earliest day a provider of ours holds no valid configured
+    /// certificate. Writes nothing.
+    ///
+    /// `--output json` prints the `fedsync.providers/v1` report. Exits 0 when every account was
+    /// read, 4 when some could not be (nothing is claimed about their providers), 1 when the
+    /// accounts could not be listed, 2 on invalid settings.
+    Providers(ProvidersArgs),
+
     /// Who can assume which synced AWS role; grant or revoke it without the portal.
     ///
     /// Reads the AWS app's service principal, its app role assignments, the groups sync made
@@ -524,6 +539,20 @@ pub struct ConfigShowArgs {
 
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvidersArgs {
+    /// Count only this app's providers (the settings' app name); every app by default.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -132,12 +132,16 @@ pub struct Summary {
     pub accounts_not_read: usize,
 }
 
-/// The report of `inventory` for `apps` at `now`.
+/// The report of `inventory` for `apps` (every configured app, so that each provider is told
+/// whose it is) at `now`. With `only`, the summary counts that app's providers alone, and the
+/// accounts listed are those where it has a provider, or that were not read.
 pub fn report(
     inventory: &Inventory,
     apps: &[AppCertificates],
+    only: Option<&AppName>,
     now: OffsetDateTime,
 ) -> ProvidersReport {
+    let in_scope = |of: &[AppName]| only.is_none_or(|app| of.contains(app));
     let configured: BTreeSet<&Thumbprint> = apps.iter().flat_map(|a| &a.certificates).collect();
     let newest = newest_certificates(inventory, apps);
     let mut summary = Summary {
@@ -146,7 +150,7 @@ pub fn report(
         locked_out_if_switched: BTreeMap::new(),
         newest_unknown: apps
             .iter()
-            .filter(|app| !newest.contains_key(&app.name))
+            .filter(|app| only.is_none_or(|o| *o == app.name) && !newest.contains_key(&app.name))
             .map(|app| app.name.clone())
             .collect(),
         earliest_expiry: None,
@@ -187,17 +191,23 @@ pub fn report(
         let ours: Vec<(&Vec<AppName>, &Vec<Thumbprint>)> = statuses
             .iter()
             .filter_map(|s| match &s.kind {
-                ProviderKind::Ours { apps, missing, .. } => Some((apps, missing)),
+                ProviderKind::Ours { apps, missing, .. } if in_scope(apps) => Some((apps, missing)),
                 _ => None,
             })
             .collect();
+        if only.is_some() && ours.is_empty() {
+            continue;
+        }
         if !ours.is_empty() {
             match ours.iter().all(|(_, missing)| missing.is_empty()) {
                 true => summary.accounts_ready += 1,
                 false => summary.accounts_missing_certificate.push(account.id),
             }
         }
-        for (app, newest) in &newest {
+        for (app, newest) in newest
+            .iter()
+            .filter(|(app, _)| only.is_none_or(|o| o == *app))
+        {
             let of_app: Vec<&ProviderStatus> = statuses
                 .iter()
                 .filter(
@@ -217,9 +227,11 @@ pub fn report(
         }
         for status in &statuses {
             if let ProviderKind::Ours {
+                apps,
                 lasts_until: Some(until),
                 ..
             } = &status.kind
+                && in_scope(apps)
                 && summary.earliest_expiry.is_none_or(|e| until < &e)
             {
                 summary.earliest_expiry = Some(*until);
@@ -462,7 +474,7 @@ mod tests {
 
     #[test]
     fn a_rotation_half_done_shows_which_accounts_a_switch_would_lock_out() {
-        let r = report(&rotation(), &[app("default", &['a', 'b'])], NOW);
+        let r = report(&rotation(), &[app("default", &['a', 'b'])], None, NOW);
         let s = &r.summary;
         assert_eq!(s.accounts_ready, 2, "both certificates: 222 and 555");
         assert_eq!(
@@ -492,7 +504,7 @@ mod tests {
 
     #[test]
     fn an_expired_certificate_beside_a_valid_one_does_not_end_the_provider() {
-        let r = report(&rotation(), &[app("default", &['a', 'b'])], NOW);
+        let r = report(&rotation(), &[app("default", &['a', 'b'])], None, NOW);
         let AccountState::Read { providers } = &r.accounts[4].state else {
             panic!("read")
         };
@@ -506,7 +518,7 @@ mod tests {
     #[test]
     fn an_app_whose_certificates_are_seen_nowhere_locks_nobody_out_and_says_so() {
         // Configured with `c` only: every provider carries certificates of no app.
-        let r = report(&rotation(), &[app("default", &['c'])], NOW);
+        let r = report(&rotation(), &[app("default", &['c'])], None, NOW);
         let default: AppName = "default".parse().unwrap();
         assert_eq!(r.summary.newest_unknown, [default]);
         assert!(r.summary.locked_out_if_switched.is_empty());
@@ -534,7 +546,8 @@ mod tests {
                 ),
             ],
         );
-        let r = report(&inventory, &[app("a", &['a']), app("b", &['b', 'c'])], NOW);
+        let configured = [app("a", &['a']), app("b", &['b', 'c'])];
+        let r = report(&inventory, &configured, None, NOW);
         // b's newest seen is `b` (no expiry seen for `c`): nobody is locked out by it.
         assert!(r.summary.locked_out_if_switched.is_empty());
         assert_eq!(r.summary.accounts_missing_certificate, [id("222222222222")]);
@@ -548,11 +561,20 @@ mod tests {
         };
         assert_eq!(apps, &["b".parse::<AppName>().unwrap()]);
         assert_eq!(missing, &[thumb('c')]);
+
+        // With --app a: a's account only, and a's figures.
+        let a: AppName = "a".parse().unwrap();
+        let r = report(&inventory, &configured, Some(&a), NOW);
+        assert_eq!(r.accounts.len(), 1);
+        assert_eq!(r.accounts[0].account, id("111111111111"));
+        assert_eq!(r.summary.accounts_ready, 1);
+        assert!(r.summary.accounts_missing_certificate.is_empty());
+        assert_eq!(r.summary.certificate_expires_in_days, Some(100));
     }
 
     #[test]
     fn the_json_names_each_providers_kind_and_each_certificates_expiry() {
-        let v = report(&rotation(), &[app("default", &['a', 'b'])], NOW).to_json();
+        let v = report(&rotation(), &[app("default", &['a', 'b'])], None, NOW).to_json();
         assert_eq!(v["schema"], "fedsync.providers/v1");
         assert_eq!(v["summary"]["certificate_expires_in_days"], 30);
         assert_eq!(

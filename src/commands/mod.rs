@@ -10,6 +10,7 @@ mod config;
 mod explain;
 mod inventory;
 mod plan;
+mod providers;
 mod setup;
 mod shard_plan;
 mod sync;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Sync(args) => sync::run(&args, &global, None),
         Command::Restore(args) => sync::run(&args.run, &global, Some(&args.key)),
         Command::Explain(args) => explain::run(&args, &global),
+        Command::Providers(args) => providers::run(&args, &global),
         Command::Access(AccessCommand::List(args)) => access::list(&args, &global),
         Command::Access(AccessCommand::Grant(args)) => access::change(&args, &global, true),
         Command::Access(AccessCommand::Revoke(args)) => access::change(&args, &global, false),
