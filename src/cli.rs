@@ -200,6 +200,26 @@ pub enum Command {
     /// accounts could not be listed, 2 on invalid settings.
     Providers(ProvidersArgs),
 
+    /// Put new SAML federation metadata on every account's provider of the app, safely.
+    ///
+    /// Run by an administrator in the management account, as the role the writer role trusts
+    /// (cfn/provider-writer-role.yaml). Checks the new metadata (--metadata: Entra's federation
+    /// metadata XML, which carries the active and the new certificate during a rotation): our
+    /// entity id, and at least one of the app's saml-certificates. Reads AWS as `providers`
+    /// does and prints, per account, what changes; a provider not the app's is never touched.
+    /// A provider is refused (and with it the whole rotation) when the document lacks a
+    /// certificate it holds that is still valid, unless --drop-certificate names it. Then, in
+    /// each account, assumes provider-writer-role, reads the provider again, updates it with
+    /// the document (iam:UpdateSAMLProvider) and reads it back; 8 accounts at a time. A
+    /// provider that already carries the document's certificates is skipped, so a rerun
+    /// resumes. Ends with the `providers` table and the command that sets saml-certificates.
+    ///
+    /// Exits 0 when every provider of the app carries the document's certificates (or would,
+    /// with --dry-run), 4 when some accounts could not be read or written (the others were), 3
+    /// when refused (nothing written), 2 on invalid input (nothing written), 1 when a write
+    /// could not be confirmed by its read-back.
+    Rotate(RotateArgs),
+
     /// Who can assume which synced AWS role; grant or revoke it without the portal.
     ///
     /// Reads the AWS app's service principal, its app role assignments, the groups sync made
@@ -514,6 +534,9 @@ pub struct SettingsArgs {
 
     #[command(flatten)]
     pub backup: BackupArgs,
+
+    #[command(flatten)]
+    pub certificates: CertificateArgs,
 }
 
 impl SettingsArgs {
@@ -523,7 +546,32 @@ impl SettingsArgs {
         self.aws.add_to(&mut flags);
         self.plan.add_to(&mut flags);
         self.backup.add_to(&mut flags);
+        self.certificates.add_to(&mut flags);
         flags
+    }
+}
+
+/// The SAML signing certificates: when a sync warns, and how `rotate` writes.
+#[derive(Debug, Args)]
+pub struct CertificateArgs {
+    /// Warn this many days before a SAML provider of ours is left with no valid configured
+    /// certificate (0-3650).
+    #[arg(long, value_name = "DAYS")]
+    pub certificate_warn_days: Option<String>,
+
+    /// The role `fedsync rotate` assumes in each account to update its SAML provider
+    /// (cfn/provider-writer-role.yaml).
+    #[arg(long, value_name = "NAME")]
+    pub provider_writer_role: Option<String>,
+}
+
+impl CertificateArgs {
+    pub fn add_to(&self, flags: &mut Flags) {
+        flags.set(
+            "certificate-warn-days",
+            self.certificate_warn_days.as_deref(),
+        );
+        flags.set("provider-writer-role", self.provider_writer_role.as_deref());
     }
 }
 
@@ -556,6 +604,34 @@ pub struct ProvidersArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The new federation metadata XML, as Entra publishes it for the app.
+    #[arg(long, value_name = "FILE")]
+    pub metadata: std::path::PathBuf,
+
+    /// The app to rotate (the settings' app name); needed when the settings name several.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+
+    /// Print what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// A certificate (SHA-256) providers may lose although it is still valid; repeatable.
+    ///
+    /// Only once Entra no longer signs with it: whoever signs in with it is locked out.
+    #[arg(long, value_name = "SHA256")]
+    pub drop_certificate: Vec<String>,
+
+    /// The role assumed in each account to update its SAML provider.
+    #[arg(long, value_name = "NAME")]
+    pub provider_writer_role: Option<String>,
 
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -260,6 +260,90 @@ impl ProvidersReport {
     }
 }
 
+/// The certificate figures of one app a sync reports: how soon a provider of the app is left
+/// with no valid configured certificate, and which accounts lack one, turned into warnings
+/// from `certificate-warn-days` before the earliest expiry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertificateFigures {
+    /// The earliest day a provider of the app holds no valid configured certificate any more.
+    pub earliest_expiry: Option<OffsetDateTime>,
+    /// Whole days from now to `earliest_expiry`; negative once passed.
+    pub expires_in_days: Option<i64>,
+    /// Accounts with a provider of the app that lacks one of its configured certificates.
+    pub accounts_missing_certificate: Vec<AccountId>,
+    /// `certificate-warn-days`.
+    pub warn_days: u32,
+}
+
+/// Account ids a warning names before it says how many more there are.
+const NAMED_IN_A_WARNING: usize = 10;
+
+impl CertificateFigures {
+    /// The figures of the app with `certificates` in `inventory` (its share, when routed) at
+    /// `now`.
+    pub fn of(
+        inventory: &Inventory,
+        certificates: &[Thumbprint],
+        warn_days: u32,
+        now: OffsetDateTime,
+    ) -> CertificateFigures {
+        let app = AppCertificates {
+            name: AppName::default_app(),
+            certificates: certificates.iter().cloned().collect(),
+        };
+        let summary = report(inventory, std::slice::from_ref(&app), Some(&app.name), now).summary;
+        CertificateFigures {
+            earliest_expiry: summary.earliest_expiry,
+            expires_in_days: summary.certificate_expires_in_days,
+            accounts_missing_certificate: summary.accounts_missing_certificate,
+            warn_days,
+        }
+    }
+
+    /// One line per thing to act on: an expiry within `warn_days` (or passed), accounts whose
+    /// providers lack a configured certificate.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let (Some(days), Some(when)) = (self.expires_in_days, self.earliest_expiry)
+            && days <= i64::from(self.warn_days)
+        {
+            warnings.push(match days {
+                ..0 => format!(
+                    "a SAML provider of ours has held no valid configured certificate since {} ({} days): nobody can sign in through it; run `fedsync providers`, then `fedsync rotate`",
+                    when.date(),
+                    -days
+                ),
+                _ => format!(
+                    "a SAML provider of ours holds no valid configured certificate from {} ({days} days, within certificate-warn-days {}): rotate before then (`fedsync providers`, `fedsync rotate`)",
+                    when.date(),
+                    self.warn_days
+                ),
+            });
+        }
+        let missing = &self.accounts_missing_certificate;
+        if !missing.is_empty() {
+            let mut named: Vec<String> = missing
+                .iter()
+                .take(NAMED_IN_A_WARNING)
+                .map(ToString::to_string)
+                .collect();
+            if missing.len() > NAMED_IN_A_WARNING {
+                named.push(format!("and {} more", missing.len() - NAMED_IN_A_WARNING));
+            }
+            warnings.push(format!(
+                "{} {} a SAML provider of ours that lacks a configured certificate ({}): `fedsync providers` says which, `fedsync rotate` adds it",
+                missing.len(),
+                match missing.len() {
+                    1 => "account has",
+                    _ => "accounts have",
+                },
+                named.join(", ")
+            ));
+        }
+        warnings
+    }
+}
+
 /// Per app, its configured certificate with the latest expiry seen on any provider.
 fn newest_certificates<'a>(
     inventory: &'a Inventory,
@@ -594,6 +678,56 @@ mod tests {
         );
         assert_eq!(v["accounts"][3]["providers"][0]["kind"], "not-ours");
         assert_eq!(v["accounts"][5]["outcome"], "not_read");
+    }
+
+    #[test]
+    fn a_sync_warns_from_certificate_warn_days_before_the_earliest_expiry_and_names_accounts_missing_one()
+     {
+        let certificates = [thumb('a'), thumb('b')];
+        // The earliest expiry is 30 days away: within 60 days, a warning; within 29, none.
+        let figures = CertificateFigures::of(&rotation(), &certificates, 60, NOW);
+        assert_eq!(figures.expires_in_days, Some(30));
+        assert_eq!(
+            figures.accounts_missing_certificate,
+            [id("111111111111"), id("333333333333")]
+        );
+        let warnings = figures.warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("from 2027-01-02 (30 days, within certificate-warn-days 60)"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("2 accounts have a SAML provider of ours that lacks a configured certificate (111111111111, 333333333333)"),
+            "{warnings:?}"
+        );
+        let later = CertificateFigures::of(&rotation(), &certificates, 29, NOW).warnings();
+        assert_eq!(later.len(), 1, "only the missing certificates: {later:?}");
+
+        // Once passed, it says nobody can sign in; every provider ready: no warning at all.
+        let passed =
+            CertificateFigures::of(&rotation(), &certificates, 0, NOW + Duration::days(32));
+        assert_eq!(passed.expires_in_days, Some(-2));
+        assert!(
+            passed.warnings()[0].contains("since 2027-01-02 (2 days): nobody can sign in"),
+            "{:?}",
+            passed.warnings()
+        );
+        let ready = Inventory::new(
+            Listing::Organization,
+            vec![read(
+                "222222222222",
+                vec![provider(
+                    "222222222222",
+                    "Entra",
+                    ProviderVerdict::Ours,
+                    &[('a', 300), ('b', 1000)],
+                )],
+            )],
+        );
+        let figures = CertificateFigures::of(&ready, &certificates, 60, NOW);
+        assert_eq!(figures.expires_in_days, Some(1000));
+        assert!(figures.warnings().is_empty(), "{:?}", figures.warnings());
     }
 
     #[test]

@@ -347,6 +347,7 @@ pub fn sync_settings(graph_url: &str) -> anyhow::Result<SyncSettings> {
             prefix: "manifests/".into(),
             kms_key: None,
         },
+        certificate_warn_days: 60,
     })
 }
 

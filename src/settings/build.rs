@@ -199,6 +199,7 @@ impl Settings {
             let guardrails = c.guardrails();
             let group_owner_id = c.optional("group-owner-id", object_id);
             let backup = c.backup();
+            let certificate_warn_days = c.required("certificate-warn-days", warn_days);
             Some(SyncSettings {
                 tenant_id: tenant_id?,
                 cloud: cloud?,
@@ -215,6 +216,7 @@ impl Settings {
                 guardrails: guardrails?,
                 group_owner_id: group_owner_id?,
                 backup: backup?,
+                certificate_warn_days: certificate_warn_days?,
             })
         })
     }
@@ -247,6 +249,11 @@ impl Settings {
                 group_owner_id: group_owner_id?,
             })
         })
+    }
+
+    /// What `fedsync rotate` needs besides the inventory: the role it writes providers through.
+    pub fn provider_writer_role(&self) -> Result<RoleName, Problems> {
+        self.finish(|c| c.required("provider-writer-role", parse::<RoleName>))
     }
 
     /// Whether reading the credential calls Secrets Manager (and so needs the AWS config).
@@ -551,6 +558,13 @@ fn boolean(s: &str) -> Result<bool, String> {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(format!("{s:?} is not a boolean: use true or false")),
+    }
+}
+
+fn warn_days(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n <= 3650 => Ok(n),
+        _ => Err(format!("{s:?} is not a number of days from 0 to 3650")),
     }
 }
 

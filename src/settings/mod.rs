@@ -83,6 +83,9 @@ pub struct SyncSettings {
     /// looked up by its client id before the first group is created.
     pub group_owner_id: Option<crate::model::ObjectId>,
     pub backup: BackupSettings,
+    /// `certificate-warn-days`: how long before the earliest SAML certificate expiry a sync
+    /// warns.
+    pub certificate_warn_days: u32,
 }
 
 impl SyncSettings {

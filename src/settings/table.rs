@@ -284,6 +284,20 @@ pub static SETTINGS: &[Setting] = &[
         "most entries the app roles collection may hold",
     ),
     flagged(
+        "certificate-warn-days",
+        "--certificate-warn-days",
+        "FEDSYNC_CERTIFICATE_WARN_DAYS",
+        DefaultValue::Value("60"),
+        "warn this many days before a SAML provider of ours holds no valid configured certificate (0-3650)",
+    ),
+    flagged(
+        "provider-writer-role",
+        "--provider-writer-role",
+        "FEDSYNC_PROVIDER_WRITER_ROLE",
+        DefaultValue::Value("fedsync-provider-writer"),
+        "the role `fedsync rotate` assumes in each account to update its SAML provider",
+    ),
+    flagged(
         "concurrency",
         "--concurrency",
         "FEDSYNC_CONCURRENCY",

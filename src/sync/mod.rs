@@ -30,7 +30,7 @@ use crate::graph::GraphError;
 use crate::lease::LeaseError;
 use crate::model::{
     AccountOutcome, AppName, Current, Inventory, Listing, NewGroup, ObjectId, RemovedAssignment,
-    Routing, SyncState,
+    Routing, SyncState, Thumbprint,
 };
 use crate::naming::NamingInput;
 use crate::plan::guardrail::{self, Fill, Guardrails, Refusal};
@@ -38,6 +38,7 @@ use crate::plan::steps::{self, Step};
 use crate::plan::{
     self, AssignmentAction, AssignmentChange, GroupAction, Plan, PlanError, PlanSettings,
 };
+use crate::providers::CertificateFigures;
 use crate::settings::SyncSettings;
 use crate::store::{Store, StoreError};
 
@@ -64,6 +65,8 @@ pub struct SyncReport {
     pub duplicate_groups: Vec<String>,
     /// How full the plan leaves the service principal against `max-app-roles`.
     pub fill: Fill,
+    /// How soon the app's SAML providers run out of valid certificates, and which lack one.
+    pub certificates: CertificateFigures,
 }
 
 impl SyncReport {
@@ -76,6 +79,14 @@ impl SyncReport {
     /// Some accounts could not be read, or some roles decided: exit 4.
     pub fn needs_attention(&self) -> bool {
         self.plan.needs_attention()
+    }
+    /// Every warning of the run: the app near its entry cap, its SAML certificates.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings: Vec<String> = self.fill.warning().into_iter().collect();
+        if self.restored_from.is_none() {
+            warnings.extend(self.certificates.warnings());
+        }
+        warnings
     }
     /// True when this run wrote to Graph.
     pub fn wrote(&self) -> bool {
@@ -311,6 +322,9 @@ pub struct ApplySettings {
     pub service_principal_id: String,
     pub client_id: String,
     pub guardrails: Guardrails,
+    /// The app's `saml-certificates`, for the report's certificate figures.
+    pub saml_certificates: Vec<Thumbprint>,
+    pub certificate_warn_days: u32,
 }
 
 impl ApplySettings {
@@ -319,6 +333,8 @@ impl ApplySettings {
             service_principal_id: settings.service_principal_id.clone(),
             client_id: settings.client_id.clone(),
             guardrails: settings.guardrails,
+            saml_certificates: settings.inventory.saml_certificates.clone(),
+            certificate_warn_days: settings.certificate_warn_days,
         }
     }
 }
@@ -743,8 +759,24 @@ pub async fn carry_out<D: Directory, S: Store>(
     let refusals = guardrail::check(&plan, &settings.guardrails);
     let fill = guardrail::fill(&plan, &settings.guardrails);
     fill.warn();
+    let certificates = CertificateFigures::of(
+        &inventory,
+        &settings.saml_certificates,
+        settings.certificate_warn_days,
+        (writer.now)(),
+    );
+    if restored_from.is_none() {
+        for warning in certificates.warnings() {
+            tracing::warn!(
+                certificate_expires_in_days = certificates.expires_in_days,
+                accounts_missing_certificate = certificates.accounts_missing_certificate.len(),
+                "{warning}"
+            );
+        }
+    }
     let mut report = SyncReport {
         fill,
+        certificates,
         inventory,
         refusals,
         dry_run,

@@ -8,7 +8,11 @@
 //! "assignments_added", "assignments_removed", "assignments_restored", "orphan_groups" (group
 //! names), "duplicate_groups", "entries", "entry_cap", "entry_fill_percent" (app roles and the
 //! collections sharing Graph's entry cap, against `max-app-roles`), "warnings" (lines; from 90%
-//! of the cap on, one says so), "backup_key", "duration_ms"}`;
+//! of the cap on, one says so; so do the certificate figures within `certificate-warn-days`),
+//! "certificate_expires_in_days" (days until the first SAML provider of ours holds no valid
+//! configured certificate; negative once passed, null when no expiry is known),
+//! "accounts_missing_certificate" (accounts with a provider of ours lacking a configured
+//! certificate), "backup_key", "duration_ms"}`;
 //! fields are only ever added. A run that fails before it has a report prints
 //! `{"event", "outcome": "failed", "exit_code", "error", "duration_ms"}` (the error as one line).
 //! A restore prints the same line with `"event":
@@ -63,7 +67,9 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         "entries": report.fill.entries,
         "entry_cap": report.fill.cap,
         "entry_fill_percent": report.fill.percent,
-        "warnings": report.fill.warning().into_iter().collect::<Vec<_>>(),
+        "warnings": report.warnings(),
+        "certificate_expires_in_days": report.certificates.expires_in_days,
+        "accounts_missing_certificate": report.certificates.accounts_missing_certificate.len(),
         "backup_key": report.backup_key,
         "duration_ms": duration.as_millis() as u64,
     });
@@ -73,6 +79,8 @@ pub fn to_json(report: &SyncReport, duration: Duration) -> Value {
         if let Value::Object(map) = &mut line {
             map.remove("accounts_read");
             map.remove("accounts_failed");
+            map.remove("certificate_expires_in_days");
+            map.remove("accounts_missing_certificate");
         }
     }
     line
@@ -174,6 +182,18 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
         "  entries      {} of max-app-roles {} ({}% full)",
         report.fill.entries, report.fill.cap, report.fill.percent
     );
+    if report.restored_from.is_none() {
+        let certificates = &report.certificates;
+        let expiry = match certificates.expires_in_days {
+            Some(days) => format!("earliest expiry in {days} days"),
+            None => "no expiry known".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "  certificates {expiry}, {} accounts lack a configured one",
+            certificates.accounts_missing_certificate.len()
+        );
+    }
     let _ = writeln!(
         out,
         "  backup       {}",
@@ -215,7 +235,7 @@ pub fn to_text(report: &SyncReport, duration: Duration) -> String {
             report.restores_skipped.join(", ")
         );
     }
-    if let Some(warning) = report.fill.warning() {
+    for warning in report.warnings() {
         let _ = writeln!(out, "Warning: {warning}");
     }
     out
@@ -239,6 +259,7 @@ mod tests {
         .unwrap();
         SyncReport {
             fill: crate::plan::guardrail::fill(&plan, &Default::default()),
+            certificates: Default::default(),
             plan,
             inventory,
             refusals: Vec::new(),

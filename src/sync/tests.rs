@@ -111,6 +111,8 @@ fn settings(assign_groups: bool) -> (PlanSettings, ApplySettings) {
             max_removals: "100%".parse().unwrap(),
             ..Guardrails::default()
         },
+        saml_certificates: Vec::new(),
+        certificate_warn_days: 60,
     };
     (plan, apply)
 }

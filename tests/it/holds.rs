@@ -194,6 +194,54 @@ async fn a_rotation_half_done_holds_the_roles_and_warns_until_the_certificate_is
     let summary = synced(&w, &["--saml-certificates", &both], 0);
     assert_eq!(summary["roles_held"], 0, "{summary}");
     assert_eq!(summary["outcome"], "in-sync", "{summary}");
+
+    // With both certificates configured, the member's provider lacks the old one and the
+    // management account's the new one: the summary counts both, and warns with their ids,
+    // whatever certificate-warn-days says.
+    assert_eq!(summary["accounts_missing_certificate"], 2, "{summary}");
+    let warnings = summary["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "2 accounts have a SAML provider of ours that lacks a configured certificate"
+        ) && warnings.contains(&w.member)
+            && warnings.contains(MANAGEMENT),
+        "{summary}"
+    );
+    // The expiry warns from certificate-warn-days before it, not a day earlier.
+    let days = summary["certificate_expires_in_days"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a number of days: {summary}"));
+    assert!(days > 0, "{summary}");
+    assert!(!warnings.contains("certificate-warn-days"), "{summary}");
+    let at = days.to_string();
+    let summary = synced(
+        &w,
+        &["--saml-certificates", &both, "--certificate-warn-days", &at],
+        0,
+    );
+    assert!(
+        summary["warnings"].to_string().contains(&format!(
+            "({days} days, within certificate-warn-days {days})"
+        )),
+        "{summary}"
+    );
+    let before = (days - 1).to_string();
+    let summary = synced(
+        &w,
+        &[
+            "--saml-certificates",
+            &both,
+            "--certificate-warn-days",
+            &before,
+        ],
+        0,
+    );
+    assert!(
+        !summary["warnings"]
+            .to_string()
+            .contains("certificate-warn-days"),
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -96,6 +96,7 @@ pub(crate) async fn world_seeded(graph_seed: Value) -> World {
             prefix: "manifests/".into(),
             kms_key: None,
         },
+        certificate_warn_days: 60,
     };
     World {
         moto,
