@@ -16,6 +16,9 @@
 //! - [`explain`]: why a role or provider got its verdict, as text and JSON.
 //! - [`providers`]: every account's SAML providers as a certificate rotation sees them: whose,
 //!   which configured certificates they lack, when they expire, who a switch would lock out.
+//! - [`rotate`]: a SAML certificate rotation: the new metadata checked against the app, which
+//!   providers it updates, and the rule no write may break (never take a valid certificate
+//!   away unless told to), decided again before each write and checked on the read-back.
 //! - [`access`]: who holds which synced role, and what a grant or revoke changes.
 //! - [`shard`]: which OUs go to which Entra app when one app cannot hold every role, each app
 //!   within its target, accounts kept where they live: the split behind `shard-plan`.
@@ -23,7 +26,8 @@
 //! The shell carries the decisions out. The binary (`src/main.rs`, [`cli`], [`commands`])
 //! parses and prints through [`printer`]; [`exit`] maps outcomes to exit codes; [`logging`] sets
 //! up tracing. [`settings`] loads and checks every setting before a command acts. [`aws`] reads
-//! the inventory; [`graph`] talks to Microsoft Graph. [`directory`] (the Graph side of a run)
+//! the inventory and writes a rotation's SAML providers ([`aws::rotate`], through the opt-in
+//! writer role); [`graph`] talks to Microsoft Graph. [`directory`] (the Graph side of a run)
 //! and [`store`] (lease, [`backup`]s and the state record in S3, with [`lease`]) are the two
 //! seams, each a trait with an in-memory twin for tests. [`sync`] runs one sync or restore:
 //! lease → inventory → current state → plan → guardrails → backup → steps → verify → report.
@@ -47,6 +51,7 @@ pub mod naming;
 pub mod plan;
 pub mod printer;
 pub mod providers;
+pub mod rotate;
 pub mod settings;
 pub mod setup;
 pub mod shard;

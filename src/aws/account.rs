@@ -232,38 +232,47 @@ pub async fn account_iam<'a>(
         .settings
         .cross_account_role
         .arn_in(ctx.partition, account);
-    let out = ctx
-        .sts
+    let credentials = assumed_credentials(
+        ctx.sts,
+        &role,
+        SESSION_NAME,
+        ctx.settings.external_id.clone(),
+    )
+    .await
+    .map_err(|reason| StageError::new(FailureStage::AssumeRole, reason))?;
+    Ok(AccountIam {
+        client: ctx.iam,
+        credentials: Some(credentials),
+    })
+}
+
+/// Credentials of `role` for one short session (`AssumeRole`), for IAM calls; the error is one
+/// line that names the role.
+pub async fn assumed_credentials(
+    sts: &aws_sdk_sts::Client,
+    role: &RoleArn,
+    session_name: &str,
+    external_id: Option<String>,
+) -> Result<aws_sdk_iam::config::Credentials, String> {
+    let out = sts
         .assume_role()
         .role_arn(role.to_string())
-        .role_session_name(SESSION_NAME)
+        .role_session_name(session_name)
         .duration_seconds(SESSION_SECONDS)
-        .set_external_id(ctx.settings.external_id.clone())
+        .set_external_id(external_id)
         .send()
         .await
-        .map_err(|e| {
-            StageError::new(
-                FailureStage::AssumeRole,
-                format!("{role}: {}", describe(&e)),
-            )
-        })?;
+        .map_err(|e| format!("{role}: {}", describe(&e)))?;
     let Some(c) = out.credentials() else {
-        return Err(StageError::new(
-            FailureStage::AssumeRole,
-            format!("{role}: STS returned no credentials"),
-        ));
+        return Err(format!("{role}: STS returned no credentials"));
     };
-    let credentials = aws_sdk_iam::config::Credentials::new(
+    Ok(aws_sdk_iam::config::Credentials::new(
         c.access_key_id(),
         c.secret_access_key(),
         Some(c.session_token().to_owned()),
         SystemTime::try_from(*c.expiration()).ok(),
         "fedsync-assume-role",
-    );
-    Ok(AccountIam {
-        client: ctx.iam,
-        credentials: Some(credentials),
-    })
+    ))
 }
 
 /// Every SAML provider of the account, each decided: ours or not, or why not known. Only

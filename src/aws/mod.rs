@@ -8,10 +8,13 @@
 //! - [`pace`]: how many accounts are read at once, adapted to AWS throttling (AIMD).
 //! - [`explain`]: the reads behind `fedsync explain` (one role, or an account's SAML roles).
 //! - [`ous`]: the OU tree behind `fedsync shard-plan` (an administrator's read, not the task's).
+//! - [`rotate`]: the writes of `fedsync rotate`, through the opt-in writer role (an
+//!   administrator's, never the task's).
 //! - [`error`]: SDK errors as one readable line (`Code: message`), never the SDK's Debug dump.
 //!
 //! Decisions (which provider is ours, which role trusts it) are made by the pure core
-//! ([`crate::metadata`], [`crate::trust`]); this module only fetches. It never writes to AWS.
+//! ([`crate::metadata`], [`crate::trust`], [`crate::rotate`]); this module only fetches, except
+//! [`rotate`], which writes the SAML providers a rotation's plan names and nothing else.
 
 pub mod account;
 pub mod config;
@@ -21,6 +24,7 @@ pub mod inventory;
 pub mod organization;
 pub mod ous;
 pub mod pace;
+pub mod rotate;
 
 pub use config::{AwsOptions, load_config};
 pub use inventory::{InventoryObserver, read_inventory};

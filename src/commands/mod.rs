@@ -11,6 +11,7 @@ mod explain;
 mod inventory;
 mod plan;
 mod providers;
+mod rotate;
 mod setup;
 mod shard_plan;
 mod sync;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Restore(args) => sync::run(&args.run, &global, Some(&args.key)),
         Command::Explain(args) => explain::run(&args, &global),
         Command::Providers(args) => providers::run(&args, &global),
+        Command::Rotate(args) => rotate::run(&args, &global),
         Command::Access(AccessCommand::List(args)) => access::list(&args, &global),
         Command::Access(AccessCommand::Grant(args)) => access::change(&args, &global, true),
         Command::Access(AccessCommand::Revoke(args)) => access::change(&args, &global, false),

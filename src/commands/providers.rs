@@ -16,7 +16,7 @@ use crate::model::AppName;
 use crate::providers::{
     AccountState, AppCertificates, CertificateStatus, ProviderKind, ProvidersReport, report,
 };
-use crate::settings::Flags;
+use crate::settings::{Flags, Settings};
 
 pub fn run(args: &ProvidersArgs, global: &Global) -> Result<ExitStatus, Failure> {
     let mut flags = Flags::default();
@@ -26,16 +26,7 @@ pub fn run(args: &ProvidersArgs, global: &Global) -> Result<ExitStatus, Failure>
     let (inventory, apps, only) = block_on(async {
         let sdk = aws::load_config(&options).await;
         let settings = load_settings(&inputs, Some(&sdk)).await?;
-        // Every app's certificates, so that each provider is told whose it is.
-        let apps: Vec<AppCertificates> = settings
-            .per_app(|app| app.inventory().map(|i| i.saml_certificates))
-            .map_err(Failure::invalid)?
-            .into_iter()
-            .map(|(name, certificates)| AppCertificates {
-                name,
-                certificates: certificates.into_iter().collect(),
-            })
-            .collect();
+        let apps = every_app(&settings)?;
         let only: Option<AppName> = match &args.app {
             Some(app) => chosen_apps(&settings, Some(app))?.pop(),
             None => None,
@@ -57,6 +48,19 @@ pub fn run(args: &ProvidersArgs, global: &Global) -> Result<ExitStatus, Failure>
         0 => ExitStatus::Success,
         _ => ExitStatus::Partial,
     })
+}
+
+/// Every app's name and configured certificates, so that each provider is told whose it is.
+pub(super) fn every_app(settings: &Settings) -> Result<Vec<AppCertificates>, Failure> {
+    Ok(settings
+        .per_app(|app| app.inventory().map(|i| i.saml_certificates))
+        .map_err(Failure::invalid)?
+        .into_iter()
+        .map(|(name, certificates)| AppCertificates {
+            name,
+            certificates: certificates.into_iter().collect(),
+        })
+        .collect())
 }
 
 /// One block per account, then the summary.
@@ -115,22 +119,22 @@ pub fn to_text(report: &ProvidersReport) -> String {
     };
     let _ = writeln!(
         out,
-        "\nready for the configured certificates: {} accounts",
-        s.accounts_ready
+        "\nready for the configured certificates: {}",
+        counted(s.accounts_ready, "account")
     );
     if !s.accounts_missing_certificate.is_empty() {
         let _ = writeln!(
             out,
-            "missing a configured certificate: {} accounts ({})",
-            s.accounts_missing_certificate.len(),
+            "missing a configured certificate: {} ({})",
+            counted(s.accounts_missing_certificate.len(), "account"),
             ids(&s.accounts_missing_certificate)
         );
     }
     for (app, locked) in &s.locked_out_if_switched {
         let _ = writeln!(
             out,
-            "locked out if Entra switched app {app} to its newest certificate today: {} accounts ({})",
-            locked.len(),
+            "locked out if Entra switched app {app} to its newest certificate today: {} ({})",
+            counted(locked.len(), "account"),
             ids(locked)
         );
     }
@@ -155,11 +159,19 @@ pub fn to_text(report: &ProvidersReport) -> String {
     if s.accounts_not_read > 0 {
         let _ = writeln!(
             out,
-            "not read: {} accounts (nothing is known of their providers)",
-            s.accounts_not_read
+            "not read: {} (nothing is known of their providers)",
+            counted(s.accounts_not_read, "account")
         );
     }
     out
+}
+
+/// `1 account`, `2 accounts`.
+pub fn counted(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        _ => format!("{n} {thing}s"),
+    }
 }
 
 fn certificate_line(certificate: &CertificateStatus) -> String {

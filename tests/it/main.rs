@@ -12,7 +12,8 @@
 //! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
 //!   the emulator's own rules, and the harness that runs it in-process.
 //! - `shard_plan`: the split of a seeded OU tree across Entra apps (issue 16).
-//! - `providers`: the SAML providers of a rotation half done, account by account (issue 18).
+//! - `providers`: the SAML providers of a rotation half done, account by account (issue 18);
+//!   `rotate`: the rotation that updates them through the writer role, and its guardrails.
 
 mod support;
 
@@ -32,6 +33,7 @@ mod lease;
 mod plan_command;
 mod policy;
 mod providers;
+mod rotate;
 mod setup;
 mod shard_plan;
 mod sync_run;

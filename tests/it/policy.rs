@@ -8,8 +8,12 @@
 //! YAML parser that keeps CloudFormation's short tags. A surplus on either side fails, with a
 //! message that says which action to grant or remove and where.
 //!
-//! When you add an AWS call: add its row to [`CALLS`] (the action is in the AWS Service
-//! Authorization Reference), grant it in the template, and this test passes again.
+//! `fedsync rotate` is not the task: its calls (src/aws/rotate.rs) are mapped by
+//! [`WRITER_CALLS`] and compared with the opt-in writer role (cfn/provider-writer-role.yaml),
+//! whose trust and resources are checked too.
+//!
+//! When you add an AWS call: add its row to [`CALLS`] (or [`WRITER_CALLS`]; the action is in the
+//! AWS Service Authorization Reference), grant it in the template, and this test passes again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,7 +23,8 @@ use saphyr::YamlOwned as Yaml;
 use serde_json::Value;
 
 use crate::support::cfn::{
-    get, load_template, parameter_default, role_statements, task_definition_environment, untagged,
+    Evaluated, evaluate, get, load_template, parameter_default, role_statements, strings,
+    task_definition_environment, untagged,
 };
 use crate::support::{fedsync, stdout};
 
@@ -114,6 +119,25 @@ const NOT_THE_TASK: &[(&str, &str)] = &[
         "src/setup/",
         "`fedsync setup` runs once, as an administrator, not in the task: it writes the settings the task only reads",
     ),
+    (
+        "src/aws/rotate.rs",
+        "fedsync rotate runs as an administrator through the opt-in writer role, not in the task",
+    ),
+];
+
+/// The source of `fedsync rotate`'s AWS calls; [`WRITER_CALLS`] maps them.
+const ROTATE_SOURCE: &str = "src/aws/rotate.rs";
+
+/// Every AWS operation `fedsync rotate` calls in [`ROTATE_SOURCE`], and what the writer role
+/// (cfn/provider-writer-role.yaml, WriterRole) grants for it.
+const WRITER_CALLS: &[Call] = &[
+    // The administrator's own call into each account's writer role: allowed by the admin's own
+    // permissions and the writer role's trust policy, not a grant of the writer role.
+    call("assume_role", &[]),
+    // Through the writer role (the admin's own credentials in the management account): re-check
+    // the provider is ours, update it, read it back.
+    call("get_saml_provider", &["iam:GetSAMLProvider"]),
+    call("update_saml_provider", &["iam:UpdateSAMLProvider"]),
 ];
 
 /// An AWS SDK operation sent somewhere in src/.
@@ -451,11 +475,13 @@ fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
     actions
 }
 
-/// Both sides' surplus, as the lines of a failure message (empty when they match).
+/// Both sides' surplus, as the lines of a failure message (empty when they match); `table` is the
+/// call table that maps the calls (`CALLS`, `WRITER_CALLS`).
 fn compare(
     needed: &BTreeMap<String, Vec<String>>,
     granted: &BTreeSet<String>,
     role: &str,
+    table: &str,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for (action, callers) in needed {
@@ -470,7 +496,7 @@ fn compare(
         if !needed.contains_key(action) {
             problems.push(format!(
                 "{role} grants {action}, which no call in src/ needs: remove it (or, if a call \
-                 needs it, add it to that call's row in CALLS)"
+                 needs it, add it to that call's row in {table})"
             ));
         }
     }
@@ -485,6 +511,7 @@ fn the_task_role_grants_exactly_the_actions_the_code_calls() {
         &needed,
         &granted("environment.yaml", "TaskRole"),
         "the task role (cfn/environment.yaml, TaskRole)",
+        "CALLS",
     );
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }
@@ -497,8 +524,189 @@ fn the_reader_role_grants_exactly_the_iam_reads() {
         &needed,
         &granted("cross-account-roles.yaml", "ReaderRole"),
         "the reader role (cfn/cross-account-roles.yaml, ReaderRole)",
+        "CALLS",
     );
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// Every AWS SDK operation [`ROTATE_SOURCE`] sends, with where.
+fn calls_in_rotate() -> Vec<SentCall> {
+    let text = std::fs::read_to_string(repo().join(ROTATE_SOURCE))
+        .unwrap_or_else(|e| panic!("read {ROTATE_SOURCE}: {e}"));
+    sent_ops(&without_tests(&code_only(&text)), ROTATE_SOURCE)
+}
+
+#[test]
+fn the_writer_role_grants_exactly_what_rotate_calls() {
+    let calls = calls_in_rotate();
+    let mut unknown = Vec::new();
+    let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for sent in &calls {
+        let Some(row) = WRITER_CALLS.iter().find(|c| c.op == sent.op) else {
+            unknown.push(format!(
+                "{}: `{}` is an AWS call of fedsync rotate that tests/it/policy.rs does not know: \
+                 add a row to WRITER_CALLS with the IAM action it needs, and grant that action to \
+                 the writer role (cfn/provider-writer-role.yaml, WriterRole)",
+                sent.at, sent.op
+            ));
+            continue;
+        };
+        for action in row.needs {
+            needed
+                .entry((*action).to_owned())
+                .or_default()
+                .push(format!("{} ({})", sent.op, sent.at));
+        }
+    }
+    assert!(unknown.is_empty(), "\n{}\n", unknown.join("\n"));
+    let stale: Vec<&str> = WRITER_CALLS
+        .iter()
+        .map(|row| row.op)
+        .filter(|op| !calls.iter().any(|c| c.op == *op))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "WRITER_CALLS in tests/it/policy.rs lists {stale:?}, which {ROTATE_SOURCE} does not call: \
+         remove the rows"
+    );
+    let problems = compare(
+        &needed,
+        &granted("provider-writer-role.yaml", "WriterRole"),
+        "the writer role (cfn/provider-writer-role.yaml, WriterRole)",
+        "WRITER_CALLS",
+    );
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// The writer role is opt-in: it trusts one principal, the admin role the deployer names, and
+/// reaches only the SAML providers it names.
+#[test]
+fn the_writer_role_trusts_only_the_admin_role_and_reaches_only_the_named_providers() {
+    let template = "provider-writer-role.yaml";
+    let doc = load_template(template);
+    let admin = get(&doc, "Parameters")
+        .and_then(|p| get(p, "AdminRoleName"))
+        .expect("a parameter AdminRoleName");
+    assert!(
+        get(admin, "Default").is_none(),
+        "cfn/{template}: AdminRoleName has a default; an administrator must name the role"
+    );
+    let mut values: BTreeMap<String, String> = [
+        ("AWS::Partition", "aws"),
+        ("AWS::AccountId", "111122223333"),
+        ("ManagementAccountId", "999988887777"),
+        ("AdminRoleName", "fedsync-admin"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+
+    // Trust: one statement, sts:AssumeRole for one AWS principal, the admin role's ARN.
+    let properties = get(&doc, "Resources")
+        .and_then(|r| get(r, "WriterRole"))
+        .and_then(|r| get(r, "Properties"))
+        .expect("WriterRole has Properties");
+    let trust = get(properties, "AssumeRolePolicyDocument")
+        .and_then(|d| get(d, "Statement"))
+        .and_then(|s| untagged(s).as_sequence())
+        .expect("WriterRole has a trust policy with a Statement list");
+    assert_eq!(
+        trust.len(),
+        1,
+        "cfn/{template}: the trust policy has one statement"
+    );
+    let statement = &trust[0];
+    assert_eq!(
+        get(statement, "Effect").and_then(Yaml::as_str),
+        Some("Allow")
+    );
+    assert_eq!(
+        strings(get(statement, "Action").expect("an Action")),
+        ["sts:AssumeRole"]
+    );
+    assert!(get(statement, "NotPrincipal").is_none());
+    let principal = get(statement, "Principal").expect("a Principal");
+    let kinds: Vec<&str> = untagged(principal)
+        .as_mapping()
+        .expect("Principal is a mapping")
+        .keys()
+        .map(|kind| kind.as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["AWS"],
+        "cfn/{template}: the writer role trusts {kinds:?}"
+    );
+    let trusted = get(principal, "AWS").expect("an AWS principal");
+    assert_eq!(
+        strings(trusted),
+        ["arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${AdminRoleName}"],
+        "cfn/{template}: the writer role trusts exactly the admin role"
+    );
+    assert_eq!(
+        evaluate(trusted, &values),
+        Evaluated::String("arn:aws:iam::999988887777:role/fedsync-admin".to_owned())
+    );
+
+    // Resources: SAML provider ARNs of this account, no wildcard.
+    let provider_arn = "arn:${AWS::Partition}:iam::${AWS::AccountId}:saml-provider/";
+    for statement in role_statements(template, "WriterRole") {
+        for resource in &statement.resources {
+            assert!(
+                resource.starts_with(provider_arn)
+                    && !resource[provider_arn.len()..].contains(['*', '?']),
+                "cfn/{template}: WriterRole {:?} reaches {resource}; only named SAML providers",
+                statement.sid
+            );
+        }
+    }
+    // ... and exactly the providers SamlProviderNames names, one to five of them.
+    let pattern = get(&doc, "Parameters")
+        .and_then(|p| get(p, "SamlProviderNames"))
+        .and_then(|p| get(p, "AllowedPattern"))
+        .and_then(Yaml::as_str)
+        .expect("SamlProviderNames has an AllowedPattern");
+    // CloudFormation's `\w` is ASCII.
+    let pattern = regex::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .expect("AllowedPattern is a regular expression");
+    assert!(!pattern.is_match("a,b,c,d,e,f"), "six names fit five slots");
+    let policies = get(properties, "Policies")
+        .and_then(|p| untagged(p).as_sequence())
+        .expect("WriterRole has inline Policies");
+    for names in ["EntraID", "EntraID,EntraID-shard-2", "a,b,c", "a,b,c,d,e"] {
+        assert!(
+            pattern.is_match(names),
+            "{names} is a valid SamlProviderNames"
+        );
+        values.insert("SamlProviderNames".to_owned(), names.to_owned());
+        let mut reached = BTreeSet::new();
+        for policy in policies {
+            let statements = get(policy, "PolicyDocument")
+                .and_then(|d| get(d, "Statement"))
+                .and_then(|s| untagged(s).as_sequence())
+                .expect("a Statement list");
+            for statement in statements {
+                let resource = get(statement, "Resource").expect("a Resource");
+                let arns = match evaluate(resource, &values) {
+                    Evaluated::String(arn) => vec![arn],
+                    Evaluated::List(arns) => arns,
+                };
+                reached.extend(arns);
+            }
+        }
+        let expected: BTreeSet<String> = names
+            .split(',')
+            .map(|name| format!("arn:aws:iam::111122223333:saml-provider/{name}"))
+            .collect();
+        assert_eq!(reached, expected, "SamlProviderNames={names}");
+    }
+    // The default is the provider saml-roles.yaml creates.
+    assert_eq!(
+        parameter_default(template, "SamlProviderNames"),
+        parameter_default("saml-roles.yaml", "SamlProviderName")
+    );
 }
 
 #[test]
@@ -607,6 +815,11 @@ fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
         ),
         ("environment.yaml", "BackupPrefix", "backup-prefix"),
         ("environment.yaml", "NamingConvention", "naming-convention"),
+        (
+            "provider-writer-role.yaml",
+            "WriterRoleName",
+            "provider-writer-role",
+        ),
     ] {
         assert_eq!(
             Value::String(parameter_default(template, parameter)),
@@ -706,6 +919,7 @@ fn the_alarms_read_fields_the_summary_line_has() {
     .unwrap();
     let report = fedsync::sync::SyncReport {
         fill: guardrail::fill(&plan, &guardrail::Guardrails::default()),
+        certificates: Default::default(),
         plan,
         inventory,
         refusals: Vec::new(),

@@ -4,35 +4,10 @@
 //! certificates are generated here with chosen expiry dates.
 
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
 
 use crate::support::moto::Moto;
-use crate::support::org::{self, MANAGEMENT};
+use crate::support::org::{self, MANAGEMENT, certificate, metadata_with};
 use crate::support::{assert_exit, fedsync, stdout};
-
-/// A self-signed certificate that expires `days` (and 12 hours) from now: its base64 DER and
-/// its SHA-256 thumbprint as fedsync prints it.
-fn certificate(days: i64) -> (String, String) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key generation");
-    let mut params =
-        rcgen::CertificateParams::new(vec!["Microsoft Azure Federated SSO Certificate".to_owned()])
-            .expect("certificate parameters");
-    let not_after = OffsetDateTime::now_utc() + Duration::days(days) + Duration::hours(12);
-    params.not_before = not_after - Duration::days(3 * 365);
-    params.not_after = not_after;
-    let cert = params.self_signed(&key).expect("self-signed certificate");
-    let body = org::pem_body(&cert.pem());
-    let metadata = fedsync::metadata::parse(&metadata_with(&[&body])).expect("metadata parses");
-    (body, metadata.signing_certificates[0].sha256.to_string())
-}
-
-/// Our tenant's metadata, its IdP signing certificate replaced by `bodies` (one
-/// `KeyDescriptor` each).
-fn metadata_with(bodies: &[&str]) -> String {
-    let ours = org::pem_body(&org::fixture("idp-signing.pem"));
-    let between = "</X509Certificate></X509Data></KeyInfo></KeyDescriptor><KeyDescriptor use=\"signing\"><KeyInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><X509Data><X509Certificate>";
-    org::our_metadata().replace(&ours, &bodies.join(between))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotation_half_done_is_reported_account_by_account_with_who_a_switch_locks_out() {
@@ -131,7 +106,7 @@ async fn a_rotation_half_done_is_reported_account_by_account_with_who_a_switch_l
     let text = assert_exit(&out, 0);
     assert!(
         text.contains(&format!(
-            "locked out if Entra switched app default to its newest certificate today: 1 accounts ({old_only})"
+            "locked out if Entra switched app default to its newest certificate today: 1 account ({old_only})"
         )),
         "{text}"
     );

@@ -61,9 +61,30 @@ pub fn parameter_defaults(template: &str) -> BTreeMap<String, String> {
 }
 
 /// A scalar or a tagged scalar as a `!Sub`-style string: `!Ref X` is `${X}`, `!GetAtt X.Arn` is
-/// `${X.Arn}`, `!Sub "…"` and a plain string are themselves.
+/// `${X.Arn}`, `!Sub "…"` and a plain string are themselves. In `!Sub [template, variables]`
+/// each variable that is such a string is put in; one that is a function (`!Select`, …) stays
+/// `${Variable}` (see [`evaluate`] for its value).
 pub fn sub_string(node: &Yaml) -> String {
     match node {
+        Yaml::Tagged(tag, inner)
+            if tag.suffix == "Sub" && untagged(inner).as_sequence().is_some() =>
+        {
+            let arguments = untagged(inner).as_sequence().unwrap();
+            let template = arguments
+                .first()
+                .and_then(|t| untagged(t).as_str())
+                .expect("!Sub [template, variables] starts with its template");
+            let mut out = template.to_owned();
+            if let Some(variables) = arguments.get(1).and_then(|v| untagged(v).as_mapping()) {
+                for (name, value) in variables {
+                    let name = name.as_str().expect("a !Sub variable's name");
+                    if let Some(value) = as_sub_string(value) {
+                        out = out.replace(&format!("${{{name}}}"), &value);
+                    }
+                }
+            }
+            out
+        }
         Yaml::Tagged(tag, inner) => {
             let inner = untagged(inner)
                 .as_str()
@@ -79,6 +100,156 @@ pub fn sub_string(node: &Yaml) -> String {
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| panic!("{other:?} is not a string")),
+    }
+}
+
+/// [`sub_string`] of `node` when it is a plain string, `!Ref`, `!GetAtt` or `!Sub`; else `None`.
+fn as_sub_string(node: &Yaml) -> Option<String> {
+    match node {
+        Yaml::Tagged(tag, inner) => match (tag.suffix.as_str(), untagged(inner).as_str()) {
+            ("Ref" | "GetAtt", Some(name)) => Some(format!("${{{name}}}")),
+            ("Sub", Some(template)) => Some(template.to_owned()),
+            _ => None,
+        },
+        other => other.as_str().map(str::to_owned),
+    }
+}
+
+/// What [`evaluate`] computes: a string or a list of strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Evaluated {
+    String(String),
+    List(Vec<String>),
+}
+
+impl Evaluated {
+    pub fn into_string(self) -> String {
+        match self {
+            Evaluated::String(s) => s,
+            Evaluated::List(list) => panic!("the list {list:?} where a string was expected"),
+        }
+    }
+
+    pub fn into_list(self) -> Vec<String> {
+        match self {
+            Evaluated::List(list) => list,
+            Evaluated::String(s) => panic!("the string {s:?} where a list was expected"),
+        }
+    }
+}
+
+/// The arguments of the function `!{function}`, which takes a list of `count`.
+fn arguments<'a>(function: &str, node: &'a Yaml, count: usize) -> &'a [Yaml] {
+    untagged(node)
+        .as_sequence()
+        .filter(|list| list.len() == count)
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("!{function} takes a list of {count}: {node:?}"))
+}
+
+/// `template` with each `${name}` replaced by `value(name)`; `${!text}` is the literal `${text}`.
+fn fill(template: &str, value: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .unwrap_or_else(|| panic!("an unclosed variable in {template:?}"));
+        let name = &after[..end];
+        match name.strip_prefix('!') {
+            Some(literal) => {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            }
+            None => out.push_str(&value(name)),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `node` as CloudFormation computes it, given `values` for the parameters and pseudo parameters
+/// it names, by plain name (`SamlProviderNames` → `EntraID,EntraID-b`, `AWS::Partition` → `aws`):
+/// plain strings, numbers and lists, `!Ref`, `!Sub` (both forms), `!Select`, `!Split` and `!Join`.
+/// Panics on another function, and on a name `values` lacks.
+pub fn evaluate(node: &Yaml, values: &BTreeMap<String, String>) -> Evaluated {
+    let Yaml::Tagged(tag, inner) = node else {
+        if let Some(list) = node.as_sequence() {
+            return Evaluated::List(
+                list.iter()
+                    .map(|item| evaluate(item, values).into_string())
+                    .collect(),
+            );
+        }
+        let text = node
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| node.as_integer().map(|i| i.to_string()));
+        return Evaluated::String(
+            text.unwrap_or_else(|| panic!("{node:?} is neither a string nor a list")),
+        );
+    };
+    let lookup = |name: &str| {
+        values
+            .get(name)
+            .unwrap_or_else(|| panic!("the template names {name}, which the test gives no value"))
+            .clone()
+    };
+    let function = tag.suffix.as_str();
+    match function {
+        "Ref" => Evaluated::String(lookup(untagged(inner).as_str().expect("!Ref of a name"))),
+        "Sub" => match untagged(inner).as_str() {
+            Some(template) => Evaluated::String(fill(template, lookup)),
+            None => {
+                let arguments = arguments(function, inner, 2);
+                let template = untagged(&arguments[0])
+                    .as_str()
+                    .expect("!Sub [template, variables] starts with its template");
+                let mut variables = BTreeMap::new();
+                for (name, value) in untagged(&arguments[1])
+                    .as_mapping()
+                    .expect("!Sub's variables are a mapping")
+                {
+                    let name = name.as_str().expect("a !Sub variable's name").to_owned();
+                    variables.insert(name, evaluate(value, values).into_string());
+                }
+                Evaluated::String(fill(template, |name| match variables.get(name) {
+                    Some(value) => value.clone(),
+                    None => lookup(name),
+                }))
+            }
+        },
+        "Select" => {
+            let arguments = arguments(function, inner, 2);
+            let index: usize = evaluate(&arguments[0], values)
+                .into_string()
+                .parse()
+                .expect("!Select's index is a number");
+            let list = evaluate(&arguments[1], values).into_list();
+            Evaluated::String(list.get(index).cloned().unwrap_or_else(|| {
+                panic!("!Select {index} of {list:?}: CloudFormation fails the stack")
+            }))
+        }
+        "Split" => {
+            let arguments = arguments(function, inner, 2);
+            let delimiter = untagged(&arguments[0])
+                .as_str()
+                .expect("!Split's delimiter is a string (CloudFormation takes no function there)");
+            let text = evaluate(&arguments[1], values).into_string();
+            Evaluated::List(text.split(delimiter).map(str::to_owned).collect())
+        }
+        "Join" => {
+            let arguments = arguments(function, inner, 2);
+            let delimiter = untagged(&arguments[0])
+                .as_str()
+                .expect("!Join's delimiter is a string (CloudFormation takes no function there)");
+            Evaluated::String(evaluate(&arguments[1], values).into_list().join(delimiter))
+        }
+        other => panic!("evaluate does not know !{other}"),
     }
 }
 

@@ -43,6 +43,31 @@ pub fn other_tenant_metadata() -> String {
     )
 }
 
+/// A self-signed certificate that expires `days` (and 12 hours) from now: its base64 DER and
+/// its SHA-256 thumbprint as fedsync prints it.
+pub fn certificate(days: i64) -> (String, String) {
+    use time::{Duration, OffsetDateTime};
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key generation");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["Microsoft Azure Federated SSO Certificate".to_owned()])
+            .expect("certificate parameters");
+    let not_after = OffsetDateTime::now_utc() + Duration::days(days) + Duration::hours(12);
+    params.not_before = not_after - Duration::days(3 * 365);
+    params.not_after = not_after;
+    let cert = params.self_signed(&key).expect("self-signed certificate");
+    let body = pem_body(&cert.pem());
+    let metadata = fedsync::metadata::parse(&metadata_with(&[&body])).expect("metadata parses");
+    (body, metadata.signing_certificates[0].sha256.to_string())
+}
+
+/// Our tenant's metadata, its IdP signing certificate replaced by `bodies` (one
+/// `KeyDescriptor` each).
+pub fn metadata_with(bodies: &[&str]) -> String {
+    let ours = pem_body(&fixture("idp-signing.pem"));
+    let between = "</X509Certificate></X509Data></KeyInfo></KeyDescriptor><KeyDescriptor use=\"signing\"><KeyInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><X509Data><X509Certificate>";
+    our_metadata().replace(&ours, &bodies.join(between))
+}
+
 /// An SDK config for moto (or a proxy in front of it) with moto's test credentials.
 pub async fn sdk(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
