@@ -131,9 +131,9 @@ const ROTATE_SOURCE: &str = "src/aws/rotate.rs";
 /// Every AWS operation `fedsync rotate` calls in [`ROTATE_SOURCE`], and what the writer role
 /// (cfn/provider-writer-role.yaml, WriterRole) grants for it.
 const WRITER_CALLS: &[Call] = &[
-    // The administrator's own call into each account's writer role: allowed by the admin's own
-    // permissions and the writer role's trust policy, not a grant of the writer role.
-    call("assume_role", &[]),
+    // (The administrator's own AssumeRole into each account's writer role is made through
+    // src/aws/account.rs's `assumed_credentials`, shared with the inventory: allowed by the
+    // admin's own permissions and the writer role's trust policy, not a grant of the writer role.)
     // Through the writer role (the admin's own credentials in the management account): re-check
     // the provider is ours, update it, read it back.
     call("get_saml_provider", &["iam:GetSAMLProvider"]),
@@ -816,6 +816,11 @@ fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
         ("environment.yaml", "BackupPrefix", "backup-prefix"),
         ("environment.yaml", "NamingConvention", "naming-convention"),
         (
+            "environment.yaml",
+            "CertificateWarnDays",
+            "certificate-warn-days",
+        ),
+        (
             "provider-writer-role.yaml",
             "WriterRoleName",
             "provider-writer-role",
@@ -970,4 +975,5 @@ fn the_alarms_read_fields_the_summary_line_has() {
     }
     assert!(read.contains("entry_fill_percent"), "{read:?}");
     assert!(read.contains("accounts_failed"), "{read:?}");
+    assert!(read.contains("certificate_expires_in_days"), "{read:?}");
 }
