@@ -585,23 +585,27 @@ fn the_writer_role_trusts_only_the_admin_role_and_reaches_only_the_named_provide
     let template = "provider-writer-role.yaml";
     let doc = load_template(template);
     let admin = get(&doc, "Parameters")
-        .and_then(|p| get(p, "AdminRoleName"))
-        .expect("a parameter AdminRoleName");
+        .and_then(|p| get(p, "AdminRoleArn"))
+        .expect("a parameter AdminRoleArn");
     assert!(
         get(admin, "Default").is_none(),
-        "cfn/{template}: AdminRoleName has a default; an administrator must name the role"
+        "cfn/{template}: AdminRoleArn has a default; an administrator must name the role"
     );
     let mut values: BTreeMap<String, String> = [
         ("AWS::Partition", "aws"),
         ("AWS::AccountId", "111122223333"),
         ("ManagementAccountId", "999988887777"),
-        ("AdminRoleName", "fedsync-admin"),
+        (
+            "AdminRoleArn",
+            "arn:aws:iam::999988887777:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+        ),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value.to_owned()))
     .collect();
 
-    // Trust: one statement, sts:AssumeRole for one AWS principal, the admin role's ARN.
+    // Trust: one statement, sts:AssumeRole for the management account, narrowed by
+    // aws:PrincipalArn to the admin role alone.
     let properties = get(&doc, "Resources")
         .and_then(|r| get(r, "WriterRole"))
         .and_then(|r| get(r, "Properties"))
@@ -639,13 +643,25 @@ fn the_writer_role_trusts_only_the_admin_role_and_reaches_only_the_named_provide
     );
     let trusted = get(principal, "AWS").expect("an AWS principal");
     assert_eq!(
-        strings(trusted),
-        ["arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${AdminRoleName}"],
-        "cfn/{template}: the writer role trusts exactly the admin role"
-    );
-    assert_eq!(
         evaluate(trusted, &values),
-        Evaluated::String("arn:aws:iam::999988887777:role/fedsync-admin".to_owned())
+        Evaluated::String("arn:aws:iam::999988887777:root".to_owned()),
+        "cfn/{template}: the writer role trusts the management account"
+    );
+    let condition = get(statement, "Condition").expect("a Condition narrowing the account");
+    let operators: Vec<&str> = untagged(condition)
+        .as_mapping()
+        .expect("Condition is a mapping")
+        .keys()
+        .map(|k| k.as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(operators, ["ArnLike"], "cfn/{template}");
+    let principal_arn = get(condition, "ArnLike")
+        .and_then(|c| get(c, "aws:PrincipalArn"))
+        .expect("ArnLike on aws:PrincipalArn");
+    assert_eq!(
+        evaluate(principal_arn, &values),
+        Evaluated::String(values["AdminRoleArn"].clone()),
+        "cfn/{template}: only the admin role may assume the writer role"
     );
 
     // Resources: SAML provider ARNs of this account, no wildcard.
