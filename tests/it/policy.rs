@@ -398,18 +398,42 @@ fn calls_in_src() -> Vec<SentCall> {
     calls
 }
 
+/// Which call table a role is held to, and what to tell a developer about it.
+struct Table {
+    rows: &'static [Call],
+    /// `CALLS`, `WRITER_CALLS`.
+    name: &'static str,
+    /// The role that must grant a new call's action, as a message names it.
+    grantee: &'static str,
+}
+
+const TASK: Table = Table {
+    rows: CALLS,
+    name: "CALLS",
+    grantee: "the task role (cfn/environment.yaml, TaskRole)",
+};
+
+const WRITER: Table = Table {
+    rows: WRITER_CALLS,
+    name: "WRITER_CALLS",
+    grantee: "the writer role (cfn/provider-writer-role.yaml, WriterRole)",
+};
+
 /// The IAM actions the code needs, each with the calls that need it; panics on a call that
-/// [`CALLS`] does not know.
-fn actions_for(calls: &[SentCall], only_reader: bool) -> BTreeMap<String, Vec<String>> {
+/// `table` does not know.
+fn actions_for(
+    calls: &[SentCall],
+    table: &Table,
+    only_reader: bool,
+) -> BTreeMap<String, Vec<String>> {
     let mut unknown = Vec::new();
     let mut actions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for sent in calls {
-        let Some(row) = CALLS.iter().find(|c| c.op == sent.op) else {
+        let Some(row) = table.rows.iter().find(|c| c.op == sent.op) else {
             unknown.push(format!(
-                "{}: `{}` is an AWS call tests/it/policy.rs does not know: add a row to CALLS \
-                 with the IAM action it needs, and grant that action to the task role \
-                 (cfn/environment.yaml, TaskRole)",
-                sent.at, sent.op
+                "{}: `{}` is an AWS call tests/it/policy.rs does not know: add a row to {} \
+                 with the IAM action it needs, and grant that action to {}",
+                sent.at, sent.op, table.name, table.grantee
             ));
             continue;
         };
@@ -426,6 +450,21 @@ fn actions_for(calls: &[SentCall], only_reader: bool) -> BTreeMap<String, Vec<St
     }
     assert!(unknown.is_empty(), "\n{}\n", unknown.join("\n"));
     actions
+}
+
+/// Panics when a row of `table` is a call `calls` does not make.
+fn assert_no_stale_rows(calls: &[SentCall], table: &Table, source: &str) {
+    let stale: Vec<&str> = table
+        .rows
+        .iter()
+        .map(|row| row.op)
+        .filter(|op| !calls.iter().any(|c| c.op == *op))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{} in tests/it/policy.rs lists {stale:?}, which {source} no longer calls: remove the rows",
+        table.name
+    );
 }
 
 /// The actions `Allow`ed by the inline policies of the role `logical_id` in `template`.
@@ -506,7 +545,7 @@ fn compare(
 #[test]
 fn the_task_role_grants_exactly_the_actions_the_code_calls() {
     let calls = calls_in_src();
-    let needed = actions_for(&calls, false);
+    let needed = actions_for(&calls, &TASK, false);
     let problems = compare(
         &needed,
         &granted("environment.yaml", "TaskRole"),
@@ -518,7 +557,7 @@ fn the_task_role_grants_exactly_the_actions_the_code_calls() {
 
 #[test]
 fn the_reader_role_grants_exactly_the_iam_reads() {
-    let needed = actions_for(&calls_in_src(), true);
+    let needed = actions_for(&calls_in_src(), &TASK, true);
     assert!(!needed.is_empty(), "the inventory makes IAM reads");
     let problems = compare(
         &needed,
@@ -539,36 +578,8 @@ fn calls_in_rotate() -> Vec<SentCall> {
 #[test]
 fn the_writer_role_grants_exactly_what_rotate_calls() {
     let calls = calls_in_rotate();
-    let mut unknown = Vec::new();
-    let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for sent in &calls {
-        let Some(row) = WRITER_CALLS.iter().find(|c| c.op == sent.op) else {
-            unknown.push(format!(
-                "{}: `{}` is an AWS call of fedsync rotate that tests/it/policy.rs does not know: \
-                 add a row to WRITER_CALLS with the IAM action it needs, and grant that action to \
-                 the writer role (cfn/provider-writer-role.yaml, WriterRole)",
-                sent.at, sent.op
-            ));
-            continue;
-        };
-        for action in row.needs {
-            needed
-                .entry((*action).to_owned())
-                .or_default()
-                .push(format!("{} ({})", sent.op, sent.at));
-        }
-    }
-    assert!(unknown.is_empty(), "\n{}\n", unknown.join("\n"));
-    let stale: Vec<&str> = WRITER_CALLS
-        .iter()
-        .map(|row| row.op)
-        .filter(|op| !calls.iter().any(|c| c.op == *op))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "WRITER_CALLS in tests/it/policy.rs lists {stale:?}, which {ROTATE_SOURCE} does not call: \
-         remove the rows"
-    );
+    let needed = actions_for(&calls, &WRITER, false);
+    assert_no_stale_rows(&calls, &WRITER, ROTATE_SOURCE);
     let problems = compare(
         &needed,
         &granted("provider-writer-role.yaml", "WriterRole"),
@@ -727,16 +738,7 @@ fn the_writer_role_trusts_only_the_admin_role_and_reaches_only_the_named_provide
 
 #[test]
 fn every_row_of_the_call_table_is_a_call_the_code_makes() {
-    let calls = calls_in_src();
-    let stale: Vec<&str> = CALLS
-        .iter()
-        .map(|row| row.op)
-        .filter(|op| !calls.iter().any(|c| c.op == *op))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "CALLS in tests/it/policy.rs lists {stale:?}, which src/ no longer calls: remove the rows"
-    );
+    assert_no_stale_rows(&calls_in_src(), &TASK, "src/");
 }
 
 #[test]
