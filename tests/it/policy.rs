@@ -995,3 +995,54 @@ fn the_alarms_read_fields_the_summary_line_has() {
     assert!(read.contains("accounts_failed"), "{read:?}");
     assert!(read.contains("certificate_expires_in_days"), "{read:?}");
 }
+
+/// The reader role trusts the sync task's role, and a person's role only when the deployer
+/// names one (`AdminRoleArn`, empty by default).
+#[test]
+fn the_reader_role_trusts_an_admin_role_only_when_one_is_named() {
+    let template = "cross-account-roles.yaml";
+    assert_eq!(parameter_default(template, "AdminRoleArn"), "");
+    let doc = load_template(template);
+    let trust = get(&doc, "Resources")
+        .and_then(|r| get(r, "ReaderRole"))
+        .and_then(|r| get(r, "Properties"))
+        .and_then(|p| get(p, "AssumeRolePolicyDocument"))
+        .and_then(|d| get(d, "Statement"))
+        .and_then(|s| untagged(s).as_sequence())
+        .expect("the reader role's trust statements");
+    assert_eq!(trust.len(), 1, "cfn/{template}: one trust statement");
+    let principal_arn = get(&trust[0], "Condition")
+        .and_then(|c| get(c, "ArnLike"))
+        .and_then(|c| get(c, "aws:PrincipalArn"))
+        .expect("ArnLike on aws:PrincipalArn");
+    // `!If [HasAdminReader, [task, admin], task]`.
+    let Yaml::Tagged(tag, inner) = principal_arn else {
+        panic!("cfn/{template}: aws:PrincipalArn is not an !If")
+    };
+    assert!(tag.suffix.ends_with("If"), "{tag:?}");
+    let branches = inner.as_sequence().expect("!If takes a list");
+    assert_eq!(branches[0].as_str(), Some("HasAdminReader"));
+    let values: BTreeMap<String, String> = [
+        ("AWS::Partition", "aws"),
+        ("ManagementAccountId", "999988887777"),
+        ("SyncTaskRoleName", "fedsync-task"),
+        ("AdminRoleArn", "arn:aws:iam::999988887777:role/ops/Admin"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let task = "arn:aws:iam::999988887777:role/fedsync-task".to_owned();
+    assert_eq!(
+        evaluate(&branches[1], &values),
+        Evaluated::List(vec![task.clone(), values["AdminRoleArn"].clone()])
+    );
+    assert_eq!(evaluate(&branches[2], &values), Evaluated::String(task));
+    let has_admin = get(&doc, "Conditions")
+        .and_then(|c| get(c, "HasAdminReader"))
+        .expect("a condition HasAdminReader");
+    let text = format!("{has_admin:?}");
+    assert!(
+        text.contains("Not") && text.contains("Equals") && text.contains("AdminRoleArn"),
+        "cfn/{template}: HasAdminReader is not `AdminRoleArn is set`: {text}"
+    );
+}
