@@ -83,9 +83,7 @@ impl SyncReport {
     /// Every warning of the run: the app near its entry cap, its SAML certificates.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings: Vec<String> = self.fill.warning().into_iter().collect();
-        if self.restored_from.is_none() {
-            warnings.extend(self.certificates.warnings());
-        }
+        warnings.extend(self.certificates.warnings());
         warnings
     }
     /// True when this run wrote to Graph.
@@ -759,20 +757,22 @@ pub async fn carry_out<D: Directory, S: Store>(
     let refusals = guardrail::check(&plan, &settings.guardrails);
     let fill = guardrail::fill(&plan, &settings.guardrails);
     fill.warn();
-    let certificates = CertificateFigures::of(
-        &inventory,
-        &settings.saml_certificates,
-        settings.certificate_warn_days,
-        (writer.now)(),
-    );
-    if restored_from.is_none() {
-        for warning in certificates.warnings() {
-            tracing::warn!(
-                certificate_expires_in_days = certificates.expires_in_days,
-                accounts_missing_certificate = certificates.accounts_missing_certificate.len(),
-                "{warning}"
-            );
-        }
+    // A restore reads no inventory: it has no certificate figures.
+    let certificates = match restored_from {
+        Some(_) => CertificateFigures::default(),
+        None => CertificateFigures::of(
+            &inventory,
+            &settings.saml_certificates,
+            settings.certificate_warn_days,
+            (writer.now)(),
+        ),
+    };
+    for warning in certificates.warnings() {
+        tracing::warn!(
+            certificate_expires_in_days = certificates.expires_in_days,
+            accounts_missing_certificate = certificates.accounts_missing_certificate.len(),
+            "{warning}"
+        );
     }
     let mut report = SyncReport {
         fill,
