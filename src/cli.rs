@@ -667,6 +667,15 @@ pub struct EntraArgs {
     #[arg(long, value_name = "SECRET")]
     pub credentials_secret: Option<String>,
 
+    /// How the sync app signs in: secret, certificate or aws-federation (recommended: no secret;
+    /// a JWT from AWS STS GetWebIdentityToken that the app's federated credential trusts).
+    #[arg(long, value_name = "KIND")]
+    pub credential: Option<String>,
+
+    /// With aws-federation: the JWT's audience (default: the cloud's, api://AzureADTokenExchange).
+    #[arg(long, value_name = "AUDIENCE")]
+    pub federation_audience: Option<String>,
+
     /// Object id of the AWS app's service principal.
     #[arg(long, value_name = "GUID")]
     pub service_principal_id: Option<String>,
@@ -695,6 +704,8 @@ impl EntraArgs {
         flags.set("graph-url", self.graph_url.as_deref());
         flags.set("client-id", self.client_id.as_deref());
         flags.set("credentials-secret", self.credentials_secret.as_deref());
+        flags.set("credential", self.credential.as_deref());
+        flags.set("federation-audience", self.federation_audience.as_deref());
         flags.set("service-principal-id", self.service_principal_id.as_deref());
         flags.set("assign-groups", self.assign_groups.as_deref());
         flags.set("group-owner-id", self.group_owner_id.as_deref());

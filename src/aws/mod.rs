@@ -10,6 +10,8 @@
 //! - [`ous`]: the OU tree behind `fedsync shard-plan` (an administrator's read, not the task's).
 //! - [`rotate`]: the writes of `fedsync rotate`, through the opt-in writer role (an
 //!   administrator's, never the task's).
+//! - [`federation`]: the sync app's Entra credential as a JWT from `sts:GetWebIdentityToken`
+//!   (outbound identity federation; no secret).
 //! - [`error`]: SDK errors as one readable line (`Code: message`), never the SDK's Debug dump.
 //!
 //! Decisions (which provider is ours, which role trusts it) are made by the pure core
@@ -20,6 +22,7 @@ pub mod account;
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod federation;
 pub mod inventory;
 pub mod organization;
 pub mod ous;

@@ -1,12 +1,16 @@
 //! auth: OAuth2 client-credential tokens for Graph from `{authority}/{tenant}/oauth2/v2.0/token`,
-//! with a client secret or a certificate (a signed JWT `client_assertion`: PS256, `x5t#S256`,
-//! `aud` = the token URL, `iss` = `sub` = the client id, a unique `jti`, a short `exp`).
+//! with a client secret, a certificate (a signed JWT `client_assertion`: PS256, `x5t#S256`,
+//! `aud` = the token URL, `iss` = `sub` = the client id, a unique `jti`, a short `exp`), or a
+//! JWT another issuer signed ([`FederatedAssertion`]: workload identity federation, where Entra
+//! checks the JWT's `iss`, `sub` and `aud` against a federated identity credential of the app).
+//! A federated assertion is fetched anew for every token request, and never kept.
 //!
 //! [`TokenSource`] caches the token and renews it five minutes before it expires, or when asked
 //! to (after a `401`). Secrets, keys and tokens live in types whose `Debug` prints `****`;
 //! reading one takes an explicit `expose_secret()`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -31,6 +35,9 @@ const RENEW_EARLY: Duration = Duration::from_secs(300);
 pub enum Credential {
     Secret(SecretString),
     Certificate(CertificateCredential),
+    /// A JWT from another identity provider, presented as the client assertion: AWS IAM outbound
+    /// identity federation ([`crate::aws::federation`]).
+    Federated(Arc<dyn FederatedAssertion>),
 }
 
 impl fmt::Debug for Credential {
@@ -38,7 +45,65 @@ impl fmt::Debug for Credential {
         match self {
             Credential::Secret(_) => f.write_str("Secret(****)"),
             Credential::Certificate(c) => f.debug_tuple("Certificate").field(c).finish(),
+            Credential::Federated(source) => {
+                write!(f, "Federated({})", source.describe())
+            }
         }
+    }
+}
+
+/// Where a federated client assertion comes from: a new JWT for each token request.
+pub trait FederatedAssertion: Send + Sync {
+    /// A fresh JWT; its issuer must be trusted by a federated identity credential of the app.
+    fn assertion(&self) -> futures::future::BoxFuture<'_, Result<SecretString, AuthError>>;
+    /// What it is, for `Debug` and `config show` (never a token): `AWS outbound identity
+    /// federation, audience api://AzureADTokenExchange`.
+    fn describe(&self) -> String;
+}
+
+/// The claims of a JWT that a federated identity credential matches, read (not verified) from
+/// its payload so a refusal can say what was sent. Never the JWT itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresentedClaims {
+    pub issuer: String,
+    pub subject: String,
+    pub audience: String,
+}
+
+impl PresentedClaims {
+    /// `iss`, `sub` and `aud` (the audiences joined by `, `) of `jwt`; `None` when it is not a
+    /// JWT with a JSON payload.
+    pub fn of(jwt: &str) -> Option<PresentedClaims> {
+        let payload = jwt.split('.').nth(1)?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let audience = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => a.clone(),
+            Some(serde_json::Value::Array(all)) => all
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
+        Some(PresentedClaims {
+            issuer: text("iss").unwrap_or_default(),
+            subject: text("sub").unwrap_or_default(),
+            audience,
+        })
+    }
+}
+
+/// Which claim of a federated assertion Entra matched no federated identity credential for,
+/// from its AADSTS code.
+fn unmatched_claim(aadsts: &str) -> Option<&'static str> {
+    match aadsts.trim_end_matches(": ") {
+        "AADSTS700211" => Some("issuer"),
+        "AADSTS700212" => Some("audience"),
+        "AADSTS700213" => Some("subject"),
+        "AADSTS70021" => Some("issuer, subject and audience"),
+        _ => None,
     }
 }
 
@@ -214,6 +279,13 @@ impl TokenSource {
                 None
             }
             Credential::Certificate(cert) => Some(cert.assertion(&self.client_id, url)?),
+            Credential::Federated(source) => Some(source.assertion().await?),
+        };
+        let presented = match &self.credential {
+            Credential::Federated(_) => assertion
+                .as_ref()
+                .and_then(|a| PresentedClaims::of(a.expose_secret())),
+            _ => None,
         };
         let mut request = client
             .exchange_client_credentials()
@@ -239,11 +311,19 @@ impl TokenSource {
                         }
                         _ => (String::new(), first_line),
                     };
-                    AuthError::Rejected {
-                        url: url.clone(),
-                        aadsts,
-                        description: rest.trim_end_matches('.').to_owned(),
-                        error: r.error().to_string(),
+                    match (unmatched_claim(&aadsts), presented) {
+                        (Some(check), Some(sent)) => AuthError::NoFederatedCredential {
+                            url: url.clone(),
+                            aadsts: aadsts.trim_end_matches(": ").to_owned(),
+                            check,
+                            sent: Box::new(sent),
+                        },
+                        _ => AuthError::Rejected {
+                            url: url.clone(),
+                            aadsts,
+                            description: rest.trim_end_matches('.').to_owned(),
+                            error: r.error().to_string(),
+                        },
                     }
                 }
                 RequestTokenError::Request(e) => AuthError::Transport {
@@ -284,6 +364,25 @@ mod tests {
             secret,
         );
         assert!(!format!("{source:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn presented_claims_are_read_from_the_payload_and_name_what_entra_matched() {
+        let payload = URL_SAFE_NO_PAD.encode(
+            r#"{"iss":"https://abc.tokens.sts.global.api.aws","sub":"arn:aws:iam::123456789012:role/fedsync-task","aud":["api://AzureADTokenExchange","x"]}"#,
+        );
+        let claims = PresentedClaims::of(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln")).unwrap();
+        assert_eq!(claims.issuer, "https://abc.tokens.sts.global.api.aws");
+        assert_eq!(
+            claims.subject,
+            "arn:aws:iam::123456789012:role/fedsync-task"
+        );
+        assert_eq!(claims.audience, "api://AzureADTokenExchange, x");
+        assert_eq!(PresentedClaims::of("not a jwt"), None);
+        assert_eq!(unmatched_claim("AADSTS700211: "), Some("issuer"));
+        assert_eq!(unmatched_claim("AADSTS700212: "), Some("audience"));
+        assert_eq!(unmatched_claim("AADSTS700213: "), Some("subject"));
+        assert_eq!(unmatched_claim("AADSTS7000215: "), None);
     }
 
     #[test]

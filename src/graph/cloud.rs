@@ -73,6 +73,15 @@ impl Cloud {
         }
     }
 
+    /// The audience Entra expects in a federated assertion (workload identity federation).
+    pub fn federation_audience(self) -> &'static str {
+        match self {
+            Cloud::Global => "api://AzureADTokenExchange",
+            Cloud::UsGov => "api://AzureADTokenExchangeUSGov",
+            Cloud::China => "api://AzureADTokenExchangeChina",
+        }
+    }
+
     pub fn graph_url(self) -> &'static str {
         match self {
             Cloud::Global => "https://graph.microsoft.com",

@@ -23,6 +23,25 @@ pub enum AuthError {
     Unreadable { url: String, source: Cause },
     #[error("the certificate credential cannot be used: {0}")]
     Certificate(String),
+    /// Entra found no federated identity credential of the sync app matching the assertion.
+    #[error(
+        "the token endpoint {url} found no federated identity credential on the sync app matching the {check} fedsync sent ({aadsts}): check the {check} of the app's federated credential; fedsync sent issuer {}, subject {}, audience {}",
+        sent.issuer, sent.subject, sent.audience
+    )]
+    NoFederatedCredential {
+        url: String,
+        aadsts: String,
+        /// `issuer`, `subject` or `audience`: what to check.
+        check: &'static str,
+        sent: Box<super::auth::PresentedClaims>,
+    },
+    /// The federated assertion could not be had (AWS STS `GetWebIdentityToken` refused or failed).
+    #[error("{message}")]
+    Federation {
+        message: String,
+        /// Worth another try (a timeout, a throttle), not a refusal.
+        transient: bool,
+    },
 }
 
 impl AuthError {
@@ -31,7 +50,12 @@ impl AuthError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            AuthError::Transport { .. } | AuthError::Unreadable { .. }
+            AuthError::Transport { .. }
+                | AuthError::Unreadable { .. }
+                | AuthError::Federation {
+                    transient: true,
+                    ..
+                }
         )
     }
 }

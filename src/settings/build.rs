@@ -5,7 +5,8 @@
 //! Every builder checks every setting it needs and reports all problems at once, each naming
 //! the setting and its source, together with the sources' own problems (unknown keys…). A
 //! problem about a secret value never repeats it. Building is pure, except reading the
-//! credential's Secrets Manager secret.
+//! credential's Secrets Manager secret (or, for `aws-federation`, loading the AWS config the
+//! token source calls STS through).
 
 use std::str::FromStr;
 
@@ -36,6 +37,48 @@ pub struct ResolvedCredential {
     pub credential: Credential,
     /// `env FEDSYNC_CLIENT_SECRET` or `secrets manager <secret>`.
     pub source: Source,
+}
+
+/// How the sync app signs in to Entra: the `credential` setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    Secret,
+    Certificate,
+    AwsFederation,
+}
+
+impl CredentialKind {
+    fn noun(self) -> &'static str {
+        match self {
+            CredentialKind::Secret => "client secret",
+            CredentialKind::Certificate => "certificate",
+            CredentialKind::AwsFederation => "federated credential",
+        }
+    }
+}
+
+impl std::fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CredentialKind::Secret => "secret",
+            CredentialKind::Certificate => "certificate",
+            CredentialKind::AwsFederation => "aws-federation",
+        })
+    }
+}
+
+impl FromStr for CredentialKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "secret" => Ok(CredentialKind::Secret),
+            "certificate" => Ok(CredentialKind::Certificate),
+            "aws-federation" => Ok(CredentialKind::AwsFederation),
+            _ => Err(format!(
+                "{s:?} is not a credential kind: secret, certificate or aws-federation"
+            )),
+        }
+    }
 }
 
 impl Settings {
@@ -256,16 +299,122 @@ impl Settings {
         self.finish(|c| c.required("provider-writer-role", parse::<RoleName>))
     }
 
-    /// Whether reading the credential calls Secrets Manager (and so needs the AWS config).
+    /// Whether reading the credential calls AWS (Secrets Manager, or STS for aws-federation) and
+    /// so needs the AWS config.
     pub fn credential_reads_aws(&self) -> bool {
         let set = |name| self.get(name).is_some_and(|r| r.value.is_some());
-        !set("client-secret") && set("credentials-secret")
+        self.credential_kind()
+            .is_ok_and(|k| k == Some(CredentialKind::AwsFederation))
+            || (!set("client-secret") && set("credentials-secret"))
     }
 
-    /// The sync app's credential: `FEDSYNC_CLIENT_SECRET` when set, else the Secrets Manager
-    /// secret `credentials-secret` names (read through `sdk`, or the standard AWS config when
-    /// none is given); `None` when neither is set.
+    /// The `credential` setting, when set.
+    fn credential_kind(&self) -> Result<Option<CredentialKind>, Problem> {
+        match self.get("credential") {
+            Some(Resolved {
+                value: Some(value),
+                source,
+                ..
+            }) => value
+                .expose()
+                .parse()
+                .map(Some)
+                .map_err(|e: String| Problem::new("credential", Some(source.clone()), e)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The sync app's credential. With `credential` = `aws-federation`: JWTs from STS, through
+    /// `sdk` (or the standard AWS config), and neither secret setting may be set. Else
+    /// `FEDSYNC_CLIENT_SECRET` when set, else the Secrets Manager secret `credentials-secret`
+    /// names, of the kind `credential` names when it names one; `None` when neither is set.
     pub async fn credential(
+        &self,
+        sdk: Option<&SdkConfig>,
+    ) -> Result<Option<ResolvedCredential>, Problem> {
+        let kind = self.credential_kind()?;
+        let kind_source = || self.get("credential").map(|r| r.source.clone());
+        if kind == Some(CredentialKind::AwsFederation) {
+            return self.federated_credential(sdk).await.map(Some);
+        }
+        let read = self.secret_credential(sdk).await?;
+        if let (Some(kind), Some(read)) = (kind, &read) {
+            let holds = match read.credential {
+                Credential::Secret(_) => CredentialKind::Secret,
+                Credential::Certificate(_) => CredentialKind::Certificate,
+                Credential::Federated(_) => CredentialKind::AwsFederation,
+            };
+            if holds != kind {
+                return Err(Problem::new(
+                    "credential",
+                    kind_source(),
+                    format!(
+                        "is {kind}, but {} holds a {}; set credential to what it holds, or store the other",
+                        read.source,
+                        holds.noun()
+                    ),
+                ));
+            }
+        }
+        Ok(read)
+    }
+
+    /// `credential` = `aws-federation`: a token source for `federation-audience`.
+    async fn federated_credential(
+        &self,
+        sdk: Option<&SdkConfig>,
+    ) -> Result<ResolvedCredential, Problem> {
+        let source = self
+            .get("credential")
+            .map(|r| r.source.clone())
+            .unwrap_or(Source::Default);
+        for secret in ["client-secret", "credentials-secret"] {
+            if let Some(Resolved {
+                value: Some(_),
+                source: secret_source,
+                ..
+            }) = self.get(secret)
+            {
+                return Err(Problem::new(
+                    secret,
+                    Some(secret_source.clone()),
+                    format!(
+                        "is set, but credential is aws-federation ({source}), which uses no secret: unset {secret} (or set credential to secret or certificate)"
+                    ),
+                ));
+            }
+        }
+        let audience = match self.get("federation-audience") {
+            Some(Resolved {
+                value: Some(value),
+                source,
+                ..
+            }) => crate::aws::federation::audience(value.expose())
+                .map_err(|e| Problem::new("federation-audience", Some(source.clone()), e))?,
+            _ => crate::graph::Cloud::default()
+                .federation_audience()
+                .to_owned(),
+        };
+        let loaded;
+        let sdk = match sdk {
+            Some(sdk) => sdk,
+            None => {
+                loaded = crate::aws::load_config(&crate::aws::AwsOptions::default()).await;
+                &loaded
+            }
+        };
+        let tokens = crate::aws::federation::WebIdentityTokens::new(sdk, &audience)
+            .map_err(|e| Problem::new("credential", Some(source.clone()), e))?;
+        Ok(ResolvedCredential {
+            credential: Credential::Federated(std::sync::Arc::new(tokens)),
+            source,
+        })
+    }
+
+    /// `FEDSYNC_CLIENT_SECRET` when set, else the Secrets Manager secret `credentials-secret`
+    /// names (read through `sdk`, or the standard AWS config when none is given); `None` when
+    /// neither is set.
+    async fn secret_credential(
         &self,
         sdk: Option<&SdkConfig>,
     ) -> Result<Option<ResolvedCredential>, Problem> {
@@ -450,7 +599,7 @@ impl<'a> Check<'a> {
                 "credential",
                 None,
                 format!(
-                    "required, but not set: set FEDSYNC_CLIENT_SECRET, or credentials-secret ({places})"
+                    "required, but not set: set credential to aws-federation (no secret), FEDSYNC_CLIENT_SECRET, or credentials-secret ({places})"
                 ),
                 ));
                 None
@@ -747,6 +896,96 @@ mod tests {
         }))
     }
 
+    fn regional_sdk() -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn aws_federation_needs_no_secret_and_takes_the_clouds_audience() {
+        let s = from_env(&[
+            ("FEDSYNC_CREDENTIAL", "aws-federation"),
+            ("FEDSYNC_CLOUD", "usgov"),
+        ]);
+        assert!(s.credential_reads_aws());
+        let resolved = s.credential(Some(&regional_sdk())).await.unwrap().unwrap();
+        assert_eq!(resolved.source.to_string(), "env FEDSYNC_CREDENTIAL");
+        assert_eq!(
+            format!("{:?}", resolved.credential),
+            "Federated(AWS outbound identity federation, audience api://AzureADTokenExchangeUSGov, STS in eu-west-1)"
+        );
+        let rows = show::rows(&s, Some(&resolved), &[]);
+        let row = rows.iter().find(|r| r.name == "credential").unwrap();
+        assert_eq!(
+            row.value.as_deref(),
+            Some(
+                "aws-federation: AWS outbound identity federation, audience api://AzureADTokenExchangeUSGov, STS in eu-west-1"
+            )
+        );
+        assert_eq!(
+            rows.iter().filter(|r| r.name == "credential").count(),
+            1,
+            "the kind and the credential in use share one row"
+        );
+    }
+
+    #[tokio::test]
+    async fn aws_federation_with_a_secret_set_or_a_bad_audience_is_refused() {
+        let both = from_env(&[
+            ("FEDSYNC_CREDENTIAL", "aws-federation"),
+            ("FEDSYNC_CLIENT_SECRET", "hunter2-local-secret"),
+        ]);
+        let problem = both.credential(Some(&regional_sdk())).await.unwrap_err();
+        assert_eq!(
+            problem.to_string(),
+            "client-secret (from env FEDSYNC_CLIENT_SECRET): is set, but credential is aws-federation (env FEDSYNC_CREDENTIAL), which uses no secret: unset client-secret (or set credential to secret or certificate)"
+        );
+        let audience = from_env(&[
+            ("FEDSYNC_CREDENTIAL", "aws-federation"),
+            ("FEDSYNC_FEDERATION_AUDIENCE", "api://a b"),
+        ]);
+        let problem = audience
+            .credential(Some(&regional_sdk()))
+            .await
+            .unwrap_err();
+        assert_eq!(problem.setting, "federation-audience");
+        let kind = from_env(&[("FEDSYNC_CREDENTIAL", "password")]);
+        let problem = kind.credential(None).await.unwrap_err();
+        assert!(
+            problem
+                .to_string()
+                .contains("secret, certificate or aws-federation"),
+            "{problem}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_credential_kind_must_be_what_the_secret_holds() {
+        let s = from_env(&[
+            ("FEDSYNC_CREDENTIAL", "certificate"),
+            ("FEDSYNC_CLIENT_SECRET", "hunter2-local-secret"),
+        ]);
+        let problem = s.credential(None).await.unwrap_err();
+        assert_eq!(
+            problem.to_string(),
+            "credential (from env FEDSYNC_CREDENTIAL): is certificate, but env FEDSYNC_CLIENT_SECRET holds a client secret; set credential to what it holds, or store the other"
+        );
+        assert!(!problem.to_string().contains("hunter2"));
+        let agreed = from_env(&[
+            ("FEDSYNC_CREDENTIAL", "secret"),
+            ("FEDSYNC_CLIENT_SECRET", "hunter2-local-secret"),
+        ]);
+        assert!(matches!(
+            agreed.credential(None).await,
+            Ok(Some(ResolvedCredential {
+                credential: Credential::Secret(_),
+                ..
+            }))
+        ));
+    }
+
     #[test]
     fn access_needs_graph_settings_but_no_inventory_or_backup() {
         let s = from_env(&[
@@ -1023,7 +1262,7 @@ mod tests {
         assert_eq!(
             lines(&problems),
             [
-                "credential: required, but not set: set FEDSYNC_CLIENT_SECRET, or credentials-secret (flag --credentials-secret, FEDSYNC_CREDENTIALS_SECRET, SSM <prefix>credentials-secret, or credentials-secret in the config file)",
+                "credential: required, but not set: set credential to aws-federation (no secret), FEDSYNC_CLIENT_SECRET, or credentials-secret (flag --credentials-secret, FEDSYNC_CREDENTIALS_SECRET, SSM <prefix>credentials-secret, or credentials-secret in the config file)",
                 "tenant-id: required, but not set (flag --tenant-id, FEDSYNC_TENANT_ID, SSM <prefix>tenant-id, or tenant-id in the config file)",
                 "client-id: required, but not set (flag --client-id, FEDSYNC_CLIENT_ID, SSM <prefix>client-id, or client-id in the config file)",
                 "service-principal-id: required, but not set (flag --service-principal-id, FEDSYNC_SERVICE_PRINCIPAL_ID, SSM <prefix>service-principal-id, or service-principal-id in the config file)",

@@ -280,7 +280,7 @@ impl Settings {
     }
 }
 
-/// `authority-url` and `graph-url` default from `cloud` when it is valid.
+/// `authority-url`, `graph-url` and `federation-audience` default from `cloud` when it is valid.
 fn derive_urls(resolved: &mut [Resolved]) {
     let cloud = resolved
         .iter()
@@ -292,6 +292,7 @@ fn derive_urls(resolved: &mut [Resolved]) {
         let url = match r.setting.name {
             "authority-url" => cloud.authority_url(),
             "graph-url" => cloud.graph_url(),
+            "federation-audience" => cloud.federation_audience(),
             _ => continue,
         };
         r.value = Some(RawValue::Plain(url.to_owned()));

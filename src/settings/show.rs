@@ -40,9 +40,15 @@ pub fn rows(
             .collect();
         (!found.is_empty()).then(|| found.join("; "))
     };
+    // The `credential` setting (its kind) shows in the one `credential` row at the end.
+    let kind = settings
+        .resolved()
+        .iter()
+        .find(|r| r.setting.name == "credential" && r.value.is_some());
     let mut rows: Vec<Row> = settings
         .resolved()
         .iter()
+        .filter(|r| r.setting.name != "credential")
         .map(|r| Row {
             name: r.setting.name.to_owned(),
             value: r.value.as_ref().map(|v| v.shown().to_owned()),
@@ -74,13 +80,27 @@ pub fn rows(
             });
         }
     }
+    let (value, source) = match (credential, kind) {
+        (Some(c), _) => (
+            Some(match &c.credential {
+                Credential::Secret(_) => "client secret ****".to_owned(),
+                Credential::Certificate(cert) => {
+                    format!("certificate x5t#S256={}", cert.thumbprint())
+                }
+                Credential::Federated(tokens) => format!("aws-federation: {}", tokens.describe()),
+            }),
+            c.source.to_string(),
+        ),
+        (None, Some(kind)) => (
+            kind.value.as_ref().map(|v| v.shown().to_owned()),
+            kind.source.to_string(),
+        ),
+        (None, None) => (None, "-".to_owned()),
+    };
     rows.push(Row {
         name: "credential".to_owned(),
-        value: credential.map(|c| match &c.credential {
-            Credential::Secret(_) => "client secret ****".to_owned(),
-            Credential::Certificate(cert) => format!("certificate x5t#S256={}", cert.thumbprint()),
-        }),
-        source: credential.map_or_else(|| "-".to_owned(), |c| c.source.to_string()),
+        value,
+        source,
         problem: problem_of("credential"),
     });
     rows

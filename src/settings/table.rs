@@ -141,6 +141,20 @@ pub static SETTINGS: &[Setting] = &[
         DefaultValue::Required,
         "application (client) id of the sync app",
     ),
+    flagged(
+        "credential",
+        "--credential",
+        "FEDSYNC_CREDENTIAL",
+        DefaultValue::Unset("what credentials-secret holds"),
+        "how the sync app signs in to Entra: secret, certificate (both from credentials-secret or client-secret), or aws-federation (a JWT from AWS STS GetWebIdentityToken; no secret at all; recommended)",
+    ),
+    flagged(
+        "federation-audience",
+        "--federation-audience",
+        "FEDSYNC_FEDERATION_AUDIENCE",
+        DefaultValue::Unset("from cloud"),
+        "with credential aws-federation: the JWT's audience, as the app's federated credential names it (api://AzureADTokenExchange; api://AzureADTokenExchangeUSGov, api://AzureADTokenExchangeChina)",
+    ),
     Setting {
         name: "client-secret",
         flag: None,
