@@ -10,6 +10,10 @@
 //! must be matched by a granted resource of its action, every granted resource must match an ARN
 //! the code asks for, and each grant carries exactly the conditions the code's requests need.
 //!
+//! The task's credential is a stack parameter (`Credential`): the secret and its grant with
+//! `secret` or `certificate`, a web identity token from STS and no secret with `aws-federation`;
+//! the task role is checked for each value.
+//!
 //! The StackSet execution role is checked against what the templates it deploys create: the
 //! reader role, the sample roles, the SAML provider, and nothing else.
 
@@ -18,8 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use fedsync::model::{AccountId, Partition, RoleName};
 
 use crate::support::cfn::{
-    Statement, get, iam_match, load_template, parameter_defaults, role_statements, strings,
-    substitute, task_definition_environment, untagged,
+    Statement, allowed_values, evaluate, get, iam_match, is_created, load_template,
+    parameter_defaults, parameters, role_statements, role_statements_in, strings, substitute,
+    task_definition_environment_in, untagged,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -29,7 +34,16 @@ const SP: &str = "5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11";
 
 /// What the sample stack's pseudo parameters and resources stand for, and its parameter defaults.
 fn environment_values() -> BTreeMap<String, String> {
-    let mut values = parameter_defaults("environment.yaml");
+    environment_values_in(&parameters("environment.yaml", &[]))
+}
+
+/// [`environment_values`] of a stack with `parameters` (by plain name, as
+/// [`parameters`](crate::support::cfn::parameters) gives them).
+fn environment_values_in(parameters: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, String> = parameters
+        .iter()
+        .map(|(name, value)| (format!("${{{name}}}"), value.clone()))
+        .collect();
     for (name, value) in [
         ("${AWS::Partition}", "aws".to_owned()),
         ("${AWS::AccountId}", ACCOUNT.to_owned()),
@@ -61,7 +75,16 @@ fn environment_values() -> BTreeMap<String, String> {
 /// The task definition's `FEDSYNC_*` variables with the sample stack's values: what the task's
 /// code is given.
 fn task_environment(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let environment = task_definition_environment();
+    task_environment_in(&parameters("environment.yaml", &[]), values)
+}
+
+/// [`task_environment`] of a stack with `parameters`; `values` are its
+/// [`environment_values_in`].
+fn task_environment_in(
+    parameters: &BTreeMap<String, String>,
+    values: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let environment = task_definition_environment_in(parameters);
     environment
         .iter()
         .map(|variable| {
@@ -148,8 +171,36 @@ fn task_needs(env: &BTreeMap<String, String>) -> BTreeMap<&'static str, Needs> {
         ),
     );
     out.insert("ssm:GetParametersByPath", exactly(&ssm));
-    let secret = env["FEDSYNC_CREDENTIALS_SECRET"].clone();
-    out.insert("secretsmanager:GetSecretValue", exactly(&secret));
+    // The Entra credential: the one secret, or (aws-federation) a JWT for the task's own role,
+    // for the audience the task is given, signed and lasting as src/aws/federation.rs asks.
+    let federation = env.get("FEDSYNC_CREDENTIAL").map(String::as_str) == Some("aws-federation");
+    let secret = env
+        .get("FEDSYNC_CREDENTIALS_SECRET")
+        .filter(|_| !federation);
+    if let Some(secret) = secret {
+        out.insert("secretsmanager:GetSecretValue", exactly(secret));
+    }
+    if federation {
+        let audience = env
+            .get("FEDSYNC_FEDERATION_AUDIENCE")
+            .expect("with aws-federation the task is given FEDSYNC_FEDERATION_AUDIENCE");
+        let token = with(
+            exactly("*"),
+            "ForAllValues:StringEquals sts:IdentityTokenAudience",
+            vec![audience.clone()],
+        );
+        let token = with(
+            token,
+            "StringEquals sts:SigningAlgorithm",
+            vec![fedsync::aws::federation::SIGNING_ALGORITHM.to_owned()],
+        );
+        let token = with(
+            token,
+            "NumericLessThanEquals sts:DurationSeconds",
+            vec![fedsync::aws::federation::TOKEN_LIFETIME_SECS.to_string()],
+        );
+        out.insert("sts:GetWebIdentityToken", token);
+    }
     // Backups are listed under the prefix, nothing else.
     let bucket_arn = format!("arn:aws:s3:::{bucket}");
     out.insert(
@@ -170,16 +221,20 @@ fn task_needs(env: &BTreeMap<String, String>) -> BTreeMap<&'static str, Needs> {
         );
     }
     out.insert("s3:DeleteObject", needs(&[leases], &[lease]));
-    // The key behind the SecureString settings, the secret and the S3 objects, only through the
-    // three services the code calls with it.
+    // The key behind the SecureString settings, the secret (when there is one) and the S3
+    // objects, only through the services the code calls with it.
     let key = env["FEDSYNC_BACKUP_KMS_KEY"].clone();
+    let services: &[&str] = match secret {
+        Some(_) => &["ssm", "secretsmanager", "s3"],
+        None => &["ssm", "s3"],
+    };
     for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
         out.insert(
             action,
             with(
                 exactly(&key),
                 "StringEquals kms:ViaService",
-                ["ssm", "secretsmanager", "s3"]
+                services
                     .iter()
                     .map(|s| format!("{s}.{REGION}.amazonaws.com"))
                     .collect(),
@@ -251,15 +306,243 @@ fn mismatches(
 
 #[test]
 fn the_task_role_reaches_exactly_what_the_task_addresses() {
-    let values = environment_values();
-    let env = task_environment(&values);
-    let problems = mismatches(
-        &role_statements("environment.yaml", "TaskRole"),
-        &values,
-        &task_needs(&env),
-        "the task role (cfn/environment.yaml, TaskRole)",
-    );
+    let mut problems = Vec::new();
+    for credential in allowed_values("environment.yaml", "Credential") {
+        let parameters = parameters("environment.yaml", &[("Credential", &credential)]);
+        let values = environment_values_in(&parameters);
+        let env = task_environment_in(&parameters, &values);
+        problems.extend(mismatches(
+            &role_statements_in("environment.yaml", "TaskRole", &parameters),
+            &values,
+            &task_needs(&env),
+            &format!("the task role (cfn/environment.yaml, TaskRole, Credential={credential})"),
+        ));
+    }
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// What a stack of cfn/environment.yaml with `overrides` has of the Entra credential.
+struct CredentialSide {
+    /// The task role's statements, values filled in.
+    statements: Vec<Statement>,
+    /// The task's `FEDSYNC_*` variables.
+    env: BTreeMap<String, String>,
+    secret_created: bool,
+    /// The outputs the stack has.
+    outputs: BTreeSet<String>,
+    /// The created resources and the outputs, as text, for references to the secret.
+    text: String,
+}
+
+fn credential_side(overrides: &[(&str, &str)]) -> CredentialSide {
+    let template = "environment.yaml";
+    let parameters = parameters(template, overrides);
+    let values = environment_values_in(&parameters);
+    let doc = load_template(template);
+    let statements = role_statements_in(template, "TaskRole", &parameters)
+        .into_iter()
+        .map(|s| Statement {
+            resources: s.resources.iter().map(|r| substitute(r, &values)).collect(),
+            conditions: (s.conditions.iter())
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.iter().map(|x| substitute(x, &values)).collect(),
+                    )
+                })
+                .collect(),
+            ..s
+        })
+        .collect();
+    let mut text = String::new();
+    let mut secret_created = false;
+    let mut outputs = BTreeSet::new();
+    for (section, names) in [("Resources", false), ("Outputs", true)] {
+        for (name, node) in untagged(get(&doc, section).unwrap()).as_mapping().unwrap() {
+            if !is_created(&doc, node, &parameters) {
+                continue;
+            }
+            let name = name.as_str().unwrap();
+            secret_created |= !names && name == "CredentialsSecret";
+            if names {
+                outputs.insert(name.to_owned());
+            }
+            let resolved = crate::support::cfn::resolve_ifs(&doc, node, &parameters);
+            text.push_str(&format!("{name}: {resolved:?}\n"));
+        }
+    }
+    CredentialSide {
+        statements,
+        env: task_environment_in(&parameters, &values),
+        secret_created,
+        outputs,
+        text,
+    }
+}
+
+impl CredentialSide {
+    fn granting(&self, action: &str) -> Vec<&Statement> {
+        (self.statements.iter())
+            .filter(|s| s.allow && s.actions.iter().any(|a| a == action))
+            .collect()
+    }
+
+    fn kms_services(&self) -> Vec<String> {
+        let grants = self.granting("kms:Decrypt");
+        assert_eq!(grants.len(), 1, "one statement grants kms:Decrypt");
+        grants[0].conditions["StringEquals kms:ViaService"].clone()
+    }
+}
+
+/// A stack deployed before `Credential` existed keeps its secret on update: the default reads
+/// the credential from the secret (so does `certificate`), and only `aws-federation` replaces it
+/// with a web identity token for the task role, with no secret, no grant of it, and the
+/// FederatedCredential* outputs an admin types into Entra.
+#[test]
+fn credential_aws_federation_replaces_the_secret_with_a_web_identity_token() {
+    let secretsmanager = format!("secretsmanager.{REGION}.amazonaws.com");
+    let secret_arn =
+        format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:fedsync-credentials-AbCdEf");
+    for overrides in [&[][..], &[("Credential", "certificate")][..]] {
+        let side = credential_side(overrides);
+        let label = format!("{overrides:?}");
+        assert!(side.secret_created, "{label}: the secret is created");
+        let reads = side.granting("secretsmanager:GetSecretValue");
+        assert_eq!(reads.len(), 1, "{label}: one statement reads the secret");
+        assert_eq!(
+            reads[0].resources,
+            std::slice::from_ref(&secret_arn),
+            "{label}"
+        );
+        assert_eq!(
+            side.env.get("FEDSYNC_CREDENTIALS_SECRET"),
+            Some(&secret_arn),
+            "{label}"
+        );
+        assert!(
+            side.granting("sts:GetWebIdentityToken").is_empty(),
+            "{label}"
+        );
+        assert!(
+            !side.env.contains_key("FEDSYNC_FEDERATION_AUDIENCE"),
+            "{label}"
+        );
+        assert!(side.kms_services().contains(&secretsmanager), "{label}");
+        assert!(side.outputs.contains("CredentialsSecretArn"), "{label}");
+        assert!(
+            !side
+                .outputs
+                .iter()
+                .any(|o| o.starts_with("FederatedCredential")),
+            "{label}: {:?}",
+            side.outputs
+        );
+    }
+    assert_eq!(
+        credential_side(&[]).env.get("FEDSYNC_CREDENTIAL"),
+        None,
+        "with a secret the task takes the kind the secret holds (a certificate in an older stack's)"
+    );
+
+    // aws-federation, with the default audience and with another cloud's.
+    for audience in [None, Some("api://AzureADTokenExchangeUSGov")] {
+        let mut overrides = vec![("Credential", "aws-federation")];
+        overrides.extend(audience.map(|a| ("FederationAudience", a)));
+        let side = credential_side(&overrides);
+        let audience = audience.unwrap_or("api://AzureADTokenExchange");
+        assert!(!side.secret_created, "no secret with aws-federation");
+        assert!(
+            !side.text.contains("CredentialsSecret"),
+            "with aws-federation something still names the secret:\n{}",
+            side.text
+        );
+        for statement in &side.statements {
+            for action in &statement.actions {
+                assert!(
+                    !action.starts_with("secretsmanager:"),
+                    "{}: {action} with aws-federation",
+                    statement.sid
+                );
+            }
+        }
+        assert!(!side.kms_services().contains(&secretsmanager));
+        assert!(!side.env.contains_key("FEDSYNC_CREDENTIALS_SECRET"));
+        assert_eq!(side_credential(&side), "aws-federation");
+        assert_eq!(
+            side.env
+                .get("FEDSYNC_FEDERATION_AUDIENCE")
+                .map(String::as_str),
+            Some(audience)
+        );
+        let tokens = side.granting("sts:GetWebIdentityToken");
+        assert_eq!(tokens.len(), 1, "one statement grants the token");
+        assert_eq!(tokens[0].actions, ["sts:GetWebIdentityToken"]);
+        assert_eq!(tokens[0].resources, ["*"]);
+        let expected: BTreeMap<String, Vec<String>> = [
+            (
+                "ForAllValues:StringEquals sts:IdentityTokenAudience",
+                audience,
+            ),
+            ("StringEquals sts:SigningAlgorithm", "RS256"),
+            ("NumericLessThanEquals sts:DurationSeconds", "300"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), vec![v.to_owned()]))
+        .collect();
+        assert_eq!(tokens[0].conditions, expected);
+
+        // What the admin enters in the sync app's federated credential: the JWT's sub is the
+        // task role's ARN, and the audience the task asks for.
+        for output in ["FederatedCredentialSubject", "FederatedCredentialAudience"] {
+            assert!(
+                side.outputs.contains(output),
+                "{output}: {:?}",
+                side.outputs
+            );
+        }
+        assert!(!side.outputs.contains("CredentialsSecretArn"));
+        let doc = load_template("environment.yaml");
+        let outputs = get(&doc, "Outputs").unwrap();
+        let value = |name: &str| get(get(outputs, name).unwrap(), "Value").unwrap().clone();
+        assert_eq!(
+            strings(&value("FederatedCredentialSubject")),
+            ["${TaskRole.Arn}"]
+        );
+        let role_name = get(&doc, "Resources")
+            .and_then(|r| get(r, "TaskRole"))
+            .and_then(|r| get(r, "Properties"))
+            .and_then(|p| get(p, "RoleName"))
+            .unwrap();
+        assert!(
+            get(
+                get(get(&doc, "Resources").unwrap(), "TaskRole").unwrap(),
+                "Properties"
+            )
+            .and_then(|p| get(p, "Path"))
+            .is_none(),
+            "the task role has no path, so its ARN is arn:…:role/<name>"
+        );
+        let mut plain = parameters("environment.yaml", &overrides);
+        plain.insert("AWS::Partition".into(), "aws".into());
+        plain.insert("AWS::AccountId".into(), ACCOUNT.into());
+        assert_eq!(
+            evaluate(role_name, &plain).into_string(),
+            "fedsync-task",
+            "the JWT's sub is arn:aws:iam::{ACCOUNT}:role/fedsync-task"
+        );
+        assert_eq!(
+            evaluate(&value("FederatedCredentialAudience"), &plain).into_string(),
+            audience
+        );
+    }
+}
+
+/// The `FEDSYNC_CREDENTIAL` the task is given.
+fn side_credential(side: &CredentialSide) -> &str {
+    side.env
+        .get("FEDSYNC_CREDENTIAL")
+        .map(String::as_str)
+        .expect("the task is given FEDSYNC_CREDENTIAL")
 }
 
 #[test]

@@ -8,6 +8,11 @@
 //! YAML parser that keeps CloudFormation's short tags. A surplus on either side fails, with a
 //! message that says which action to grant or remove and where.
 //!
+//! The task's grants depend on the stack's `Credential` parameter: the Entra credential comes
+//! from the Secrets Manager secret (`secret`, `certificate`) or from `sts:GetWebIdentityToken`
+//! (`aws-federation`). A row of [`CALLS`] names the `Credential` values it is made with, and the
+//! task role is compared for each value, as a stack with that value has it.
+//!
 //! `fedsync rotate` is not the task: its calls (src/aws/rotate.rs) are mapped by
 //! [`WRITER_CALLS`] and compared with the opt-in writer role (cfn/provider-writer-role.yaml),
 //! whose trust and resources are checked too.
@@ -23,8 +28,8 @@ use saphyr::YamlOwned as Yaml;
 use serde_json::Value;
 
 use crate::support::cfn::{
-    Evaluated, evaluate, get, load_template, parameter_default, role_statements, strings,
-    task_definition_environment, untagged,
+    Evaluated, allowed_values, evaluate, get, load_template, parameter_default, parameters,
+    role_statements, role_statements_in, strings, task_definition_environment_in, untagged,
 };
 use crate::support::{fedsync, stdout};
 
@@ -38,6 +43,9 @@ struct Call {
     implies: &'static [(&'static str, &'static str)],
     /// Made in every child account through the reader role, so the reader role grants it too.
     reader: bool,
+    /// The `Credential` values (cfn/environment.yaml) with which the task makes the call, so
+    /// the task role grants it in a stack with one of them and in no other; empty: every value.
+    credentials: &'static [&'static str],
 }
 
 const fn call(op: &'static str, needs: &'static [&'static str]) -> Call {
@@ -46,6 +54,7 @@ const fn call(op: &'static str, needs: &'static [&'static str]) -> Call {
         needs,
         implies: &[],
         reader: false,
+        credentials: &[],
     }
 }
 
@@ -84,7 +93,15 @@ const CALLS: &[Call] = &[
             "kms:Decrypt",
             "the credential secret is encrypted with the stack's key",
         )],
+        credentials: &["secret", "certificate"],
         ..call("get_secret_value", &["secretsmanager:GetSecretValue"])
+    },
+    // src/aws/federation.rs: with no secret, the sync app's Entra credential is a JWT STS issues
+    // to the task role (outbound identity federation); src/graph/auth.rs presents it to Entra.
+    // No tags are sent, so no sts:TagGetWebIdentityToken.
+    Call {
+        credentials: &["aws-federation"],
+        ..call("get_web_identity_token", &["sts:GetWebIdentityToken"])
     },
     // src/backup.rs and src/lease.rs
     call("list_objects_v2", &["s3:ListBucket"]),
@@ -452,6 +469,24 @@ fn actions_for(
     actions
 }
 
+/// The `Credential` values cfn/environment.yaml allows.
+fn credentials() -> Vec<String> {
+    allowed_values("environment.yaml", "Credential")
+}
+
+/// The calls of `calls` that the task makes with `Credential=credential`, and those `table` does
+/// not know (so that [`actions_for`] names them).
+fn made_with(calls: &[SentCall], table: &Table, credential: &str) -> Vec<SentCall> {
+    calls
+        .iter()
+        .filter(|sent| match table.rows.iter().find(|c| c.op == sent.op) {
+            Some(row) => row.credentials.is_empty() || row.credentials.contains(&credential),
+            None => true,
+        })
+        .cloned()
+        .collect()
+}
+
 /// Panics when a row of `table` is a call `calls` does not make.
 fn assert_no_stale_rows(calls: &[SentCall], table: &Table, source: &str) {
     let stale: Vec<&str> = table
@@ -467,8 +502,18 @@ fn assert_no_stale_rows(calls: &[SentCall], table: &Table, source: &str) {
     );
 }
 
-/// The actions `Allow`ed by the inline policies of the role `logical_id` in `template`.
+/// The actions `Allow`ed by the inline policies of the role `logical_id` in `template`, with the
+/// parameter defaults.
 fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
+    granted_in(template, logical_id, &parameters(template, &[]))
+}
+
+/// [`granted`] in a stack with `values` ([`parameters`]).
+fn granted_in(
+    template: &str,
+    logical_id: &str,
+    values: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
     let doc = load_template(template);
     let resources = get(&doc, "Resources").expect("a Resources section");
     for (name, resource) in untagged(resources)
@@ -499,7 +544,7 @@ fn granted(template: &str, logical_id: &str) -> BTreeSet<String> {
          grant with inline Policies"
     );
     let mut actions = BTreeSet::new();
-    for statement in role_statements(template, logical_id) {
+    for statement in role_statements_in(template, logical_id, values) {
         if !statement.allow {
             continue;
         }
@@ -545,14 +590,51 @@ fn compare(
 #[test]
 fn the_task_role_grants_exactly_the_actions_the_code_calls() {
     let calls = calls_in_src();
-    let needed = actions_for(&calls, &TASK, false);
-    let problems = compare(
-        &needed,
-        &granted("environment.yaml", "TaskRole"),
-        "the task role (cfn/environment.yaml, TaskRole)",
-        "CALLS",
-    );
+    let mut problems = Vec::new();
+    for credential in credentials() {
+        let needed = actions_for(&made_with(&calls, &TASK, &credential), &TASK, false);
+        let values = parameters("environment.yaml", &[("Credential", &credential)]);
+        problems.extend(compare(
+            &needed,
+            &granted_in("environment.yaml", "TaskRole", &values),
+            &format!("the task role (cfn/environment.yaml, TaskRole, Credential={credential})"),
+            "CALLS",
+        ));
+    }
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// The call table names only `Credential` values the template offers; the secret's read and the
+/// web identity token are each made with some of them and not with the others.
+#[test]
+fn the_call_table_knows_each_credential_the_template_offers() {
+    let offered = credentials();
+    for row in CALLS {
+        for credential in row.credentials {
+            assert!(
+                offered.iter().any(|o| o == credential),
+                "CALLS: {} names Credential={credential}, which cfn/environment.yaml does not \
+                 offer ({offered:?})",
+                row.op
+            );
+        }
+    }
+    let with = |op: &str| -> BTreeSet<&str> {
+        let row = CALLS.iter().find(|c| c.op == op).expect("a row");
+        row.credentials.iter().copied().collect()
+    };
+    let secret = with("get_secret_value");
+    let federation = with("get_web_identity_token");
+    assert!(
+        secret.is_disjoint(&federation),
+        "{secret:?} vs {federation:?}"
+    );
+    let all: BTreeSet<&str> = offered.iter().map(String::as_str).collect();
+    assert_eq!(
+        secret.union(&federation).copied().collect::<BTreeSet<_>>(),
+        all,
+        "every Credential value gets the sync app an Entra credential one way"
+    );
 }
 
 #[test]
@@ -801,27 +883,38 @@ fn fedsync_defaults() -> BTreeMap<String, Value> {
 #[test]
 fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
     let defaults = fedsync_defaults();
-    // The task definition's FEDSYNC_* variables are settings fedsync knows.
-    let environment = task_definition_environment();
+    // The task definition's FEDSYNC_* variables are settings fedsync knows, whichever Credential
+    // the stack has.
     let known: BTreeSet<String> = defaults
         .keys()
         .map(|name| format!("FEDSYNC_{}", name.to_uppercase().replace('-', "_")))
         .chain(["FEDSYNC_SSM_PREFIX".to_owned()])
         .collect();
-    let mut set = Vec::new();
-    for variable in &environment {
-        let name = get(variable, "Name")
-            .and_then(Yaml::as_str)
-            .expect("a Name");
-        if name.starts_with("FEDSYNC_") {
-            assert!(
-                known.contains(name),
-                "the task sets {name}, which fedsync does not read"
-            );
-            set.push(name);
+    let mut set = BTreeSet::new();
+    for credential in credentials() {
+        let values = parameters("environment.yaml", &[("Credential", &credential)]);
+        for variable in &task_definition_environment_in(&values) {
+            let name = get(variable, "Name")
+                .and_then(Yaml::as_str)
+                .expect("a Name");
+            if name.starts_with("FEDSYNC_") {
+                assert!(
+                    known.contains(name),
+                    "the task sets {name} (Credential={credential}), which fedsync does not read"
+                );
+                set.insert(name.to_owned());
+            }
         }
     }
-    assert!(set.contains(&"FEDSYNC_BACKUP_BUCKET") && set.contains(&"FEDSYNC_SSM_PREFIX"));
+    for name in [
+        "FEDSYNC_BACKUP_BUCKET",
+        "FEDSYNC_SSM_PREFIX",
+        "FEDSYNC_CREDENTIAL",
+        "FEDSYNC_CREDENTIALS_SECRET",
+        "FEDSYNC_FEDERATION_AUDIENCE",
+    ] {
+        assert!(set.contains(name), "{name} in {set:?}");
+    }
 
     // Parameters that stand for a fedsync setting default to fedsync's default.
     for (template, parameter, setting) in [
@@ -837,6 +930,11 @@ fn the_templates_set_fedsync_settings_by_their_names_and_defaults() {
             "environment.yaml",
             "CertificateWarnDays",
             "certificate-warn-days",
+        ),
+        (
+            "environment.yaml",
+            "FederationAudience",
+            "federation-audience",
         ),
         (
             "provider-writer-role.yaml",

@@ -2,12 +2,14 @@
 //! CloudFormation's short tags (`!Sub`, `!Ref`, `!GetAtt`), parameter defaults, and the
 //! statements of a role's inline policies with their actions, resources and conditions, written
 //! out as `!Sub`-style strings (`!Ref X` is `${X}`, `!GetAtt X.Arn` is `${X.Arn}`) so that a
-//! test can substitute values and match them like IAM does.
+//! test can substitute values and match them like IAM does. A stack's parameters decide its
+//! `Conditions`: the role statements and the task's environment are read as a stack with given
+//! [`parameters`] has them (`!If` chosen, `!Ref AWS::NoValue` dropped).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use saphyr::{LoadableYamlNode, YamlOwned as Yaml};
+use saphyr::{LoadableYamlNode, MappingOwned, YamlOwned as Yaml};
 
 /// A YAML node without its CloudFormation tag (`!Sub`, `!Ref`, ...).
 pub fn untagged(node: &Yaml) -> &Yaml {
@@ -58,6 +60,148 @@ pub fn parameter_defaults(template: &str) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// The parameters a stack of `template` is given, by plain name (`Credential` → `secret`), as
+/// [`evaluate`] and [`condition_holds`] take them: each default, then `overrides`. Panics on an
+/// override of a parameter the template lacks, or with a value its `AllowedValues` refuse.
+pub fn parameters(template: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = parameter_defaults(template)
+        .into_iter()
+        .map(|(name, value)| (name[2..name.len() - 1].to_owned(), value))
+        .collect();
+    let doc = load_template(template);
+    for (name, value) in overrides {
+        let parameter = get(&doc, "Parameters")
+            .and_then(|p| get(p, name))
+            .unwrap_or_else(|| panic!("cfn/{template} has no parameter {name}"));
+        if let Some(allowed) = get(parameter, "AllowedValues").and_then(|a| a.as_sequence()) {
+            let allows = |a: &Yaml| {
+                a.as_str()
+                    .map(str::to_owned)
+                    .or(a.as_integer().map(|i| i.to_string()))
+                    == Some((*value).to_owned())
+            };
+            assert!(
+                allowed.iter().any(allows),
+                "cfn/{template}: {name} does not allow {value:?}"
+            );
+        }
+        out.insert((*name).to_owned(), (*value).to_owned());
+    }
+    out
+}
+
+/// The `AllowedValues` of `parameter` in `template`.
+pub fn allowed_values(template: &str, parameter: &str) -> Vec<String> {
+    let doc = load_template(template);
+    get(&doc, "Parameters")
+        .and_then(|p| get(p, parameter))
+        .and_then(|p| get(p, "AllowedValues"))
+        .and_then(|a| untagged(a).as_sequence())
+        .unwrap_or_else(|| panic!("cfn/{template}: {parameter} has no AllowedValues"))
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .or(v.as_integer().map(|i| i.to_string()))
+                .expect("an allowed value")
+        })
+        .collect()
+}
+
+/// Whether the condition `name` of `doc`'s `Conditions` holds for `values` (plain names, as
+/// [`parameters`] gives them): `!Equals`, `!Not`, `!And`, `!Or` and `!Condition`.
+pub fn condition_holds(doc: &Yaml, name: &str, values: &BTreeMap<String, String>) -> bool {
+    let condition = get(doc, "Conditions")
+        .and_then(|c| get(c, name))
+        .unwrap_or_else(|| panic!("the template has no condition {name}"));
+    holds(doc, condition, values)
+}
+
+fn holds(doc: &Yaml, node: &Yaml, values: &BTreeMap<String, String>) -> bool {
+    let Yaml::Tagged(tag, inner) = node else {
+        panic!("a condition that is not a condition function: {node:?}")
+    };
+    let function = tag.suffix.as_str();
+    let all = || {
+        untagged(inner)
+            .as_sequence()
+            .unwrap_or_else(|| panic!("!{function} takes a list: {inner:?}"))
+    };
+    match function {
+        "Equals" => {
+            let arguments = arguments(function, inner, 2);
+            evaluate(&arguments[0], values) == evaluate(&arguments[1], values)
+        }
+        "Not" => !holds(doc, &arguments(function, inner, 1)[0], values),
+        "And" => all().iter().all(|c| holds(doc, c, values)),
+        "Or" => all().iter().any(|c| holds(doc, c, values)),
+        "Condition" => condition_holds(
+            doc,
+            untagged(inner).as_str().expect("!Condition of a name"),
+            values,
+        ),
+        other => panic!("condition_holds does not know !{other}"),
+    }
+}
+
+/// Whether the resource or output `node` of `doc` exists in a stack with `values`: it names no
+/// `Condition`, or one that holds.
+pub fn is_created(doc: &Yaml, node: &Yaml, values: &BTreeMap<String, String>) -> bool {
+    match get(node, "Condition") {
+        None => true,
+        Some(name) => condition_holds(
+            doc,
+            name.as_str().expect("a Condition names a condition"),
+            values,
+        ),
+    }
+}
+
+/// `node` as a stack with `values` has it: each `!If [condition, then, else]` replaced by the
+/// branch that `doc`'s condition chooses; a `!Ref AWS::NoValue` so chosen drops the list item or
+/// mapping entry it is, and is `None` on its own.
+pub fn resolve_ifs(doc: &Yaml, node: &Yaml, values: &BTreeMap<String, String>) -> Option<Yaml> {
+    match node {
+        Yaml::Tagged(tag, inner) if tag.suffix == "If" => {
+            let arguments = arguments("If", inner, 3);
+            let condition = untagged(&arguments[0])
+                .as_str()
+                .expect("!If starts with a condition's name");
+            let branch = if condition_holds(doc, condition, values) {
+                &arguments[1]
+            } else {
+                &arguments[2]
+            };
+            resolve_ifs(doc, branch, values)
+        }
+        Yaml::Tagged(tag, inner)
+            if tag.suffix == "Ref" && untagged(inner).as_str() == Some("AWS::NoValue") =>
+        {
+            None
+        }
+        Yaml::Tagged(tag, inner) => Some(Yaml::Tagged(
+            tag.clone(),
+            Box::new(
+                resolve_ifs(doc, inner, values)
+                    .unwrap_or_else(|| panic!("!{} of no value", tag.suffix)),
+            ),
+        )),
+        Yaml::Sequence(items) => Some(Yaml::Sequence(
+            items
+                .iter()
+                .filter_map(|item| resolve_ifs(doc, item, values))
+                .collect(),
+        )),
+        Yaml::Mapping(entries) => Some(Yaml::Mapping(
+            entries
+                .iter()
+                .filter_map(|(key, value)| Some((key.clone(), resolve_ifs(doc, value, values)?)))
+                .collect::<MappingOwned>(),
+        )),
+        other => Some(other.clone()),
+    }
 }
 
 /// A scalar or a tagged scalar as a `!Sub`-style string: `!Ref X` is `${X}`, `!GetAtt X.Arn` is
@@ -262,8 +406,9 @@ pub fn strings(node: &Yaml) -> Vec<String> {
 }
 
 /// The `Environment` entries (`Name`, `Value`) of the task definition's container in
-/// cfn/environment.yaml.
-pub fn task_definition_environment() -> Vec<Yaml> {
+/// cfn/environment.yaml, for a stack with `values` ([`parameters`]): the entries its conditions
+/// leave.
+pub fn task_definition_environment_in(values: &BTreeMap<String, String>) -> Vec<Yaml> {
     let doc = load_template("environment.yaml");
     let container = get(&doc, "Resources")
         .and_then(|r| get(r, "TaskDefinition"))
@@ -272,7 +417,9 @@ pub fn task_definition_environment() -> Vec<Yaml> {
         .and_then(|c| untagged(c).as_sequence())
         .and_then(|c| c.first())
         .expect("a container definition");
-    get(container, "Environment")
+    let environment = get(container, "Environment").expect("an Environment list");
+    resolve_ifs(&doc, environment, values)
+        .as_ref()
         .and_then(|e| untagged(e).as_sequence())
         .expect("an Environment list")
         .clone()
@@ -289,8 +436,19 @@ pub struct Statement {
     pub conditions: BTreeMap<String, Vec<String>>,
 }
 
-/// The statements of the inline policies of the role `logical_id` in `template`.
+/// The statements of the inline policies of the role `logical_id` in `template`, with the
+/// parameter defaults.
 pub fn role_statements(template: &str, logical_id: &str) -> Vec<Statement> {
+    role_statements_in(template, logical_id, &parameters(template, &[]))
+}
+
+/// [`role_statements`] in a stack with `values` ([`parameters`]): the statements its conditions
+/// leave, with the values they choose.
+pub fn role_statements_in(
+    template: &str,
+    logical_id: &str,
+    values: &BTreeMap<String, String>,
+) -> Vec<Statement> {
     let doc = load_template(template);
     let resources = get(&doc, "Resources").expect("a Resources section");
     let role = get(resources, logical_id)
@@ -300,6 +458,8 @@ pub fn role_statements(template: &str, logical_id: &str) -> Vec<Statement> {
     let policies = get(properties, "Policies").and_then(|p| untagged(p).as_sequence());
     for policy in policies.expect("the role has inline Policies") {
         let document = get(policy, "PolicyDocument").expect("a PolicyDocument");
+        let document = resolve_ifs(&doc, document, values).expect("a PolicyDocument");
+        let document = &document;
         let statements = get(document, "Statement").expect("a Statement");
         for statement in untagged(statements)
             .as_sequence()
