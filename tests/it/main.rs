@@ -11,6 +11,8 @@
 //!   code addresses, and the StackSet execution role against what the templates create.
 //! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
 //!   the emulator's own rules, and the harness that runs it in-process.
+//! - `federation`: `credential = aws-federation` through the binary (issue 19): what STS is
+//!   asked, its refusals and Entra's, nothing written, the JWT never printed.
 //! - `shard_plan`: the split of a seeded OU tree across Entra apps (issue 16).
 //! - `providers`: the SAML providers of a rotation half done, account by account (issue 18);
 //!   `rotate`: the rotation that updates them through the writer role, and its guardrails.
@@ -23,6 +25,7 @@ mod assignments;
 mod backup_lease;
 mod completions;
 mod config;
+mod federation;
 mod grants;
 mod graph_batch;
 mod graph_client;
