@@ -5,6 +5,10 @@
 //! PS256 by the private key of its registered certificate, with header `x5t#S256` = base64url
 //! SHA-256 of the certificate DER, `aud` = the token URL as the client called it, `iss` = `sub`
 //! = client id, `exp` in the future and at most 10 minutes away, and a `jti` not used before.
+//! Or with a federated `client_assertion` (workload identity federation): a JWT from another
+//! issuer (`iss` ≠ client id), RS256-signed by a key of that issuer (seeded in `jwks`, or read
+//! from the issuer's OpenID discovery document on loopback), unexpired, whose `iss`, `sub` and
+//! one `aud` are exactly those of one of the app's federated identity credentials (`fic`).
 //! Errors carry the AADSTS codes Entra uses (see README-section.md). Issued access tokens are
 //! opaque random strings, not JWTs. Secrets and tokens are never logged nor put in errors.
 
@@ -16,6 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
@@ -23,8 +28,9 @@ use sha2::{Digest, Sha256};
 use x509_parser::public_key::PublicKey;
 
 use super::errors::{AadError, GraphError};
+use super::fic::{self, FederatedCredential, Mismatch};
 use super::paging::base_url;
-use super::state::{SharedState, TokenStatus};
+use super::state::{SharedState, State as World, TokenStatus};
 
 /// Longest lifetime (`exp` − now) a client assertion may have.
 pub const MAX_ASSERTION_LIFETIME_SECS: i64 = 600;
@@ -101,11 +107,19 @@ pub struct Client {
     pub certificate: Option<Certificate>,
     pub service_principal_id: String,
     pub display_name: String,
+    /// The object id of the client's app registration (`/applications/{id}`).
+    pub application_id: String,
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
+///
+/// A client assertion whose `iss` is the client's own id, or sent by a client without federated
+/// identity credentials, is a certificate assertion, checked here; any other is a federated one
+/// (workload identity federation), checked against the client's federated identity credentials
+/// and its issuer's keys by [`verify_federated`], with the state unlocked while the keys are
+/// fetched.
 pub async fn token(
-    State(state): State<SharedState>,
+    State(shared): State<SharedState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -113,16 +127,48 @@ pub async fn token(
     let form: Vec<(String, String)> = form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    let token_url = format!("{}/{tenant}/oauth2/v2.0/token", base_url(&headers));
+    let pending = authenticate(&mut shared.lock(), &tenant, &headers, &form, &token_url)?;
+    if let Some(federated) = pending {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        verify_federated(&federated, now).await?;
+    }
+
+    let mut state = shared.lock();
+    let access_token = state.issue_token();
+    let lifetime = state.seed.token_lifetime.as_secs();
+    Ok(Json(json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": access_token,
+    })))
+}
+
+/// A federated client assertion still to verify, with what verifying it needs.
+pub struct FederatedAssertion {
+    assertion: String,
+    credentials: Vec<FederatedCredential>,
+    /// The issuer's seeded keys, if the seed has them.
+    seeded_keys: Option<JwkSet>,
+}
+
+/// Everything about a token request that needs no I/O; a federated assertion is returned to
+/// verify once the state is unlocked.
+fn authenticate(
+    state: &mut World,
+    tenant: &str,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+    token_url: &str,
+) -> Result<Option<FederatedAssertion>, AadError> {
     let param = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    let token_url = format!("{}/{tenant}/oauth2/v2.0/token", base_url(&headers));
-
-    let mut state = state.lock();
-    if !state.seed.tenant_id.eq_ignore_ascii_case(&tenant) {
+    if !state.seed.tenant_id.eq_ignore_ascii_case(tenant) {
         return Err(AadError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -143,7 +189,7 @@ pub async fn token(
     }
     // RFC 6749 §2.3.1: the secret may come as HTTP Basic (the `oauth2` crate's default), which
     // Entra accepts too; then it must not also be in the body.
-    let basic = basic_credentials(&headers)?;
+    let basic = basic_credentials(headers)?;
     let client_id = match (&basic, param("client_id")) {
         (Some((id, _)), Some(body_id)) if !id.eq_ignore_ascii_case(body_id) => {
             return Err(malformed(
@@ -215,8 +261,27 @@ pub async fn token(
                 }
                 None => return Err(AadError::missing_parameter("client_assertion_type")),
             }
+            let issuer = unverified_claims(assertion)?
+                .get("iss")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_default();
+            let credentials = state.federated_credentials_of(&client.client_id);
+            if !issuer.eq_ignore_ascii_case(&client.client_id) && !credentials.is_empty() {
+                let seeded_keys = state
+                    .seed
+                    .jwks
+                    .iter()
+                    .find(|(i, _)| *i == issuer)
+                    .map(|(_, keys)| keys.clone());
+                return Ok(Some(FederatedAssertion {
+                    assertion: assertion.to_owned(),
+                    credentials: credentials.to_vec(),
+                    seeded_keys,
+                }));
+            }
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let (jti, exp) = verify_assertion(&client, assertion, &token_url, now)?;
+            let (jti, exp) = verify_assertion(&client, assertion, token_url, now)?;
             if !state.use_jti(&client.client_id, &jti, exp, now) {
                 return Err(AadError::bad_assertion(format!(
                     "The assertion's jti '{jti}' was already used; every assertion needs a new one."
@@ -233,14 +298,7 @@ pub async fn token(
         }
     }
 
-    let access_token = state.issue_token();
-    let lifetime = state.seed.token_lifetime.as_secs();
-    Ok(Json(json!({
-        "token_type": "Bearer",
-        "expires_in": lifetime,
-        "ext_expires_in": lifetime,
-        "access_token": access_token,
-    })))
+    Ok(None)
 }
 
 /// `400 invalid_request`, AADSTS9002313: a request Entra cannot make sense of.
@@ -368,6 +426,178 @@ fn verify_assertion(
         .filter(|j| !j.is_empty())
         .ok_or_else(|| AadError::bad_assertion("The assertion has no 'jti' claim."))?;
     Ok((jti.to_owned(), exp))
+}
+
+/// The payload of a JWT, read without checking anything.
+fn unverified_claims(assertion: &str) -> Result<serde_json::Map<String, Value>, AadError> {
+    let not_a_jwt = || AadError::bad_assertion("The assertion is not a JWT.");
+    let payload = assertion.split('.').nth(1).ok_or_else(not_a_jwt)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| not_a_jwt())?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(claims)) => Ok(claims),
+        _ => Err(not_a_jwt()),
+    }
+}
+
+/// `400 invalid_request`, AADSTS700211/700213/700212: no federated identity credential of the
+/// app matches the assertion's issuer, subject or audience (Entra's wording).
+fn no_matching_credential(aadsts: u32, claim: &str, value: &str) -> AadError {
+    AadError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        aadsts,
+        format!(
+            "No matching federated identity record found for presented assertion {claim} '{value}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+        ),
+    )
+}
+
+/// `401 invalid_client`, AADSTS50166: the issuer's OpenID configuration or keys could not be read.
+fn issuer_unreachable(why: String) -> AadError {
+    AadError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        50166,
+        format!("Request to External OIDC endpoint failed. {why}"),
+    )
+}
+
+/// Whether `url` is `http(s)://` on a loopback host: the only issuers the emulator fetches from.
+fn on_loopback(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+    })
+}
+
+/// The issuer's signing keys: OpenID discovery (`{issuer}/.well-known/openid-configuration`,
+/// whose `issuer` must be the issuer exactly), then its `jwks_uri`. Loopback only.
+async fn fetch_keys(issuer: &str) -> Result<JwkSet, AadError> {
+    if !on_loopback(issuer) {
+        return Err(issuer_unreachable(format!(
+            "The emulator reaches no issuer outside loopback: seed jwks for '{issuer}'."
+        )));
+    }
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| issuer_unreachable(e.to_string()))?;
+    let discovery = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| issuer_unreachable(format!("GET {url}: {e}")))?;
+            if !response.status().is_success() {
+                return Err(issuer_unreachable(format!(
+                    "GET {url}: HTTP {}",
+                    response.status()
+                )));
+            }
+            response
+                .json::<Value>()
+                .await
+                .map_err(|e| issuer_unreachable(format!("GET {url}: not JSON: {e}")))
+        }
+    };
+    let configuration = get(discovery.clone()).await?;
+    if configuration.get("issuer").and_then(Value::as_str) != Some(issuer) {
+        return Err(issuer_unreachable(format!(
+            "{discovery} names another issuer: {}",
+            configuration.get("issuer").unwrap_or(&Value::Null)
+        )));
+    }
+    let jwks_uri = configuration
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .filter(|u| on_loopback(u))
+        .ok_or_else(|| issuer_unreachable(format!("{discovery} has no loopback jwks_uri")))?
+        .to_owned();
+    let set = get(jwks_uri.clone()).await?;
+    serde_json::from_value(set)
+        .map_err(|e| issuer_unreachable(format!("{jwks_uri} is not a JWK set: {e}")))
+}
+
+/// Verifies a federated client assertion as Entra does: a credential of the app must have the
+/// assertion's issuer (AADSTS700211); the signature must verify with that issuer's key named by
+/// `kid` (RS256); the assertion must be within `nbf`..`exp` (AADSTS700024); then a credential
+/// of that issuer must have its subject (AADSTS700213) and one of its audiences (AADSTS700212).
+async fn verify_federated(federated: &FederatedAssertion, now: i64) -> Result<(), AadError> {
+    let claims = unverified_claims(&federated.assertion)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (issuer, subject) = (text("iss"), text("sub"));
+    let audiences: Vec<String> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(values)) => values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let matched = fic::find_match(&federated.credentials, issuer, subject, &audiences);
+    if matched == Err(Mismatch::Issuer) {
+        return Err(no_matching_credential(700211, "issuer", issuer));
+    }
+
+    let header = jsonwebtoken::decode_header(&federated.assertion)
+        .map_err(|e| AadError::bad_assertion(format!("The assertion is not a JWT: {e}.")))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(AadError::bad_assertion(format!(
+            "The assertion is signed {:?}; the emulator verifies RS256 federated assertions.",
+            header.alg
+        )));
+    }
+    let keys = match &federated.seeded_keys {
+        Some(keys) => keys.clone(),
+        None => fetch_keys(issuer).await?,
+    };
+    let kid = header.kid.as_deref().unwrap_or_default();
+    let jwk = keys.find(kid).ok_or_else(|| {
+        AadError::bad_assertion(format!(
+            "The key '{kid}' was not found among the keys of issuer '{issuer}'."
+        ))
+    })?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| {
+        AadError::bad_assertion(format!("The issuer's key '{kid}' is unusable: {e}."))
+    })?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = 0;
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    jsonwebtoken::decode::<Value>(&federated.assertion, &key, &validation).map_err(|e| match e
+        .kind()
+    {
+        ErrorKind::ExpiredSignature => {
+            AadError::assertion_time(format!("The assertion expired; current time {now}."))
+        }
+        ErrorKind::ImmatureSignature => {
+            AadError::assertion_time("The assertion is not valid yet (nbf).")
+        }
+        ErrorKind::InvalidSignature => AadError::bad_assertion(format!(
+            "The signature does not verify with issuer '{issuer}' key '{kid}'."
+        )),
+        ErrorKind::MissingRequiredClaim(claim) => {
+            AadError::bad_assertion(format!("The assertion has no '{claim}' claim."))
+        }
+        _ => AadError::bad_assertion(format!("The assertion cannot be read: {e}.")),
+    })?;
+    match matched {
+        Ok(_) => Ok(()),
+        Err(Mismatch::Subject) => Err(no_matching_credential(700213, "subject", subject)),
+        Err(Mismatch::Audience | Mismatch::Issuer) => Err(no_matching_credential(
+            700212,
+            "audience",
+            &audiences.join(", "),
+        )),
+    }
 }
 
 /// The bearer check every Graph request passes first.

@@ -16,6 +16,8 @@
 //! error bodies rendered with the request's ids, the Graph write log, one stderr log line.
 //! Paths outside the Graph and token endpoints and `/_emulator` answer a Graph-style `404`.
 
+#[path = "applications.rs"]
+pub mod applications;
 #[path = "auth.rs"]
 pub mod auth;
 #[path = "batch.rs"]
@@ -26,6 +28,8 @@ pub mod control;
 pub mod errors;
 #[path = "faults.rs"]
 pub mod faults;
+#[path = "fic.rs"]
+pub mod fic;
 #[path = "graph.rs"]
 pub mod graph;
 #[path = "members.rs"]
@@ -98,6 +102,31 @@ pub fn app(state: SharedState) -> Router {
         )
         .route("/v1.0/users", get(members::list_users))
         .route("/v1.0/users/{id}", get(members::get_user))
+        .route(
+            "/v1.0/applications/{id}",
+            get(applications::get_application),
+        )
+        .route(
+            "/v1.0/applications/{id}/federatedIdentityCredentials",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/v1.0/applications/{id}/federatedIdentityCredentials/{credential}",
+            delete(applications::delete),
+        )
+        // Graph's alternate key, `applications(appId='…')`, is one path segment.
+        .route(
+            "/v1.0/{segment}",
+            get(applications::get_application_by_app_id),
+        )
+        .route(
+            "/v1.0/{segment}/federatedIdentityCredentials",
+            get(applications::list_by_app_id).post(applications::create_by_app_id),
+        )
+        .route(
+            "/v1.0/{segment}/federatedIdentityCredentials/{credential}",
+            delete(applications::delete_by_app_id),
+        )
         .route("/v1.0/$batch", post(batch::batch))
         .route("/_emulator/state", get(control::state))
         .route("/_emulator/reset", post(control::reset))

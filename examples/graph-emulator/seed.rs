@@ -6,8 +6,12 @@
 //!   "clients": [{
 //!     "client_id": "<app id>", "client_secret": "…"?, "certificate_pem": "-----BEGIN CERTIFICATE-----…"?,
 //!     "service_principal_id": "<object id of the client's own service principal>",
-//!     "display_name": "fedsync"?
+//!     "display_name": "fedsync"?,
+//!     "application_id": "<object id of the client's app registration>"?,
+//!     "federated_identity_credentials": [{"name", "issuer", "subject", "audiences": ["…"],
+//!                                         "description"?}]?
 //!   }],
+//!   "jwks": {"<issuer>": {"keys": [ JWK, … ]}}?,
 //!   "service_principal": {"id": "<GUID>", "appId": "…", "displayName": "…",
 //!                         "appRoles": [ msiam_access, … ], …any other property, kept as is},
 //!   "service_principals": [{ more AWS service principals, the same shape }]?,
@@ -27,6 +31,11 @@
 //! service principals. An assignment is on `resourceId`, by default `service_principal`'s id, and
 //! its `appRoleId` must be a role of that service principal.
 //!
+//! A client authenticates with its `client_secret`, its certificate, or a JWT that one of its
+//! `federated_identity_credentials` trusts (workload identity federation). The keys that verify
+//! such a JWT are the issuer's in `jwks` when seeded there, otherwise fetched from the issuer's
+//! `/.well-known/openid-configuration` when the issuer is on loopback (see `auth`).
+//!
 //! Loading checks the seed against the same rules the emulator enforces on requests (a seed that
 //! Graph could not hold is refused, naming the place) and returns a [`Seed`] ready to serve.
 //! `Debug` never shows a client secret.
@@ -40,6 +49,7 @@ use uuid::Uuid;
 
 use super::auth::{Certificate, Client, Secret};
 use super::faults::{FaultRule, rules_from_json};
+use super::fic::{self, FederatedCredential};
 use super::paging::Paging;
 use super::rules::{GROUP_CREATE_PROPERTIES, check_new_group, check_seed_roles};
 use super::state::{
@@ -65,6 +75,10 @@ pub struct Seed {
     pub paging: Paging,
     pub token_lifetime: Duration,
     pub faults: Vec<FaultRule>,
+    /// Each client's federated identity credentials, by client index (the same order).
+    pub federated_credentials: Vec<Vec<FederatedCredential>>,
+    /// Seeded signing keys of federated issuers: issuer → JWK set.
+    pub jwks: Vec<(String, jsonwebtoken::jwk::JwkSet)>,
 }
 
 /// Why a seed cannot be used: the place (`clients[0].certificate_pem`) and what is wrong.
@@ -94,6 +108,8 @@ struct RawSeed {
     token_lifetime_secs: u64,
     #[serde(default)]
     faults: Vec<Value>,
+    #[serde(default)]
+    jwks: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +120,9 @@ struct RawClient {
     certificate_pem: Option<String>,
     service_principal_id: String,
     display_name: Option<String>,
+    application_id: Option<String>,
+    #[serde(default)]
+    federated_identity_credentials: Vec<Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -210,7 +229,8 @@ impl Seed {
         }
 
         let first = load_aws_sp("service_principal", raw.service_principal)?;
-        let clients = load_clients(raw.clients, first.id)?;
+        let (clients, federated_credentials) = load_clients(raw.clients, first.id)?;
+        let jwks = load_jwks(raw.jwks)?;
         let mut aws: Vec<AwsSp> = vec![first];
         for (i, sp) in raw.service_principals.into_iter().enumerate() {
             let place = format!("service_principals[{i}]");
@@ -418,6 +438,8 @@ impl Seed {
             },
             token_lifetime: Duration::from_secs(raw.token_lifetime_secs),
             faults,
+            federated_credentials,
+            jwks,
         })
     }
 }
@@ -478,13 +500,17 @@ fn load_users(
     Ok(users)
 }
 
-fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Vec<Client>, SeedError> {
+/// The clients, and each one's federated identity credentials (same order).
+type Clients = (Vec<Client>, Vec<Vec<FederatedCredential>>);
+
+fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Clients, SeedError> {
     if raw.is_empty() {
         return Err(err(
             "clients is empty: seed at least the sync app, or nobody can get a token",
         ));
     }
     let mut clients: Vec<Client> = Vec::with_capacity(raw.len());
+    let mut federated: Vec<Vec<FederatedCredential>> = Vec::with_capacity(raw.len());
     for (i, c) in raw.into_iter().enumerate() {
         let at = |m: String| err(format!("clients[{i}]: {m}"));
         if c.client_id.is_empty() {
@@ -510,12 +536,38 @@ fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Vec<Client>, SeedEr
                 "service_principal_id {sp} is already taken by another service principal"
             )));
         }
-        if c.client_secret.is_none() && c.certificate_pem.is_none() {
+        if c.client_secret.is_none()
+            && c.certificate_pem.is_none()
+            && c.federated_identity_credentials.is_empty()
+        {
             return Err(at(
-                "give a client_secret, a certificate_pem, or both, or the client cannot authenticate"
+                "give a client_secret, a certificate_pem or federated_identity_credentials, or the client cannot authenticate"
                     .into(),
             ));
         }
+        let application_id = match c.application_id.as_deref() {
+            None => Uuid::new_v5(&Uuid::NAMESPACE_OID, c.client_id.as_bytes()),
+            Some(id) => guid(&format!("clients[{i}].application_id"), id)?,
+        };
+        if clients
+            .iter()
+            .any(|o| o.application_id == application_id.to_string())
+        {
+            return Err(at(format!(
+                "application_id {application_id} is already another client's"
+            )));
+        }
+        let mut credentials: Vec<FederatedCredential> = Vec::new();
+        for (j, body) in c.federated_identity_credentials.iter().enumerate() {
+            let made = fic::check_new(body, &credentials, new_guid()).map_err(|r| {
+                at(format!(
+                    "federated_identity_credentials[{j}]: {}",
+                    r.message()
+                ))
+            })?;
+            credentials.push(made);
+        }
+        federated.push(credentials);
         if c.client_secret.as_deref() == Some("") {
             return Err(at("client_secret is empty".into()));
         }
@@ -531,9 +583,27 @@ fn load_clients(raw: Vec<RawClient>, aws_sp: Uuid) -> Result<Vec<Client>, SeedEr
             secret: c.client_secret.map(Secret::new),
             certificate,
             service_principal_id: c.service_principal_id,
+            application_id: application_id.to_string(),
         });
     }
-    Ok(clients)
+    Ok((clients, federated))
+}
+
+/// `jwks`: issuer → `{"keys": [...]}`, each key one `jsonwebtoken` can verify with.
+fn load_jwks(
+    raw: Map<String, Value>,
+) -> Result<Vec<(String, jsonwebtoken::jwk::JwkSet)>, SeedError> {
+    raw.into_iter()
+        .map(|(issuer, set)| {
+            let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(set)
+                .map_err(|e| err(format!("jwks.{issuer}: not a JWK set: {e}")))?;
+            for (k, jwk) in set.keys.iter().enumerate() {
+                jsonwebtoken::DecodingKey::from_jwk(jwk)
+                    .map_err(|e| err(format!("jwks.{issuer}.keys[{k}]: {e}")))?;
+            }
+            Ok((issuer, set))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::auth::Client;
 use super::faults::FaultRule;
+use super::fic::FederatedCredential;
 use super::seed::Seed;
 
 /// Most write records kept; older ones are dropped and counted.
@@ -283,6 +284,8 @@ pub struct State {
     pub users: Vec<User>,
     pub assignments: Vec<Assignment>,
     pub faults: Vec<FaultRule>,
+    /// Each client's federated identity credentials, in the seed's client order.
+    pub federated_credentials: Vec<Vec<FederatedCredential>>,
     writes: VecDeque<WriteRecord>,
     writes_dropped: u64,
     /// SHA-256 of each issued access token.
@@ -300,6 +303,7 @@ impl State {
             users: seed.users.clone(),
             assignments: seed.assignments.clone(),
             faults: seed.faults.clone(),
+            federated_credentials: seed.federated_credentials.clone(),
             seed,
             writes: VecDeque::new(),
             writes_dropped: 0,
@@ -317,6 +321,7 @@ impl State {
         self.users = self.seed.users.clone();
         self.assignments = self.seed.assignments.clone();
         self.faults = self.seed.faults.clone();
+        self.federated_credentials = self.seed.federated_credentials.clone();
         self.writes.clear();
         self.writes_dropped = 0;
     }
@@ -366,6 +371,28 @@ impl State {
             .clients
             .iter()
             .find(|c| c.service_principal_id.eq_ignore_ascii_case(id))
+    }
+
+    /// The index of the client whose app registration `reference` names: its object id, or
+    /// `appId='…'` (Graph's alternate key, quotes optional).
+    pub fn application(&self, reference: &str) -> Option<usize> {
+        let by_app_id = reference
+            .strip_prefix("appId=")
+            .map(|v| v.trim_matches('\''));
+        self.seed.clients.iter().position(|c| match by_app_id {
+            Some(app_id) => c.client_id.eq_ignore_ascii_case(app_id),
+            None => c.application_id.eq_ignore_ascii_case(reference),
+        })
+    }
+
+    /// The federated identity credentials of the client with this id; none for an unknown one.
+    pub fn federated_credentials_of(&self, client_id: &str) -> &[FederatedCredential] {
+        self.seed
+            .clients
+            .iter()
+            .position(|c| c.client_id.eq_ignore_ascii_case(client_id))
+            .and_then(|i| self.federated_credentials.get(i))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn client(&self, client_id: &str) -> Option<&Client> {

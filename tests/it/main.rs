@@ -10,7 +10,8 @@
 //!   against the calls `src/` makes; `grants`: their resources and conditions against what the
 //!   code addresses, and the StackSet execution role against what the templates create.
 //! - `graph_client`, `graph_batch`: the Graph client against the emulator; `graph_emulator`:
-//!   the emulator's own rules, and the harness that runs it in-process.
+//!   the emulator's own rules, and the harness that runs it in-process; `graph_emulator_fic`:
+//!   its federated identity credentials and how it checks a federated JWT (issue 19).
 //! - `federation`: `credential = aws-federation` through the binary (issue 19): what STS is
 //!   asked, its refusals and Entra's, nothing written, the JWT never printed.
 //! - `shard_plan`: the split of a seeded OU tree across Entra apps (issue 16).
@@ -30,6 +31,7 @@ mod grants;
 mod graph_batch;
 mod graph_client;
 mod graph_emulator;
+mod graph_emulator_fic;
 mod holds;
 mod inventory;
 mod lease;
