@@ -13,7 +13,8 @@
 //!   the emulator's own rules, and the harness that runs it in-process; `graph_emulator_fic`:
 //!   its federated identity credentials and how it checks a federated JWT (issue 19).
 //! - `federation`: `credential = aws-federation` through the binary (issue 19): what STS is
-//!   asked, its refusals and Entra's, nothing written, the JWT never printed.
+//!   asked, its refusals and Entra's, nothing written, the JWT never printed; a sync with no
+//!   secret, through the fake outbound federation; `outbound_federation`: that fake itself.
 //! - `shard_plan`: the split of a seeded OU tree across Entra apps (issue 16).
 //! - `providers`: the SAML providers of a rotation half done, account by account (issue 18);
 //!   `rotate`: the rotation that updates them through the writer role, and its guardrails.
@@ -35,6 +36,7 @@ mod graph_emulator_fic;
 mod holds;
 mod inventory;
 mod lease;
+mod outbound_federation;
 mod plan_command;
 mod policy;
 mod providers;

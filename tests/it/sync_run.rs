@@ -58,7 +58,12 @@ async fn service_principal_as_fedsync_reads_it(w: &World) -> Value {
 
 /// A world whose Graph emulator starts from `graph_seed`.
 pub(crate) async fn world_seeded(graph_seed: Value) -> World {
-    let moto = Moto::start();
+    world_on(Moto::start(), graph_seed).await
+}
+
+/// A world on a moto already started (for an emulator in front of it that the Graph seed must
+/// name), its Graph emulator starting from `graph_seed`.
+pub(crate) async fn world_on(moto: Moto, graph_seed: Value) -> World {
     let sdk = org::sdk(&moto.url).await;
     let member = org::seed_two_accounts(&sdk).await;
     let s3 = org::s3(&sdk);

@@ -1,11 +1,14 @@
 //! support: running the `fedsync` binary, checking its exit code and formatting what it did for
-//! snapshots; the AWS emulator (`moto`), a fault-injecting proxy in front of it (`proxy`),
+//! snapshots; the AWS emulator (`moto`), a fault-injecting proxy in front of it (`proxy`), AWS
+//! outbound identity federation in front of it (`outbound_federation`, the try-out's fake),
 //! seeding (`org`), a Graph client sleeper that records its waits (`sleep`), and reading the
 //! CloudFormation templates (`cfn`).
 
 pub mod cfn;
 pub mod moto;
 pub mod org;
+#[path = "../../../examples/outbound-federation/fake.rs"]
+pub mod outbound_federation;
 pub mod proxy;
 pub mod sleep;
 
