@@ -4,6 +4,11 @@
 SAML provider whose metadata is generated here for a throwaway "Entra app" certificate, and a few
 roles: some trust the provider, one trusts only EC2. Prints the settings fedsync needs.
 `change`: adds a role in one member account and deletes another, so a second sync has work.
+`federation`: for `--credential aws-federation`, through the fake outbound identity federation in
+front of moto (--endpoint): enables it in the management account, creates the task role
+`fedsync-task` and assumes it, and writes a Graph emulator seed (--graph-seed into --out) whose
+sync app has no secret, only a federated identity credential naming that issuer, role and
+audience. Prints the issuer, the role and the task's AWS keys.
 
 Uses boto3 and cryptography, which moto[server] brings into the venv. Talks only to --endpoint.
 """
@@ -103,10 +108,39 @@ def change(endpoint, account):
     print(f"in account {account}: added role DataScientist, deleted role Developer", file=sys.stderr)
 
 
+def federation(endpoint, graph_seed, out):
+    iam = client("iam", endpoint)
+    issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
+    role = iam.create_role(RoleName="fedsync-task", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    keys = client("sts", endpoint).assume_role(RoleArn=role, RoleSessionName="try-out-task")["Credentials"]
+    with open(graph_seed) as f:
+        seed_doc = json.load(f)
+    sync_app = seed_doc["clients"][0]
+    del sync_app["client_secret"]
+    sync_app["federated_identity_credentials"] = [{
+        "name": "fedsync-task", "issuer": issuer, "subject": role, "audiences": ["api://AzureADTokenExchange"]}]
+    with open(out, "w") as f:
+        json.dump(seed_doc, f, indent=2)
+    print(f"TRY_OUT_ISSUER={issuer}")
+    print(f"TRY_OUT_TASK_ROLE={role}")
+    print(f"AWS_ACCESS_KEY_ID={keys['AccessKeyId']}")
+    print(f"AWS_SECRET_ACCESS_KEY={keys['SecretAccessKey']}")
+    print(f"AWS_SESSION_TOKEN={keys['SessionToken']}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["seed", "change"])
+    parser.add_argument("action", choices=["seed", "change", "federation"])
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--account")
+    parser.add_argument("--graph-seed")
+    parser.add_argument("--out")
     args = parser.parse_args()
-    seed(args.endpoint) if args.action == "seed" else change(args.endpoint, args.account)
+    if args.action == "seed":
+        seed(args.endpoint)
+    elif args.action == "change":
+        change(args.endpoint, args.account)
+    else:
+        federation(args.endpoint, args.graph_seed, args.out)

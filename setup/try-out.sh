@@ -3,15 +3,32 @@
 # Installs and starts moto (AWS) and the Graph emulator on loopback, seeds an Organization,
 # shows the plan, syncs, changes a role in AWS, syncs again, explains one account's verdicts,
 # lists the backups, shows what a restore of the first one would do, then stops what it started.
+#
+# `--credential aws-federation`: the sync app has no secret. AWS outbound identity federation
+# (which moto does not serve) is answered by the fake in examples/outbound-federation in front of
+# moto; fedsync runs as the task role, gets a JWT from STS, and the Graph emulator verifies it
+# against the issuer's published key and the sync app's federated identity credential.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+credential=secret
+case "${1:-}" in
+  "") ;;
+  --credential)
+    credential="${2:-}"
+    [ "$credential" = secret ] || [ "$credential" = aws-federation ] || {
+      echo "try-out: --credential is secret or aws-federation, not ${credential:-empty}" >&2; exit 2; }
+    ;;
+  *) echo "usage: setup/try-out.sh [--credential secret|aws-federation]" >&2; exit 2 ;;
+esac
+
 bash setup/dev-env.sh
-echo "try-out: building fedsync and the Graph emulator..." >&2
-cargo build -q --bin fedsync --example graph-emulator
+echo "try-out: building fedsync, the Graph emulator and the fake outbound federation..." >&2
+cargo build -q --bin fedsync --example graph-emulator --example outbound-federation
 target_dir=$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 fedsync="$target_dir/debug/fedsync"
 emulator="$target_dir/debug/examples/graph-emulator"
+outbound="$target_dir/debug/examples/outbound-federation"
 
 work=$(mktemp -d)
 pids=()
@@ -31,7 +48,26 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 
-"$emulator" --seed examples/graph-emulator/seed.example.json >"$work/emulator.out" 2>"$work/emulator.log" &
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+seeded=$(.venv/bin/python setup/seed_org.py seed --endpoint "$aws")
+
+graph_seed=examples/graph-emulator/seed.example.json
+if [ "$credential" = aws-federation ]; then
+  "$outbound" --upstream "$aws" >"$work/outbound.out" 2>"$work/outbound.log" &
+  pids+=($!)
+  for _ in $(seq 1 200); do
+    fake=$(sed -n 's/^outbound-federation listening on //p' "$work/outbound.out")
+    [ -n "$fake" ] && break
+    sleep 0.1
+  done
+  [ -n "$fake" ] || { echo "try-out: the fake outbound federation did not start; see $work/outbound.log" >&2; exit 1; }
+  federated=$(.venv/bin/python setup/seed_org.py federation --endpoint "$fake" \
+    --graph-seed "$graph_seed" --out "$work/graph-seed.json")
+  graph_seed="$work/graph-seed.json"
+fi
+
+"$emulator" --seed "$graph_seed" >"$work/emulator.out" 2>"$work/emulator.log" &
 pids+=($!)
 for _ in $(seq 1 200); do
   graph=$(sed -n 's/^graph-emulator listening on //p' "$work/emulator.out")
@@ -40,9 +76,7 @@ for _ in $(seq 1 200); do
 done
 [ -n "$graph" ] || { echo "try-out: the Graph emulator did not start; see $work/emulator.log" >&2; exit 1; }
 
-export AWS_ENDPOINT_URL="$aws" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-seeded=$(.venv/bin/python setup/seed_org.py seed --endpoint "$aws")
+export AWS_ENDPOINT_URL="$aws"
 FEDSYNC_SAML_ENTITY_ID=$(sed -n 's/^FEDSYNC_SAML_ENTITY_ID=//p' <<<"$seeded")
 FEDSYNC_SAML_CERTIFICATES=$(sed -n 's/^FEDSYNC_SAML_CERTIFICATES=//p' <<<"$seeded")
 development=$(sed -n 's/^TRY_OUT_DEVELOPMENT=//p' <<<"$seeded")
@@ -56,6 +90,20 @@ export FEDSYNC_CLIENT_SECRET=local-emulator-secret-not-a-real-one
 export FEDSYNC_SERVICE_PRINCIPAL_ID=5f0b5a8e-3c1d-4d0e-9a57-6a3b2f1e0c11
 export FEDSYNC_BACKUP_BUCKET=fedsync-try-out-backups FEDSYNC_ASSIGN_GROUPS=true FEDSYNC_MAX_REMOVALS=100%
 export FEDSYNC_LOG_FORMAT=text
+if [ "$credential" = aws-federation ]; then
+  # No secret anywhere: fedsync runs as the task role (as ECS would give it its keys) and reaches
+  # AWS through the fake; the sync app's only credential is the federated one.
+  unset FEDSYNC_CLIENT_SECRET
+  export FEDSYNC_CREDENTIAL=aws-federation AWS_ENDPOINT_URL="$fake"
+  for key in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; do
+    export "$key=$(sed -n "s/^$key=//p" <<<"$federated")"
+  done
+  echo; echo "== 0. Signing in without a secret: the sync app's federated credential"
+  echo "issuer  $(sed -n 's/^TRY_OUT_ISSUER=//p' <<<"$federated")"
+  echo "subject $(sed -n 's/^TRY_OUT_TASK_ROLE=//p' <<<"$federated") (the task role fedsync runs as)"
+  echo "audience api://AzureADTokenExchange"
+  "$fedsync" config show | grep -E '^[ !] (credential|client-secret|credentials-secret) ' | tr -s ' ' || true
+fi
 
 echo; echo "== 1. What AWS holds (fedsync inventory)"
 "$fedsync" inventory
@@ -72,4 +120,4 @@ echo; echo "== 6. The backups taken before each write"
 echo; echo "== 7. What restoring the first backup would do (dry run, writes nothing)"
 first_backup=$("$fedsync" backups list --output json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["key"])')
 "$fedsync" restore "$first_backup" --dry-run --output text
-echo; echo "try-out: done; stopping moto and the Graph emulator." >&2
+echo; echo "try-out: done; stopping what it started." >&2
