@@ -287,6 +287,18 @@ pub struct SetupArgs {
     )]
     pub private_key_pem: Option<PathBuf>,
 
+    /// With --credential aws-federation: let setup enable AWS outbound identity federation in
+    /// the account it runs in when it is off (iam:EnableOutboundWebIdentityFederation, once per
+    /// account; listed with the other writes).
+    #[arg(long)]
+    pub enable_outbound_federation: bool,
+
+    /// With --credential aws-federation: the IAM role the Fargate task runs as, which the sync
+    /// app's federated credential names as its subject [default: the role fedsync-task of the
+    /// account setup runs in, as cfn/environment.yaml names it].
+    #[arg(long, env = "FEDSYNC_TASK_ROLE_ARN", value_name = "ARN")]
+    pub task_role_arn: Option<String>,
+
     /// Take every answer from flags and variables and write without asking.
     #[arg(long)]
     pub yes: bool,

@@ -9,6 +9,9 @@
 //! STS's global endpoint, so a region is required and `aws-global` is refused.
 //! (IAM User Guide, "Getting started with outbound identity federation"; STS API Reference,
 //! `GetWebIdentityToken`.)
+//!
+//! For `fedsync setup`: the subject a caller's JWTs carry ([`subject_of`]); setup reads and
+//! enables the account's issuer in `setup::outbound`.
 
 use std::fmt;
 
@@ -154,6 +157,31 @@ impl WebIdentityTokens {
     }
 }
 
+/// The `sub` of the JWTs `caller_arn` gets from `GetWebIdentityToken`, which the sync app's
+/// federated credential must name: a role session's role ARN
+/// (`arn:aws:sts::A:assumed-role/R/S` → `arn:aws:iam::A:role/R`), otherwise the ARN itself.
+/// A role's path is not in a session's ARN; a role with a path is named with `--task-role-arn`.
+pub fn subject_of(caller_arn: &str) -> String {
+    let mut parts = caller_arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("sts"), Some(_), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return caller_arn.to_owned();
+    };
+    match resource
+        .strip_prefix("assumed-role/")
+        .and_then(|r| r.split('/').next())
+    {
+        Some(role) if !role.is_empty() => format!("arn:{partition}:iam::{account}:role/{role}"),
+        _ => caller_arn.to_owned(),
+    }
+}
+
 impl FederatedAssertion for WebIdentityTokens {
     fn assertion(&self) -> BoxFuture<'_, Result<SecretString, AuthError>> {
         Box::pin(self.token())
@@ -180,6 +208,21 @@ mod tests {
         assert!(audience("").unwrap_err().contains("empty"));
         assert!(audience("api://a b").unwrap_err().contains("space"));
         assert!(audience(&"a".repeat(601)).unwrap_err().contains("600"));
+    }
+
+    #[test]
+    fn a_role_session_s_subject_is_its_role_in_its_partition() {
+        assert_eq!(
+            subject_of("arn:aws:sts::123456789012:assumed-role/fedsync-task/ecs-1"),
+            "arn:aws:iam::123456789012:role/fedsync-task"
+        );
+        assert_eq!(
+            subject_of("arn:aws-us-gov:sts::123456789012:assumed-role/admin/alice@example.com"),
+            "arn:aws-us-gov:iam::123456789012:role/admin"
+        );
+        for other in ["arn:aws:iam::123456789012:user/alice", "not an arn"] {
+            assert_eq!(subject_of(other), other);
+        }
     }
 
     #[test]

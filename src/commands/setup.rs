@@ -14,7 +14,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::model::AppName;
 use crate::settings::{Problem, Problems};
 use crate::setup::answers::{AppManifest, MetadataAnswer, NewCredential};
-use crate::setup::draft::{CredentialAnswer, Draft};
+use crate::setup::draft::{CredentialAnswer, Draft, FederationAnswer};
 use crate::setup::flow::{self, Context, SetupError};
 
 pub fn run(args: &SetupArgs, global: &Global) -> Result<ExitStatus, Failure> {
@@ -62,7 +62,15 @@ pub fn run(args: &SetupArgs, global: &Global) -> Result<ExitStatus, Failure> {
                 Err(e) => problems.push(Problem::new("app-manifest", None, e)),
             }
         }
+        draft.federation = FederationAnswer {
+            task_role: args.task_role_arn.clone(),
+            may_enable: args.enable_outbound_federation,
+        };
         let new_credential = match (&args.certificate_pem, &args.private_key_pem) {
+            _ if draft.federated() => {
+                federated_answer(&settings, &sdk, &mut draft, &mut problems);
+                None
+            }
             (Some(cert), Some(key)) => Some(NewCredential::certificate(cert, key)),
             _ => settings
                 .get("client-secret")
@@ -73,7 +81,7 @@ pub fn run(args: &SetupArgs, global: &Global) -> Result<ExitStatus, Failure> {
             Some(Ok(c)) => draft.credential = Some(CredentialAnswer::New(c)),
             Some(Err(e)) => problems.push(Problem::new("credential", None, e)),
             // A rerun keeps the credential already in the secret.
-            None if settings.credential_reads_aws() => {
+            None if settings.credential_reads_aws() && !draft.federated() => {
                 match settings.credential(Some(&sdk)).await {
                     Ok(Some(existing)) => {
                         draft.credential = Some(CredentialAnswer::Existing(existing.credential))
@@ -107,6 +115,42 @@ pub fn run(args: &SetupArgs, global: &Global) -> Result<ExitStatus, Failure> {
         crate::printer::stdout(&summary)?;
         Ok(ExitStatus::Success)
     })?
+}
+
+/// `credential aws-federation`: JWTs from STS are the credential; no secret may be given, and a
+/// `credentials-secret` stored by an earlier setup is deleted with the other writes.
+fn federated_answer(
+    settings: &crate::settings::Settings,
+    sdk: &aws_config::SdkConfig,
+    draft: &mut Draft,
+    problems: &mut Vec<Problem>,
+) {
+    for secret in ["client-secret", "credentials-secret"] {
+        let Some(r) = settings.get(secret).filter(|r| r.value.is_some()) else {
+            continue;
+        };
+        if matches!(r.source, crate::settings::Source::Ssm { .. }) {
+            draft.values.remove(secret);
+            draft.retired.push(r.setting.name);
+        } else {
+            problems.push(Problem::new(
+                secret,
+                Some(r.source.clone()),
+                "is given, but credential is aws-federation, which uses no secret: leave it out (or choose another credential)",
+            ));
+        }
+    }
+    match draft.federation_audience().and_then(|audience| {
+        crate::aws::federation::WebIdentityTokens::new(sdk, &audience)
+            .map_err(|e| Problem::new("credential", None, e))
+    }) {
+        Ok(tokens) => {
+            draft.credential = Some(CredentialAnswer::Existing(
+                crate::graph::Credential::Federated(std::sync::Arc::new(tokens)),
+            ))
+        }
+        Err(p) => problems.push(p),
+    }
 }
 
 fn map_error(e: SetupError) -> Failure {

@@ -29,7 +29,7 @@ pub mod show;
 pub mod sources;
 pub mod table;
 
-pub use build::{ResolvedCredential, log_format};
+pub use build::{CredentialKind, ResolvedCredential, log_format};
 pub use layers::{Env, Flags, RawValue, Resolved, Source};
 pub use load::{Inputs, Settings};
 pub use problem::{Problem, Problems};

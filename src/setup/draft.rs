@@ -14,7 +14,7 @@ use crate::model::AppName;
 use crate::settings::layers::Entry;
 use crate::settings::table::{self, SETTINGS};
 use crate::settings::{
-    Problem, Problems, RawValue, ResolvedCredential, Settings, Source, SyncSettings,
+    CredentialKind, Problem, Problems, RawValue, ResolvedCredential, Settings, Source, SyncSettings,
 };
 
 /// The credential setup will use: a new one to store, or the one already in the secret.
@@ -33,6 +33,18 @@ impl CredentialAnswer {
     }
 }
 
+/// `credential aws-federation`: what the sync app's federated credential names, and what
+/// setup may do about outbound identity federation.
+#[derive(Clone, Debug, Default)]
+pub struct FederationAnswer {
+    /// `--task-role-arn`: the role the Fargate task runs as, the credential's subject (by
+    /// default the account's `fedsync-task`, as `cfn/environment.yaml` names it).
+    pub task_role: Option<String>,
+    /// `--enable-outbound-federation`: the admin agrees that setup enables outbound identity
+    /// federation in the account when it is off.
+    pub may_enable: bool,
+}
+
 /// Every answer so far.
 #[derive(Clone, Debug, Default)]
 pub struct Draft {
@@ -41,6 +53,10 @@ pub struct Draft {
     pub metadata: Option<MetadataAnswer>,
     pub manifest: Option<AppManifest>,
     pub credential: Option<CredentialAnswer>,
+    pub federation: FederationAnswer,
+    /// Stored settings this run deletes (`credentials-secret` when setup switches to
+    /// `credential aws-federation`).
+    pub retired: Vec<&'static str>,
     /// The SSM prefix, ending with `/`.
     pub ssm_prefix: Option<String>,
     /// `setup --app NAME` for an app under `[apps]`: its own settings go under
@@ -116,11 +132,31 @@ impl Draft {
         self.values.insert(name, value.into());
     }
 
+    /// `credential` is `aws-federation`: no secret to ask for or store.
+    pub fn federated(&self) -> bool {
+        self.get("credential")
+            .is_some_and(|c| c.parse() == Ok(CredentialKind::AwsFederation))
+    }
+
     /// Takes the metadata's entity id and certificate thumbprints as the SAML settings.
     pub fn set_metadata(&mut self, metadata: MetadataAnswer) {
         self.set("saml-entity-id", metadata.metadata.entity_id.clone());
         self.set("saml-certificates", metadata.thumbprints());
         self.metadata = Some(metadata);
+    }
+
+    /// The audience of the task's JWTs: `federation-audience`, else the cloud's.
+    pub fn federation_audience(&self) -> Result<String, Problem> {
+        match self.get("federation-audience") {
+            Some(a) => crate::aws::federation::audience(a)
+                .map_err(|e| Problem::new("federation-audience", None, e)),
+            None => Ok(self
+                .get("cloud")
+                .and_then(|c| c.parse::<crate::graph::Cloud>().ok())
+                .unwrap_or_default()
+                .federation_audience()
+                .to_owned()),
+        }
     }
 
     /// What is still unanswered, each with where to give it.
@@ -160,7 +196,7 @@ impl Draft {
         if self.credential.is_none() {
             need(
                 "credential",
-                "FEDSYNC_CLIENT_SECRET, or --certificate-pem and --private-key-pem (or FEDSYNC_CERTIFICATE_PEM and FEDSYNC_PRIVATE_KEY_PEM)",
+                "--credential aws-federation (no secret), FEDSYNC_CLIENT_SECRET, or --certificate-pem and --private-key-pem (or FEDSYNC_CERTIFICATE_PEM and FEDSYNC_PRIVATE_KEY_PEM)",
             );
         }
         if self.get("backup-bucket").is_none() {
@@ -206,11 +242,14 @@ impl Draft {
         };
         let credential = self.credential.as_ref().map(|c| ResolvedCredential {
             credential: c.credential().clone(),
-            source: Source::SecretsManager {
-                secret: self
-                    .get("credentials-secret")
-                    .unwrap_or_default()
-                    .to_owned(),
+            source: match self.federated() {
+                true => Source::Env("FEDSYNC_CREDENTIAL"),
+                false => Source::SecretsManager {
+                    secret: self
+                        .get("credentials-secret")
+                        .unwrap_or_default()
+                        .to_owned(),
+                },
             },
         });
         settings.sync_from(&Ok(credential))

@@ -4,13 +4,19 @@
 //!
 //! Nothing is written until every answer is valid and proved; a missing or wrong answer ends
 //! with [`SetupError::Invalid`] (exit 2) naming each one.
+//!
+//! With `credential aws-federation` there is no secret: setup reads the account's outbound
+//! identity federation (and enables it, first of the writes, when the admin agreed), prints the
+//! federated credential the sync app needs (issuer, the task role as subject, audience), and
+//! signs in through it only when it runs as the task role — otherwise the summary says that the
+//! task's first run is the proof, and the service principal must be given by id.
 
 use aws_config::SdkConfig;
 use time::OffsetDateTime;
 
 use super::answers::{DEFAULT_SECRET_NAME, MetadataAnswer};
 use super::draft::{CredentialAnswer, Draft};
-use super::prove::{self, Proven};
+use super::prove::{self, FederationProof, Proven};
 use super::render;
 use super::store::{Object, Parameter, StoreError, Writes};
 use crate::model::{AccountId, RoleArn};
@@ -47,6 +53,10 @@ pub struct Outcome {
     pub preview: Option<String>,
     pub template_key: String,
     pub accounts_key: String,
+    /// With `credential aws-federation`: what the sync app's federated credential must name.
+    pub federation: Option<FederationProof>,
+    /// The client id, for the `az` command that creates the federated credential.
+    pub client_id: String,
 }
 
 /// The shell around the answers: where AWS is, and how to ask.
@@ -60,12 +70,34 @@ pub struct Context<'a> {
 
 /// Checks, proves and (unless dry-run) stores the draft.
 pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, SetupError> {
-    if draft.get("credentials-secret").is_none() {
+    if !draft.federated() && draft.get("credentials-secret").is_none() {
         draft.set("credentials-secret", DEFAULT_SECRET_NAME);
     }
     let missing = draft.missing();
     if !missing.is_empty() {
         return Err(invalid(missing));
+    }
+    let federation = match draft.federated() {
+        true => Some(
+            prove::federation(ctx.sdk, &draft)
+                .await
+                .map_err(|p| invalid(vec![p]))?,
+        ),
+        false => None,
+    };
+    let signs_in = federation.as_ref().is_none_or(FederationProof::can_sign_in);
+    if !signs_in && draft.get("service-principal-id").is_none() {
+        let f = federation
+            .as_ref()
+            .expect("only a federated setup cannot sign in");
+        return Err(invalid(vec![Problem::new(
+            "service-principal-id",
+            None,
+            format!(
+                "required with credential aws-federation: setup cannot sign in as the sync app (it runs as {}, not as the task role {}), so it cannot look up the app manifest's service principal; give --service-principal-id",
+                f.caller, f.subject
+            ),
+        )]));
     }
     // The Graph answers first: with a manifest, the service principal id comes from Graph.
     if draft.get("service-principal-id").is_none() {
@@ -81,7 +113,7 @@ pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, Setu
             .map_err(|p| invalid(vec![p]))?;
     }
     let settings = draft.check().map_err(SetupError::Invalid)?;
-    let proven = prove_all(&draft, &settings, ctx).await?;
+    let proven = prove_all(&settings, signs_in, ctx).await?;
 
     let metadata = draft.metadata.as_ref().expect("missing() checked it");
     let document = render::trimmed_metadata(&metadata.metadata)?;
@@ -117,9 +149,19 @@ pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, Setu
         )),
         _ => None,
     };
+    let deleted_parameters = draft
+        .retired
+        .iter()
+        .map(|name| format!("{prefix}{}", draft.parameter_name(name)))
+        .collect();
     let writes = Writes {
+        enable_outbound_federation: federation
+            .as_ref()
+            .filter(|f| f.issuer.is_none())
+            .map(|f| f.account.clone()),
         secret,
         parameters,
+        deleted_parameters,
         bucket: settings.backup.bucket.clone(),
         objects: vec![
             Object {
@@ -142,6 +184,8 @@ pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, Setu
         preview,
         template_key,
         accounts_key,
+        federation,
+        client_id: settings.client_id.clone(),
     };
     if ctx.dry_run {
         return Ok(outcome);
@@ -151,31 +195,37 @@ pub async fn finish(mut draft: Draft, ctx: &Context<'_>) -> Result<Outcome, Setu
     {
         return Err(SetupError::Cancelled);
     }
-    outcome.writes.apply(ctx.sdk, ctx.s3).await?;
+    let issuer = outcome.writes.apply(ctx.sdk, ctx.s3).await?;
+    if let (Some(f), Some(issuer)) = (outcome.federation.as_mut(), issuer) {
+        f.issuer = Some(issuer);
+    }
     outcome.written = true;
     Ok(outcome)
 }
 
-/// Every proof; all problems at once where they are independent.
+/// Every proof; all problems at once where they are independent. Without `signs_in` (a
+/// federated setup that is not the task role) Graph is not asked.
 async fn prove_all(
-    draft: &Draft,
     settings: &crate::settings::SyncSettings,
+    signs_in: bool,
     ctx: &Context<'_>,
 ) -> Result<Proven, SetupError> {
     let mut problems = Vec::new();
     let mut name = None;
     match prove::graph_client(settings) {
-        Ok(graph) => match prove::service_principal(&graph, &settings.service_principal_id).await {
-            Ok(n) => name = n,
-            Err(p) => problems.push(p),
-        },
+        Ok(graph) if signs_in => {
+            match prove::service_principal(&graph, &settings.service_principal_id).await {
+                Ok(n) => name = n,
+                Err(p) => problems.push(p),
+            }
+        }
+        Ok(_) => {}
         Err(p) => problems.push(p),
     }
     let org = prove::organization(ctx.sdk).await;
     if let Err(p) = prove::bucket(ctx.s3, &settings.backup.bucket).await {
         problems.push(p);
     }
-    let _ = draft;
     match org {
         Ok((active, management)) if problems.is_empty() => Ok(Proven {
             service_principal_name: name,
@@ -238,6 +288,13 @@ pub fn summary(
     if let Some(preview) = &outcome.preview {
         out.push_str(&format!("naming preview: {preview}\n"));
     }
+    if let Some(f) = &outcome.federation {
+        out.push_str(&federated_credential(
+            f,
+            &outcome.client_id,
+            outcome.written,
+        ));
+    }
     out.push_str(if outcome.written {
         "fedsync setup wrote:\n"
     } else {
@@ -265,4 +322,43 @@ pub fn summary(
             .unwrap_or_default(),
     ));
     out
+}
+
+/// The sync app's federated credential, to create once (by hand: setup holds no credential that
+/// may change an app registration), and what was proved.
+fn federated_credential(f: &FederationProof, client_id: &str, written: bool) -> String {
+    let issuer = f.issuer.clone().unwrap_or_else(|| match written {
+        true => "(not known: IAM did not say)".to_owned(),
+        false => format!(
+            "(known once outbound identity federation is enabled in account {})",
+            f.account
+        ),
+    });
+    let parameters = serde_json::json!({
+        "name": prove::DEFAULT_TASK_ROLE_NAME,
+        "issuer": issuer,
+        "subject": f.subject,
+        "audiences": [f.audience],
+    });
+    let proof = if f.can_sign_in() {
+        "proved: setup runs as the task role and signed in to Entra with a JWT from AWS STS"
+            .to_owned()
+    } else if f.issuer.is_none() {
+        "not proved yet: outbound identity federation was off; the task's first `fedsync sync --dry-run` proves it".to_owned()
+    } else {
+        format!(
+            "not proved yet: setup runs as {}, not as the task role, so Entra would refuse its JWT; the task's first `fedsync sync --dry-run` proves it",
+            f.caller
+        )
+    };
+    format!(
+        "credential aws-federation (no secret): the sync app needs this federated credential (create it once, if it is not there yet):\n\
+         \x20 issuer   {issuer}\n\
+         \x20 subject  {subject}\n\
+         \x20 audience {audience}\n\
+         \x20 az ad app federated-credential create --id {client_id} --parameters '{parameters}'\n\
+         \x20 {proof}\n",
+        subject = f.subject,
+        audience = f.audience,
+    )
 }

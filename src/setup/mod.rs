@@ -7,6 +7,7 @@
 //! - [`answers`]: single answers checked on their own (metadata file, app manifest, credential).
 //! - [`draft`]: all answers, what is missing, and the check with sync's own parsers.
 //! - [`prove`]: the answers work (token, service principal, Organization, bucket).
+//! - [`outbound`]: the account's outbound identity federation (`credential aws-federation`).
 //! - [`render`]: the trimmed metadata, the rendered template, the account list (pure).
 //! - [`store`]: the writes, listed first, made in an order a rerun repairs.
 //! - [`prompt`]: the interactive questions on a terminal.
@@ -17,6 +18,7 @@
 pub mod answers;
 pub mod draft;
 pub mod flow;
+pub mod outbound;
 pub mod prompt;
 pub mod prove;
 pub mod render;

@@ -116,8 +116,9 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
         guid,
     )?;
     draft.set("client-id", client_id.clone());
+    let tenant_id = draft.get("tenant-id").unwrap_or_default().to_owned();
     let graph_settings = |credential| GraphSettings {
-        tenant_id: draft.get("tenant-id").unwrap_or_default().to_owned(),
+        tenant_id: tenant_id.clone(),
         client_id: client_id.clone(),
         credential,
         authority_url: authority
@@ -128,7 +129,15 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
             .unwrap_or_else(|| cloud.graph_url().to_owned()),
     };
     let graph = loop {
-        let mut kinds = vec!["client secret", "certificate and private key (PEM files)"];
+        if draft.federated() {
+            federation(draft, sdk)?;
+            break None;
+        }
+        let mut kinds = vec![
+            "client secret",
+            "certificate and private key (PEM files)",
+            "AWS outbound identity federation (no secret; recommended)",
+        ];
         if matches!(draft.credential, Some(CredentialAnswer::Existing(_))) {
             kinds.push("keep the one stored in Secrets Manager");
         }
@@ -152,6 +161,10 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
                 NewCredential::certificate(&PathBuf::from(cert), &PathBuf::from(key))
                     .map(CredentialAnswer::New)
             }
+            2 => {
+                draft.set("credential", "aws-federation");
+                continue;
+            }
             _ => Ok(draft.credential.clone().expect("offered only when stored")),
         };
         let answer = match answer {
@@ -167,7 +180,7 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
         match client.service_principal_of_app(&client_id).await {
             Ok(_) => {
                 draft.credential = Some(answer);
-                break client;
+                break Some(client);
             }
             Err(e) => say(&format!(
                 "  no token for the sync app: {}; check the tenant, client id and credential",
@@ -175,21 +188,23 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
             )),
         }
     };
-    if draft.get("credentials-secret").is_none() {
-        draft.set("credentials-secret", DEFAULT_SECRET_NAME);
+    if graph.is_some() {
+        if draft.get("credentials-secret").is_none() {
+            draft.set("credentials-secret", DEFAULT_SECRET_NAME);
+        }
+        let secret_name = text(
+            "Secrets Manager secret for the credential",
+            draft.get("credentials-secret"),
+            |s| {
+                if s.is_empty() {
+                    Err("is empty".into())
+                } else {
+                    Ok(())
+                }
+            },
+        )?;
+        draft.set("credentials-secret", secret_name);
     }
-    let secret_name = text(
-        "Secrets Manager secret for the credential",
-        draft.get("credentials-secret"),
-        |s| {
-            if s.is_empty() {
-                Err("is empty".into())
-            } else {
-                Ok(())
-            }
-        },
-    )?;
-    draft.set("credentials-secret", secret_name);
 
     loop {
         let answer = text(
@@ -200,6 +215,12 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
         let id = if uuid::Uuid::parse_str(&answer).is_ok() {
             answer
         } else {
+            let Some(graph) = &graph else {
+                say(
+                    "  with AWS outbound identity federation setup cannot sign in as the sync app before the task runs, so it cannot read an app manifest's service principal: give its object id",
+                );
+                continue;
+            };
             match AppManifest::read(&PathBuf::from(&answer)) {
                 Ok(manifest) => match graph.service_principal_of_app(&manifest.app_id).await {
                     Ok(Some(id)) => id.to_string(),
@@ -223,7 +244,14 @@ pub async fn ask(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
                 }
             }
         };
-        match prove::service_principal(&graph, &id).await {
+        let Some(graph) = &graph else {
+            say(&format!(
+                "  service principal {id} (not read: the task's first run signs in and reads it)"
+            ));
+            draft.set("service-principal-id", id);
+            break;
+        };
+        match prove::service_principal(graph, &id).await {
             Ok(name) => {
                 say(&format!(
                     "  service principal {id}: {}",
@@ -342,6 +370,34 @@ fn invalid(answer: &str, message: String) -> SetupError {
     SetupError::Invalid(crate::settings::Problems(vec![
         crate::settings::Problem::new(answer, None, message),
     ]))
+}
+
+/// `credential aws-federation`: JWTs from STS instead of a secret; asks whether setup may enable
+/// outbound identity federation in the account when it is off. A `credentials-secret` stored by
+/// an earlier setup is deleted with the writes (listed before they are made).
+fn federation(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
+    say(
+        "  AWS outbound identity federation: the task gets a short-lived JWT from AWS STS, which the sync app's federated credential trusts; no secret is stored",
+    );
+    let audience = draft
+        .federation_audience()
+        .map_err(|p| invalid("federation-audience", p.to_string()))?;
+    let tokens = crate::aws::federation::WebIdentityTokens::new(sdk, &audience)
+        .map_err(|e| invalid("credential", e))?;
+    draft.credential = Some(CredentialAnswer::Existing(
+        crate::graph::Credential::Federated(std::sync::Arc::new(tokens)),
+    ));
+    if draft.values.remove("credentials-secret").is_some() {
+        draft.retired.push("credentials-secret");
+    }
+    draft.federation.may_enable = Confirm::new()
+        .with_prompt(
+            "If outbound identity federation is off in this AWS account, may setup enable it?",
+        )
+        .default(draft.federation.may_enable)
+        .interact()
+        .map_err(io)?;
+    Ok(())
 }
 
 /// Shows the writes and asks to go on.

@@ -1,6 +1,7 @@
 //! prove: before anything is stored, show that the answers work — a token for the sync app, the
 //! AWS app's service principal read with it, the Organization's accounts listed, the backup
-//! bucket reachable — and name the answer that is wrong when one is not.
+//! bucket reachable; with `credential aws-federation`, the account's outbound identity
+//! federation and who setup runs as — and name the answer that is wrong when one is not.
 //!
 //! Reads only. Each failure becomes a [`Problem`] on the answer to fix.
 
@@ -91,7 +92,7 @@ fn graph_problem(e: GraphError, answer: &str) -> Problem {
             "credential",
             None,
             format!(
-                "no token for the sync app: check tenant-id, client-id and the client secret or certificate ({})",
+                "no token for the sync app: check tenant-id, client-id and the client secret, certificate or federated credential ({})",
                 crate::error_text::chain(&e)
             ),
         ),
@@ -110,6 +111,94 @@ fn graph_problem(e: GraphError, answer: &str) -> Problem {
         ),
         _ => Problem::new(answer, None, crate::error_text::chain(&e)),
     }
+}
+
+/// `credential aws-federation`, as far as setup can see it before the task runs.
+#[derive(Clone, Debug)]
+pub struct FederationProof {
+    /// The account setup runs in, whose issuer signs the task's JWTs.
+    pub account: String,
+    /// The account's issuer URL; `None` while outbound identity federation is off.
+    pub issuer: Option<String>,
+    /// The federated credential's subject: the role the task runs as.
+    pub subject: String,
+    pub audience: String,
+    /// What setup runs as, as a JWT's subject.
+    pub caller: String,
+}
+
+impl FederationProof {
+    /// Setup runs as the task role and federation is on: a token proves the whole chain now.
+    pub fn can_sign_in(&self) -> bool {
+        self.issuer.is_some() && self.caller == self.subject
+    }
+}
+
+/// The task role's name in `cfn/environment.yaml` with its default `Name`.
+pub const DEFAULT_TASK_ROLE_NAME: &str = "fedsync-task";
+
+/// Reads who setup runs as and the account's outbound identity federation. Off, and the admin
+/// did not agree to enable it: a problem naming both ways to turn it on.
+pub async fn federation(sdk: &SdkConfig, draft: &Draft) -> Result<FederationProof, Problem> {
+    let aws = |message: String| Problem::new("AWS credentials", None, message);
+    let caller = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            aws(format!(
+                "cannot tell who they are (sts:GetCallerIdentity): {}",
+                describe(&e)
+            ))
+        })?;
+    let (Some(account), Some(arn)) = (caller.account(), caller.arn()) else {
+        return Err(aws(
+            "sts:GetCallerIdentity answered without an account".into()
+        ));
+    };
+    let partition = arn.split(':').nth(1).unwrap_or("aws");
+    let subject = match &draft.federation.task_role {
+        Some(role) => {
+            let parsed: crate::model::RoleArn = role.parse().map_err(|e| {
+                Problem::new(
+                    "task-role-arn",
+                    None,
+                    format!("{role:?} is not an IAM role ARN: {e}"),
+                )
+            })?;
+            if parsed.account().to_string() != account {
+                return Err(Problem::new(
+                    "task-role-arn",
+                    None,
+                    format!(
+                        "{role} is in another account than the one setup runs in ({account}), whose issuer would sign its JWTs; run setup with that account's credentials"
+                    ),
+                ));
+            }
+            role.clone()
+        }
+        None => format!("arn:{partition}:iam::{account}:role/{DEFAULT_TASK_ROLE_NAME}"),
+    };
+    let audience = draft.federation_audience()?;
+    let issuer = super::outbound::issuer(&aws_sdk_iam::Client::new(sdk))
+        .await
+        .map_err(|e| Problem::new("credential", None, e))?;
+    if issuer.is_none() && !draft.federation.may_enable {
+        return Err(Problem::new(
+            "credential",
+            None,
+            format!(
+                "is aws-federation, but AWS outbound identity federation is off in account {account}: pass --enable-outbound-federation to let setup enable it (iam:EnableOutboundWebIdentityFederation), or enable it yourself with `aws iam enable-outbound-web-identity-federation`"
+            ),
+        ));
+    }
+    Ok(FederationProof {
+        account: account.to_owned(),
+        issuer,
+        subject,
+        audience,
+        caller: crate::aws::federation::subject_of(arn),
+    })
 }
 
 /// The Organization's active accounts and the management account.

@@ -2,9 +2,12 @@
 //! credential's secret, the SSM parameters under the prefix, the objects for the StackSets — and
 //! the writes themselves, in an order that a rerun always repairs.
 //!
-//! Order: the secret first (created, or a new version put), then each parameter with
-//! `Overwrite`, `credentials-secret` among them (so no parameter ever names a secret that does not
-//! exist yet), then the S3 objects. Each write replaces a whole value, so a run stopped midway
+//! Order: outbound identity federation enabled in the account first, when the admin agreed to it
+//! (with `credential aws-federation`; nothing else then depends on a write that may not happen),
+//! then the secret (created, or a new version put), then each parameter with `Overwrite`,
+//! `credentials-secret` among them (so no parameter ever names a secret that does not exist yet),
+//! then the parameters a federated setup no longer uses are deleted (`credentials-secret`: the
+//! secret itself stays, for its owner to delete), then the S3 objects. Each write replaces a whole value, so a run stopped midway
 //! (Ctrl-C, a failure) leaves old and new values side by side, never a half-written one, and the
 //! next run overwrites them all. [`Writes::describe`] prints the list with the secret as `****`.
 
@@ -36,9 +39,13 @@ pub struct Object {
 /// Everything setup writes, in order.
 #[derive(Debug)]
 pub struct Writes {
+    /// `iam:EnableOutboundWebIdentityFederation` in this account, first.
+    pub enable_outbound_federation: Option<String>,
     /// The secret's name and the new credential; none keeps the secret as it is.
     pub secret: Option<(String, NewCredential)>,
     pub parameters: Vec<Parameter>,
+    /// Full names of SSM parameters to delete after the others are written.
+    pub deleted_parameters: Vec<String>,
     pub bucket: String,
     pub objects: Vec<Object>,
     /// For SecureString parameters and a newly created secret.
@@ -50,6 +57,8 @@ pub struct Writes {
 pub enum StoreError {
     #[error("cannot write secret {name}")]
     Secret { name: String, source: Cause },
+    #[error("cannot enable AWS outbound identity federation in account {account}: {message}")]
+    Federation { account: String, message: String },
     #[error("cannot write SSM parameter {name}")]
     Parameter { name: String, source: Cause },
     #[error("cannot write s3://{bucket}/{key}")]
@@ -64,6 +73,11 @@ impl Writes {
     /// The list, one write per line, secrets as `****`.
     pub fn describe(&self) -> String {
         let mut out = String::new();
+        if let Some(account) = &self.enable_outbound_federation {
+            out.push_str(&format!(
+                "iam      enable outbound identity federation in account {account} (iam:EnableOutboundWebIdentityFederation)\n"
+            ));
+        }
         if let Some((name, credential)) = &self.secret {
             out.push_str(&format!(
                 "secret   {name} = **** ({} JSON)\n",
@@ -74,6 +88,11 @@ impl Writes {
             let value = if p.secure { "****" } else { &p.value };
             let kind = if p.secure { " (SecureString)" } else { "" };
             out.push_str(&format!("ssm      {} = {value}{kind}\n", p.name));
+        }
+        for name in &self.deleted_parameters {
+            out.push_str(&format!(
+                "ssm      {name} deleted (credential aws-federation uses no secret; the secret itself is left as it is)\n"
+            ));
         }
         for o in &self.objects {
             out.push_str(&format!(
@@ -86,8 +105,24 @@ impl Writes {
         out
     }
 
-    /// Writes everything, in order; stops at the first failure.
-    pub async fn apply(&self, sdk: &SdkConfig, s3: &aws_sdk_s3::Client) -> Result<(), StoreError> {
+    /// Writes everything, in order; stops at the first failure. The account's issuer URL
+    /// when it enabled outbound identity federation.
+    pub async fn apply(
+        &self,
+        sdk: &SdkConfig,
+        s3: &aws_sdk_s3::Client,
+    ) -> Result<Option<String>, StoreError> {
+        let mut issuer = None;
+        if let Some(account) = &self.enable_outbound_federation {
+            let iam = aws_sdk_iam::Client::new(sdk);
+            issuer = Some(super::outbound::enable(&iam).await.map_err(|message| {
+                StoreError::Federation {
+                    account: account.clone(),
+                    message,
+                }
+            })?);
+            info!(account = %account, "enabled outbound identity federation");
+        }
         if let Some((name, credential)) = &self.secret {
             put_secret(sdk, name, credential, self.kms_key.as_deref()).await?;
             info!(secret = %name, "wrote the credential");
@@ -116,6 +151,20 @@ impl Writes {
             parameters = self.parameters.len(),
             "wrote the SSM parameters"
         );
+        for name in &self.deleted_parameters {
+            match ssm.delete_parameter().name(name).send().await {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_parameter_not_found()) => {}
+                Err(e) => {
+                    return Err(StoreError::Parameter {
+                        name: name.clone(),
+                        source: cause(&e),
+                    });
+                }
+            }
+        }
         for o in &self.objects {
             s3.put_object()
                 .bucket(&self.bucket)
@@ -130,7 +179,7 @@ impl Writes {
                     source: cause(&e),
                 })?;
         }
-        Ok(())
+        Ok(issuer)
     }
 }
 
@@ -181,6 +230,8 @@ mod tests {
     #[test]
     fn the_description_never_shows_a_secret() {
         let writes = Writes {
+            enable_outbound_federation: None,
+            deleted_parameters: vec![],
             secret: Some((
                 "fedsync/entra-credentials".into(),
                 NewCredential::secret(SecretString::from("hunter2-secret")).unwrap(),

@@ -606,3 +606,114 @@ async fn interactive_setup_through_a_pty_rejects_bad_answers_at_the_prompt_then_
     assert!(params.contains(&("naming-convention".to_owned(), "AWS {0} - {1}".to_owned())));
     assert!(w.secret("fedsync/entra-credentials").await.is_some());
 }
+
+/// `setup --credential aws-federation` after a setup with a secret (issue 19), through the fake
+/// outbound identity federation in front of moto: without consent it refuses while federation is
+/// off; with `--enable-outbound-federation` it enables it first, stores `credential` and no
+/// secret (the old `credentials-secret` parameter deleted, the secret itself left), and prints the
+/// federated credential — not proved, since setup runs as the admin. With that credential on the
+/// sync app, setup as the task role proves it by signing in, and a sync from the prefix alone
+/// runs as the task role with no secret anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_with_aws_federation_enables_it_stores_no_secret_and_prints_the_federated_credential()
+{
+    use crate::support::outbound_federation::OutboundFederation;
+    let w = world().await;
+    let first = w.setup(&["--yes"], &w.answers());
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let fake = OutboundFederation::start(&w.moto.url, false);
+    let federated: Vec<(&'static str, String)> = w
+        .answers()
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "FEDSYNC_CLIENT_SECRET" | "FEDSYNC_APP_MANIFEST"))
+        .chain([
+            ("FEDSYNC_SERVICE_PRINCIPAL_ID", SP.to_owned()),
+            ("FEDSYNC_CREDENTIAL", "aws-federation".to_owned()),
+            ("AWS_ENDPOINT_URL", fake.url.clone()),
+        ])
+        .collect();
+    let before = w.parameters().await;
+
+    let refused = w.setup(&["--yes"], &federated);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let err = crate::support::stderr(&refused);
+    assert!(
+        err.contains(&format!(
+            "AWS outbound identity federation is off in account {MANAGEMENT}"
+        )) && err.contains("--enable-outbound-federation")
+            && err.contains("aws iam enable-outbound-web-identity-federation"),
+        "{err}"
+    );
+    assert_eq!(w.parameters().await, before, "nothing written");
+
+    let out = w.setup(&["--yes", "--enable-outbound-federation"], &federated);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let issuer = fake.issuer(MANAGEMENT);
+    let subject = format!("arn:aws:iam::{MANAGEMENT}:role/fedsync-task");
+    for expected in [
+        format!("iam      enable outbound identity federation in account {MANAGEMENT}"),
+        format!("ssm      {PREFIX}credential = aws-federation"),
+        format!("ssm      {PREFIX}credentials-secret deleted"),
+        format!("  issuer   {issuer}\n"),
+        format!("  subject  {subject}\n"),
+        "  audience api://AzureADTokenExchange\n".to_owned(),
+        format!("az ad app federated-credential create --id {CLIENT_ID} --parameters"),
+        "not proved yet: setup runs as".to_owned(),
+    ] {
+        assert!(all.contains(&expected), "{expected:?} in:\n{all}");
+    }
+    assert!(!all.contains("secret   "), "no secret is written: {all}");
+    let params = w.parameters().await;
+    let stored = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(stored("credential").as_deref(), Some("aws-federation"));
+    assert_eq!(stored("credentials-secret"), None, "{params:?}");
+    assert!(
+        w.secret("fedsync/entra-credentials").await.is_some(),
+        "the old secret is left for its owner to delete"
+    );
+    let info = aws_sdk_iam::Client::new(&org::sdk(&fake.url).await)
+        .get_outbound_web_identity_federation_info()
+        .send()
+        .await
+        .expect("federation is on now");
+    assert_eq!(info.issuer_identifier(), Some(issuer.as_str()));
+
+    // The admin adds the federated credential; setup as the task role proves it.
+    let reply = w
+        .emu
+        .graph(
+            reqwest::Method::POST,
+            &format!("/v1.0/applications(appId='{CLIENT_ID}')/federatedIdentityCredentials"),
+            Some(serde_json::json!({"name": "fedsync-task", "issuer": issuer,
+                "subject": subject, "audiences": ["api://AzureADTokenExchange"]})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let role = crate::federation::task_role_session(&w.sdk).await;
+    let as_task: Vec<(&'static str, String)> =
+        federated.iter().cloned().chain(role.env()).collect();
+    let proved = w.setup(&["--yes"], &as_task);
+    let all = text(&proved);
+    assert_eq!(proved.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("proved: setup runs as the task role and signed in to Entra"),
+        "{all}"
+    );
+    assert!(!all.contains("iam      enable"), "already on: {all}");
+
+    let mut sync_env: Vec<(&str, &str)> = vec![
+        ("FEDSYNC_SSM_PREFIX", PREFIX),
+        ("AWS_ENDPOINT_URL", fake.url.as_str()),
+    ];
+    let keys = role.env();
+    sync_env.extend(keys.iter().map(|(k, v)| (*k, v.as_str())));
+    let sync = w.run(&["sync"], &sync_env);
+    assert_eq!(sync.status.code(), Some(0), "{}", text(&sync));
+    assert!(!fake.issued().is_empty(), "the sync signed in with a JWT");
+}
