@@ -39,6 +39,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The URL a helper started in the background prints as "NAME listening on URL" on
+# $work/NAME.out, once it is ready; exits the try-out when it never does.
+listening() {
+  local name=$1 what=$2 url=
+  for _ in $(seq 1 200); do
+    url=$(sed -n "s/^$name listening on //p" "$work/$name.out")
+    [ -n "$url" ] && { echo "$url"; return; }
+    sleep 0.1
+  done
+  echo "try-out: $what did not start; see $work/$name.log" >&2
+  exit 1
+}
+
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 pids+=($!)
@@ -54,27 +67,17 @@ seeded=$(.venv/bin/python setup/seed_org.py seed --endpoint "$aws")
 
 graph_seed=examples/graph-emulator/seed.example.json
 if [ "$credential" = aws-federation ]; then
-  "$outbound" --upstream "$aws" >"$work/outbound.out" 2>"$work/outbound.log" &
+  "$outbound" --upstream "$aws" >"$work/outbound-federation.out" 2>"$work/outbound-federation.log" &
   pids+=($!)
-  for _ in $(seq 1 200); do
-    fake=$(sed -n 's/^outbound-federation listening on //p' "$work/outbound.out")
-    [ -n "$fake" ] && break
-    sleep 0.1
-  done
-  [ -n "$fake" ] || { echo "try-out: the fake outbound federation did not start; see $work/outbound.log" >&2; exit 1; }
+  fake=$(listening outbound-federation "the fake outbound federation")
   federated=$(.venv/bin/python setup/seed_org.py federation --endpoint "$fake" \
     --graph-seed "$graph_seed" --out "$work/graph-seed.json")
   graph_seed="$work/graph-seed.json"
 fi
 
-"$emulator" --seed "$graph_seed" >"$work/emulator.out" 2>"$work/emulator.log" &
+"$emulator" --seed "$graph_seed" >"$work/graph-emulator.out" 2>"$work/graph-emulator.log" &
 pids+=($!)
-for _ in $(seq 1 200); do
-  graph=$(sed -n 's/^graph-emulator listening on //p' "$work/emulator.out")
-  [ -n "$graph" ] && break
-  sleep 0.1
-done
-[ -n "$graph" ] || { echo "try-out: the Graph emulator did not start; see $work/emulator.log" >&2; exit 1; }
+graph=$(listening graph-emulator "the Graph emulator")
 
 export AWS_ENDPOINT_URL="$aws"
 FEDSYNC_SAML_ENTITY_ID=$(sed -n 's/^FEDSYNC_SAML_ENTITY_ID=//p' <<<"$seeded")

@@ -84,11 +84,7 @@ impl OutboundFederation {
     /// Starts the fake in front of `upstream` (moto). With `enabled`, federation is on in every
     /// account from the start; otherwise each account enables it through IAM.
     pub fn start(upstream: &str, enabled: bool) -> OutboundFederation {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let url = format!("http://{}", listener.local_addr().expect("bound address"));
+        let (listener, url) = bind_loopback();
         let state = Arc::new(State {
             url: url.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
@@ -98,33 +94,7 @@ impl OutboundFederation {
             signer: signer(),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("fake runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                loop {
-                    let accepted = tokio::select! {
-                        _ = &mut stopped => return,
-                        accepted = listener.accept() => accepted,
-                    };
-                    let Ok((stream, _)) = accepted else { continue };
-                    let state = Arc::clone(&served);
-                    tokio::spawn(async move {
-                        let service =
-                            hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            });
-        });
+        let stop = serve(listener, Arc::clone(&state), handle);
         OutboundFederation {
             url,
             state,
@@ -149,6 +119,69 @@ impl Drop for OutboundFederation {
             let _ = stop.send(());
         }
     }
+}
+
+/// A free port on 127.0.0.1, and its `http://` URL.
+pub fn bind_loopback() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    (listener, url)
+}
+
+/// Serves HTTP/1 on `listener` with `handle`, given each request's head and whole body, on a
+/// thread and runtime of its own (so a test's runtime may block on the `fedsync` binary
+/// meanwhile), until the returned sender is used or dropped. The fault proxy in front of moto
+/// is served the same way.
+pub fn serve<S, F, Fut>(
+    listener: std::net::TcpListener,
+    state: Arc<S>,
+    handle: F,
+) -> tokio::sync::oneshot::Sender<()>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, hyper::http::request::Parts, Bytes) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime for the server");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            loop {
+                let accepted = tokio::select! {
+                    _ = &mut stopped => return,
+                    accepted = listener.accept() => accepted,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let state = Arc::clone(&state);
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            handle(state, parts, body).await
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    stop
 }
 
 impl State {
@@ -194,6 +227,12 @@ impl State {
 
 /// A fresh RSA key and its public JWK.
 fn signer() -> Signer {
+    let (encoding, jwk) = rsa_key(KEY_ID);
+    Signer { encoding, jwk }
+}
+
+/// A fresh 2048-bit RSA key that signs RS256, and its public JWK with key id `kid`.
+pub fn rsa_key(kid: &str) -> (jsonwebtoken::EncodingKey, Value) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key generation");
     let der = rcgen::PublicKeyData::subject_public_key_info(&key);
     let (_, spki) =
@@ -207,15 +246,14 @@ fn signer() -> Signer {
         .copied()
         .skip_while(|b| *b == 0)
         .collect();
-    Signer {
-        encoding: jsonwebtoken::EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes())
-            .expect("the PEM rcgen wrote"),
-        jwk: json!({
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KEY_ID,
-            "n": URL_SAFE_NO_PAD.encode(modulus),
-            "e": URL_SAFE_NO_PAD.encode(rsa.exponent),
-        }),
-    }
+    let encoding = jsonwebtoken::EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes())
+        .expect("the PEM rcgen wrote");
+    let jwk = json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+        "n": URL_SAFE_NO_PAD.encode(modulus),
+        "e": URL_SAFE_NO_PAD.encode(rsa.exponent),
+    });
+    (encoding, jwk)
 }
 
 fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -485,14 +523,9 @@ fn discovery(state: &State, path: &str) -> Option<Response<Full<Bytes>>> {
 
 async fn handle(
     state: Arc<State>,
-    req: Request<Incoming>,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
     if parts.method == hyper::Method::GET && parts.uri.path().contains("/.well-known/") {
         return Ok(discovery(&state, parts.uri.path()).unwrap_or_else(|| {
             reply(StatusCode::NOT_FOUND, "text/plain", "no such issuer".into())
@@ -518,34 +551,42 @@ async fn handle(
         _ => {}
     }
 
-    let uri = format!(
-        "{}{}",
-        state.upstream,
-        parts.uri.path_and_query().map_or("/", |p| p.as_str())
-    );
-    let mut forward = Request::builder().method(parts.method).uri(uri);
-    for (name, value) in &parts.headers {
-        forward = forward.header(name, value);
-    }
-    let forward = forward
-        .body(Full::new(body))
-        .expect("a valid forwarded request");
-    match state.client.request(forward).await {
-        Ok(response) => {
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            Ok(Response::from_parts(parts, Full::new(body)))
-        }
+    match forward(&state.client, &state.upstream, parts, body).await {
+        Ok((parts, body)) => Ok(Response::from_parts(parts, Full::new(body))),
         Err(e) => Ok(reply(
             StatusCode::BAD_GATEWAY,
             "text/plain",
             format!("fake outbound federation: upstream failed: {e}"),
         )),
     }
+}
+
+/// Sends a request on to `upstream` as it came (method, path, query, headers, body) and reads
+/// the whole answer. The fault proxy forwards the same way.
+pub async fn forward(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    upstream: &str,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<(hyper::http::response::Parts, Bytes), hyper_util::client::legacy::Error> {
+    let uri = format!(
+        "{upstream}{}",
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut request = Request::builder().method(parts.method).uri(uri);
+    for (name, value) in &parts.headers {
+        request = request.header(name, value);
+    }
+    let request = request
+        .body(Full::new(body))
+        .expect("a valid forwarded request");
+    let (parts, body) = client.request(request).await?.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok((parts, body))
 }
 
 #[cfg(test)]

@@ -162,24 +162,16 @@ impl WebIdentityTokens {
 /// (`arn:aws:sts::A:assumed-role/R/S` → `arn:aws:iam::A:role/R`), otherwise the ARN itself.
 /// A role's path is not in a session's ARN; a role with a path is named with `--task-role-arn`.
 pub fn subject_of(caller_arn: &str) -> String {
-    let mut parts = caller_arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("sts"), Some(_), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return caller_arn.to_owned();
-    };
-    match resource
-        .strip_prefix("assumed-role/")
-        .and_then(|r| r.split('/').next())
+    let fields: Vec<&str> = caller_arn.splitn(6, ':').collect();
+    if let ["arn", partition, "sts", "", account, resource] = fields.as_slice()
+        && let Some(role) = resource
+            .strip_prefix("assumed-role/")
+            .and_then(|r| r.split('/').next())
+            .filter(|r| !r.is_empty())
     {
-        Some(role) if !role.is_empty() => format!("arn:{partition}:iam::{account}:role/{role}"),
-        _ => caller_arn.to_owned(),
+        return format!("arn:{partition}:iam::{account}:role/{role}");
     }
+    caller_arn.to_owned()
 }
 
 impl FederatedAssertion for WebIdentityTokens {

@@ -7,12 +7,9 @@
 
 use std::sync::OnceLock;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
-use x509_parser::prelude::FromDer as _;
 
 use crate::graph_emulator::{Reply, Running, TENANT, seed, start};
 
@@ -31,27 +28,11 @@ struct IssuerKey {
 }
 
 fn make_key(kid: &str) -> IssuerKey {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key generation");
-    let der = rcgen::PublicKeyData::subject_public_key_info(&key);
-    let (_, spki) =
-        x509_parser::x509::SubjectPublicKeyInfo::from_der(&der).expect("an RSA public key");
-    let x509_parser::public_key::PublicKey::RSA(rsa) = spki.parsed().expect("a public key") else {
-        panic!("rcgen made a key that is not RSA");
-    };
-    let modulus: Vec<u8> = rsa
-        .modulus
-        .iter()
-        .copied()
-        .skip_while(|b| *b == 0)
-        .collect();
+    let (encoding, jwk) = crate::support::outbound_federation::rsa_key(kid);
     IssuerKey {
-        encoding: EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes()).unwrap(),
+        encoding,
         kid: kid.to_owned(),
-        jwk: json!({
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
-            "n": URL_SAFE_NO_PAD.encode(modulus),
-            "e": URL_SAFE_NO_PAD.encode(rsa.exponent),
-        }),
+        jwk,
     }
 }
 

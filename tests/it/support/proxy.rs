@@ -1,19 +1,22 @@
 //! proxy: a fault-injecting HTTP proxy in front of moto. Moto grants every call, so access
 //! denied, throttling and timeouts are injected here: a rule matches an AWS action (and text in
 //! the request body, such as an account id) and answers with an error or a delay instead.
-//! Every request is recorded so tests can count calls.
+//! Every request is recorded so tests can count calls. It binds, serves and forwards with the
+//! fake outbound federation's helpers (`bind_loopback`, `serve`, `forward`), which sits in front
+//! of moto the same way.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response};
+use http_body_util::Full;
+use hyper::Response;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
+
+use super::outbound_federation::{bind_loopback, forward, serve};
 
 /// What a matching rule does to a request.
 #[derive(Clone, Debug)]
@@ -72,38 +75,8 @@ impl Proxy {
             seen: Mutex::new(Vec::new()),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let url = format!("http://{}", listener.local_addr().expect("bound address"));
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("proxy runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                loop {
-                    let accepted = tokio::select! {
-                        _ = &mut stopped => return,
-                        accepted = listener.accept() => accepted,
-                    };
-                    let Ok((stream, _)) = accepted else { continue };
-                    let state = Arc::clone(&served);
-                    tokio::spawn(async move {
-                        let service =
-                            hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            });
-        });
+        let (listener, url) = bind_loopback();
+        let stop = serve(listener, Arc::clone(&state), handle);
         Proxy {
             url,
             state,
@@ -149,14 +122,9 @@ fn action_of(target: Option<&str>, body: &str) -> String {
 
 async fn handle(
     state: Arc<State>,
-    req: Request<Incoming>,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
     let text = String::from_utf8_lossy(&body).into_owned();
     let target = parts
         .headers
@@ -202,20 +170,8 @@ async fn handle(
         None => {}
     }
 
-    let uri = format!(
-        "{}{}",
-        state.upstream,
-        parts.uri.path_and_query().map_or("/", |p| p.as_str())
-    );
-    let mut forward = Request::builder().method(parts.method).uri(uri);
-    for (name, value) in &parts.headers {
-        forward = forward.header(name, value);
-    }
-    let forward = forward
-        .body(Full::new(body))
-        .expect("a valid forwarded request");
-    let response = match state.client.request(forward).await {
-        Ok(response) => response,
+    let (mut parts, mut body) = match forward(&state.client, &state.upstream, parts, body).await {
+        Ok(answer) => answer,
         Err(e) => {
             let mut response = Response::new(Full::new(Bytes::from(format!(
                 "proxy: upstream failed: {e}"
@@ -224,12 +180,6 @@ async fn handle(
             return Ok(response);
         }
     };
-    let (mut parts, body) = response.into_parts();
-    let mut body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
     if let Some(rewrite) = rewrite {
         body = Bytes::from(rewrite(&String::from_utf8_lossy(&body)));
         parts.headers.remove("content-length");
