@@ -132,6 +132,23 @@ impl World {
         self.run(&args, &vars)
     }
 
+    /// `fedsync setup` for a terminal (rexpect), AWS at `aws_endpoint`, only the prefix given.
+    fn interactive_setup(&self, aws_endpoint: &str) -> std::process::Command {
+        let mut cmd = crate::support::fedsync_process();
+        for (key, value) in org::aws_env(aws_endpoint) {
+            if !key.starts_with("FEDSYNC_") {
+                cmd.env(key, value);
+            }
+        }
+        cmd.env("FEDSYNC_AUTHORITY_URL", &self.emu.base)
+            .env("FEDSYNC_GRAPH_URL", &self.emu.base)
+            .env("FEDSYNC_SSM_PREFIX", PREFIX)
+            .env("FEDSYNC_LOG_FORMAT", "text")
+            .env("NO_COLOR", "1")
+            .arg("setup");
+        cmd
+    }
+
     async fn parameters(&self) -> Vec<(String, String)> {
         let ssm = aws_sdk_ssm::Client::new(&self.sdk);
         let mut out = Vec::new();
@@ -524,23 +541,7 @@ async fn dry_run_lists_the_writes_with_the_secret_redacted_and_writes_nothing() 
 async fn interactive_setup_through_a_pty_rejects_bad_answers_at_the_prompt_then_stores() {
     let w = world().await;
     std::fs::write(w.file("bad.xml"), "<EntityDescriptor><unclosed>").unwrap();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fedsync"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FEDSYNC_") {
-            cmd.env_remove(key);
-        }
-    }
-    for (key, value) in org::aws_env(&w.moto.url) {
-        if !key.starts_with("FEDSYNC_") {
-            cmd.env(key, value);
-        }
-    }
-    cmd.env("FEDSYNC_AUTHORITY_URL", &w.emu.base)
-        .env("FEDSYNC_GRAPH_URL", &w.emu.base)
-        .env("FEDSYNC_SSM_PREFIX", PREFIX)
-        .env("FEDSYNC_LOG_FORMAT", "text")
-        .env("NO_COLOR", "1")
-        .arg("setup");
+    let cmd = w.interactive_setup(&w.moto.url);
     let bad = path_str(&w.file("bad.xml"));
     let good = path_str(&w.file("metadata.xml"));
     let transcript = tokio::task::spawn_blocking(move || {
@@ -716,4 +717,79 @@ async fn setup_with_aws_federation_enables_it_stores_no_secret_and_prints_the_fe
     let sync = w.run(&["sync"], &sync_env);
     assert_eq!(sync.status.code(), Some(0), "{}", text(&sync));
     assert!(!fake.issued().is_empty(), "the sync signed in with a JWT");
+}
+
+/// On a terminal, the credential question offers AWS outbound identity federation: chosen, setup
+/// asks whether it may enable it, asks no secret and no secret name, takes the service
+/// principal by id, lists the enabling first among the writes, and prints the federated
+/// credential.
+#[tokio::test(flavor = "multi_thread")]
+async fn interactive_setup_offers_aws_federation_and_asks_before_enabling_it() {
+    use crate::support::outbound_federation::OutboundFederation;
+    let w = world().await;
+    let fake = OutboundFederation::start(&w.moto.url, false);
+    let cmd = w.interactive_setup(&fake.url);
+    let good = path_str(&w.file("metadata.xml"));
+    let transcript = tokio::task::spawn_blocking(move || {
+        let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+        p.exp_string("Entra tenant id").unwrap();
+        p.send_line(TENANT).unwrap();
+        p.exp_string("Microsoft cloud").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Federation metadata XML file").unwrap();
+        p.send_line(&good).unwrap();
+        p.exp_string("client) id").unwrap();
+        p.send_line(CLIENT_ID).unwrap();
+        p.exp_string("AWS outbound identity federation (no secret; recommended)")
+            .unwrap();
+        // Down twice to the third choice, then Enter.
+        p.send("\x1b[B\x1b[B").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("may setup enable it? [y/N]").unwrap();
+        p.send_line("y").unwrap();
+        p.exp_string("service principal").unwrap();
+        p.send_line(SP).unwrap();
+        p.exp_string("not read: the task's first run signs in and reads it")
+            .unwrap();
+        p.exp_string("naming convention").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Use this convention? [Y/n]").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Cross-account read role name").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("S3 bucket").unwrap();
+        p.send_line(BUCKET).unwrap();
+        p.exp_string("KMS key").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Create one security group").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Assign each group").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("enable outbound identity federation in account")
+            .unwrap();
+        p.exp_string("Write these now? [y/N]").unwrap();
+        p.send_line("y").unwrap();
+        p.exp_eof().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        !transcript.contains("Secrets Manager secret"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("fedsync setup wrote:"), "{transcript}");
+    assert!(
+        transcript.contains(&format!("issuer   {}", fake.issuer(MANAGEMENT))),
+        "{transcript}"
+    );
+    let params = w.parameters().await;
+    assert!(
+        params.contains(&("credential".to_owned(), "aws-federation".to_owned())),
+        "{params:?}"
+    );
+    assert!(
+        !params.iter().any(|(n, _)| n == "credentials-secret"),
+        "{params:?}"
+    );
+    assert!(w.secret("fedsync/entra-credentials").await.is_none());
 }
