@@ -140,16 +140,8 @@ fn federated_answer(
             ));
         }
     }
-    match draft.federation_audience().and_then(|audience| {
-        crate::aws::federation::WebIdentityTokens::new(sdk, &audience)
-            .map_err(|e| Problem::new("credential", None, e))
-    }) {
-        Ok(tokens) => {
-            draft.credential = Some(CredentialAnswer::Existing(
-                crate::graph::Credential::Federated(std::sync::Arc::new(tokens)),
-            ))
-        }
-        Err(p) => problems.push(p),
+    if let Err(p) = draft.use_federated_credential(sdk) {
+        problems.push(p);
     }
 }
 

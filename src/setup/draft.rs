@@ -4,7 +4,8 @@
 //! A draft starts from the loaded settings (flags > `FEDSYNC_*` > the values already stored under
 //! the SSM prefix > defaults), so a rerun offers the stored values. [`Draft::missing`] lists what
 //! is still unanswered and [`Draft::check`] validates it all with the same parsers `fedsync sync`
-//! uses, so what setup stores is what sync accepts. Pure.
+//! uses, so what setup stores is what sync accepts. Pure: a federated credential is only a
+//! token source until the proofs use it.
 
 use std::collections::BTreeMap;
 
@@ -157,6 +158,18 @@ impl Draft {
                 .federation_audience()
                 .to_owned()),
         }
+    }
+
+    /// Takes JWTs from AWS STS for [`Draft::federation_audience`] as the credential (through
+    /// `sdk`'s regional endpoint; no call is made yet).
+    pub fn use_federated_credential(&mut self, sdk: &aws_config::SdkConfig) -> Result<(), Problem> {
+        let audience = self.federation_audience()?;
+        let tokens = crate::aws::federation::WebIdentityTokens::new(sdk, &audience)
+            .map_err(|e| Problem::new("credential", None, e))?;
+        self.credential = Some(CredentialAnswer::Existing(Credential::Federated(
+            std::sync::Arc::new(tokens),
+        )));
+        Ok(())
     }
 
     /// What is still unanswered, each with where to give it.

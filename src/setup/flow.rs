@@ -289,11 +289,7 @@ pub fn summary(
         out.push_str(&format!("naming preview: {preview}\n"));
     }
     if let Some(f) = &outcome.federation {
-        out.push_str(&federated_credential(
-            f,
-            &outcome.client_id,
-            outcome.written,
-        ));
+        out.push_str(&federated_credential(f, &outcome.client_id));
     }
     out.push_str(if outcome.written {
         "fedsync setup wrote:\n"
@@ -326,13 +322,14 @@ pub fn summary(
 
 /// The sync app's federated credential, to create once (by hand: setup holds no credential that
 /// may change an app registration), and what was proved.
-fn federated_credential(f: &FederationProof, client_id: &str, written: bool) -> String {
-    let issuer = f.issuer.clone().unwrap_or_else(|| match written {
-        true => "(not known: IAM did not say)".to_owned(),
-        false => format!(
+/// The issuer is unknown only before the enabling write (a dry run): a write that enables
+/// federation always gives it.
+fn federated_credential(f: &FederationProof, client_id: &str) -> String {
+    let issuer = f.issuer.clone().unwrap_or_else(|| {
+        format!(
             "(known once outbound identity federation is enabled in account {})",
             f.account
-        ),
+        )
     });
     let parameters = serde_json::json!({
         "name": prove::DEFAULT_TASK_ROLE_NAME,

@@ -379,14 +379,9 @@ fn federation(draft: &mut Draft, sdk: &SdkConfig) -> Result<(), SetupError> {
     say(
         "  AWS outbound identity federation: the task gets a short-lived JWT from AWS STS, which the sync app's federated credential trusts; no secret is stored",
     );
-    let audience = draft
-        .federation_audience()
-        .map_err(|p| invalid("federation-audience", p.to_string()))?;
-    let tokens = crate::aws::federation::WebIdentityTokens::new(sdk, &audience)
-        .map_err(|e| invalid("credential", e))?;
-    draft.credential = Some(CredentialAnswer::Existing(
-        crate::graph::Credential::Federated(std::sync::Arc::new(tokens)),
-    ));
+    draft
+        .use_federated_credential(sdk)
+        .map_err(|p| SetupError::Invalid(crate::settings::Problems(vec![p])))?;
     if draft.values.remove("credentials-secret").is_some() {
         draft.retired.push("credentials-secret");
     }

@@ -7,9 +7,9 @@
 //! then the secret (created, or a new version put), then each parameter with `Overwrite`,
 //! `credentials-secret` among them (so no parameter ever names a secret that does not exist yet),
 //! then the parameters a federated setup no longer uses are deleted (`credentials-secret`: the
-//! secret itself stays, for its owner to delete), then the S3 objects. Each write replaces a whole value, so a run stopped midway
-//! (Ctrl-C, a failure) leaves old and new values side by side, never a half-written one, and the
-//! next run overwrites them all. [`Writes::describe`] prints the list with the secret as `****`.
+//! secret itself stays, for its owner to delete), then the S3 objects. Each write replaces a
+//! whole value, so a run stopped midway (Ctrl-C, a failure) leaves old and new values side by
+//! side, never a half-written one, and the next run overwrites them all. [`Writes::describe`] prints the list with the secret as `****`.
 
 use aws_config::SdkConfig;
 use aws_sdk_ssm::types::ParameterType;
