@@ -195,6 +195,30 @@ impl World {
     }
 }
 
+/// At the terminal: the tenant and the default cloud, up to the metadata file's question.
+fn answer_the_tenant_questions(p: &mut rexpect::session::PtySession) {
+    p.exp_string("Entra tenant id").unwrap();
+    p.send_line(TENANT).unwrap();
+    p.exp_string("Microsoft cloud").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Federation metadata XML file").unwrap();
+}
+
+/// At the terminal, after the naming convention: the default reader role, the bucket, no KMS
+/// key, and the default group answers.
+fn answer_the_aws_questions(p: &mut rexpect::session::PtySession) {
+    p.exp_string("Cross-account read role name").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("S3 bucket").unwrap();
+    p.send_line(BUCKET).unwrap();
+    p.exp_string("KMS key").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Create one security group").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Assign each group").unwrap();
+    p.send_line("").unwrap();
+}
+
 fn path_str(path: &Path) -> String {
     path.to_str().unwrap().to_owned()
 }
@@ -546,11 +570,7 @@ async fn interactive_setup_through_a_pty_rejects_bad_answers_at_the_prompt_then_
     let good = path_str(&w.file("metadata.xml"));
     let transcript = tokio::task::spawn_blocking(move || {
         let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
-        p.exp_string("Entra tenant id").unwrap();
-        p.send_line(TENANT).unwrap();
-        p.exp_string("Microsoft cloud").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("Federation metadata XML file").unwrap();
+        answer_the_tenant_questions(&mut p);
         p.send_line(&bad).unwrap();
         p.exp_string("has no EntityDescriptor root element")
             .unwrap();
@@ -578,16 +598,7 @@ async fn interactive_setup_through_a_pty_rejects_bad_answers_at_the_prompt_then_
         p.exp_string("preview: AWS 123456789012 - Admin").unwrap();
         p.exp_string("Use this convention? [Y/n]").unwrap();
         p.send_line("").unwrap();
-        p.exp_string("Cross-account read role name").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("S3 bucket").unwrap();
-        p.send_line(BUCKET).unwrap();
-        p.exp_string("KMS key").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("Create one security group").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("Assign each group").unwrap();
-        p.send_line("").unwrap();
+        answer_the_aws_questions(&mut p);
         p.exp_string("Write these now? [y/N]").unwrap();
         p.send_line("y").unwrap();
         p.exp_eof().unwrap()
@@ -732,11 +743,7 @@ async fn interactive_setup_offers_aws_federation_and_asks_before_enabling_it() {
     let good = path_str(&w.file("metadata.xml"));
     let transcript = tokio::task::spawn_blocking(move || {
         let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
-        p.exp_string("Entra tenant id").unwrap();
-        p.send_line(TENANT).unwrap();
-        p.exp_string("Microsoft cloud").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("Federation metadata XML file").unwrap();
+        answer_the_tenant_questions(&mut p);
         p.send_line(&good).unwrap();
         p.exp_string("client) id").unwrap();
         p.send_line(CLIENT_ID).unwrap();
@@ -755,16 +762,7 @@ async fn interactive_setup_offers_aws_federation_and_asks_before_enabling_it() {
         p.send_line("").unwrap();
         p.exp_string("Use this convention? [Y/n]").unwrap();
         p.send_line("").unwrap();
-        p.exp_string("Cross-account read role name").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("S3 bucket").unwrap();
-        p.send_line(BUCKET).unwrap();
-        p.exp_string("KMS key").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("Create one security group").unwrap();
-        p.send_line("").unwrap();
-        p.exp_string("Assign each group").unwrap();
-        p.send_line("").unwrap();
+        answer_the_aws_questions(&mut p);
         p.exp_string("enable outbound identity federation in account")
             .unwrap();
         p.exp_string("Write these now? [y/N]").unwrap();
